@@ -1,0 +1,54 @@
+using System.Diagnostics.Metrics;
+
+namespace FastMta.Inbound;
+
+// The SMTP front door's instruments. Tag values come from small fixed sets (never addresses or message ids).
+public sealed class InboundMetrics
+{
+    public const string MeterName = "FastMta.Inbound";
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly InboundMetrics Instance = new();
+
+    private readonly Counter<long> _connections = Meter.CreateCounter<long>("fastmta.smtp.connections",
+        description: "SMTP connections accepted.");
+    private readonly UpDownCounter<long> _activeConnections = Meter.CreateUpDownCounter<long>("fastmta.smtp.active_connections",
+        description: "SMTP connections open now.");
+    private readonly Counter<long> _connectionsRefused = Meter.CreateCounter<long>("fastmta.smtp.connections_refused",
+        description: "SMTP connections refused with 421 because Mta:Limits:MaxConnections was reached.");
+    private readonly Counter<long> _messagesAccepted = Meter.CreateCounter<long>("fastmta.smtp.messages_accepted",
+        description: "Messages durably spooled and acknowledged with 250.");
+    private readonly Counter<long> _bytesAccepted = Meter.CreateCounter<long>("fastmta.smtp.accepted_bytes",
+        description: "Body bytes of messages acknowledged with 250 (including the Received header).");
+    private readonly Counter<long> _recipientsAccepted = Meter.CreateCounter<long>("fastmta.smtp.recipients_accepted",
+        description: "Recipients of messages acknowledged with 250.");
+    private readonly Counter<long> _rejections = Meter.CreateCounter<long>("fastmta.smtp.rejections",
+        description: "Commands or messages refused with a 4xx/5xx reply, by reason.");
+    private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes",
+        description: "STARTTLS handshakes, by result (ok, failed).");
+    private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts",
+        description: "AUTH attempts, by result (ok, failed, rate_limited).");
+    private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended",
+        description: "SMTP sessions ended, by how (quit, client_closed, timeout, too_many_errors, shutdown, error).");
+
+    public void ConnectionOpened()
+    {
+        _connections.Add(1);
+        _activeConnections.Add(1);
+    }
+
+    public void ConnectionClosed() => _activeConnections.Add(-1);
+    public void ConnectionRefused() => _connectionsRefused.Add(1);
+
+    public void MessageAccepted(long bodyBytes, int recipients)
+    {
+        _messagesAccepted.Add(1);
+        _bytesAccepted.Add(bodyBytes);
+        _recipientsAccepted.Add(recipients);
+    }
+
+    public void Rejected(string reason) => _rejections.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void TlsHandshake(string result) => _tlsHandshakes.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void AuthAttempt(string result) => _authAttempts.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void SessionEnded(string how) => _sessionsEnded.Add(1, new KeyValuePair<string, object?>("how", how));
+}

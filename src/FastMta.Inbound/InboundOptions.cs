@@ -1,0 +1,26 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+
+namespace FastMta.Inbound;
+
+// Everything the SMTP front door needs, already validated and resolved by the Server (which binds configuration).
+public sealed class InboundOptions
+{
+    public required string Hostname { get; init; }
+    public long MaxMessageBytes { get; init; } = 36_700_160;
+    public int MaxRecipients { get; init; } = 1000;
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public int MaxConnections { get; init; } = 1000;
+    // Postfix's smtpd_hard_error_limit: a client that keeps sending garbage is disconnected.
+    public int MaxErrors { get; init; } = 20;
+    public IReadOnlyList<IPNetwork> RelayNetworks { get; init; } = [];
+    // Null disables STARTTLS (the Server always supplies one: configured or self-signed).
+    public X509Certificate2? Certificate { get; init; }
+    // name -> stored secret (PBKDF2 hash or, for development, a plain password).
+    public IReadOnlyDictionary<string, string> AuthUsers { get; init; } = new Dictionary<string, string>();
+    // AUTH is offered only under TLS unless this is set (RFC 4954 4: plaintext passwords need a protected channel).
+    public bool AllowPlaintextAuth { get; init; }
+    public int MaxAuthFailures { get; init; } = 5;
+    public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(5);
+}

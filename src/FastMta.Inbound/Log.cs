@@ -1,0 +1,38 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Inbound;
+
+// Source-generated log messages: structured, no formatting cost when the level is off. Never logs credentials or content.
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "SMTP session {ConnectionId} from {Client} started")]
+    public static partial void SessionStarted(ILogger logger, string connectionId, EndPoint? client);
+
+    [LoggerMessage(2, LogLevel.Debug, "SMTP session {ConnectionId} ended: {How}")]
+    public static partial void SessionEnded(ILogger logger, string connectionId, string how);
+
+    [LoggerMessage(3, LogLevel.Information, "Accepted {MessageId} from {Client}: {Recipients} recipient(s), {Bytes} bytes")]
+    public static partial void MessageAccepted(ILogger logger, string messageId, EndPoint? client, int recipients, long bytes);
+
+    [LoggerMessage(4, LogLevel.Warning, "Spool refused message from {Client} in session {ConnectionId}; answered 451")]
+    public static partial void SpoolUnavailable(ILogger logger, Exception exception, EndPoint? client, string connectionId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Discarded {Bytes} plaintext bytes pipelined after STARTTLS from {Client} (CVE-2011-0411 defence)")]
+    public static partial void DiscardedAfterStartTls(ILogger logger, long bytes, EndPoint? client);
+
+    [LoggerMessage(6, LogLevel.Information, "TLS handshake with {Client} failed")]
+    public static partial void TlsHandshakeFailed(ILogger logger, Exception exception, EndPoint? client);
+
+    [LoggerMessage(7, LogLevel.Warning, "AUTH failed for user {User} from {Client}")]
+    public static partial void AuthFailed(ILogger logger, string user, string client);
+
+    [LoggerMessage(8, LogLevel.Warning, "Refused connection from {Client}: {Active} connections open (limit {Limit})")]
+    public static partial void ConnectionRefused(ILogger logger, EndPoint? client, int active, int limit);
+
+    [LoggerMessage(9, LogLevel.Error, "SMTP session {ConnectionId} from {Client} failed")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, string connectionId, EndPoint? client);
+
+    [LoggerMessage(10, LogLevel.Information, "Rejected message from {Client} in session {ConnectionId}: {Reason}")]
+    public static partial void MessageRejected(ILogger logger, EndPoint? client, string connectionId, string reason);
+}

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Connections;
+
+namespace FastMta.Inbound;
+
+// Kestrel connection middleware for one SMTP endpoint: admits the connection (Mta:Limits:MaxConnections) and runs
+// one SmtpSession on it. "When the task completes, the connection is complete" (Kestrel's ConnectionHandler contract).
+public sealed class SmtpConnectionHandler(SmtpServerContext server) : ConnectionHandler
+{
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        if (!server.TryEnterConnection())
+        {
+            server.Metrics.ConnectionRefused();
+            Log.ConnectionRefused(server.Logger, connection.RemoteEndPoint, server.ActiveConnections, server.Options.MaxConnections);
+            await connection.Transport.Output.WriteAsync(Smtp.SmtpReplies.TooManyConnections.ToArray());
+            return;
+        }
+        server.Metrics.ConnectionOpened();
+        Log.SessionStarted(server.Logger, connection.ConnectionId, connection.RemoteEndPoint);
+        var session = new SmtpSession(connection, server);
+        try
+        {
+            await session.RunAsync();
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException)
+        {
+            // The client went away mid-session; its unfinished transaction is dropped by DisposeAsync (nothing is spooled).
+            server.Metrics.SessionEnded("client_reset");
+            Log.SessionEnded(server.Logger, connection.ConnectionId, "client_reset");
+        }
+        catch (Exception ex)
+        {
+            server.Metrics.SessionEnded("error");
+            Log.SessionFailed(server.Logger, ex, connection.ConnectionId, connection.RemoteEndPoint);
+        }
+        finally
+        {
+            await session.DisposeAsync();
+            server.Metrics.ConnectionClosed();
+            server.LeaveConnection();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Buffers;
+using System.Text;
+using FastMta.Smtp;
+using FastMta.Spool;
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Inbound;
+
+// What every SMTP session shares: options, the spool, the AUTH limiter and replies pre-encoded once at start-up
+// (banner, HELO and the four EHLO variants), so no session formats them again.
+public sealed class SmtpServerContext
+{
+    private readonly Func<MessageSpool> _spool;
+    private readonly byte[][] _ehloReplies = new byte[4][];
+    private int _activeConnections;
+
+    public SmtpServerContext(InboundOptions options, Func<MessageSpool> spool, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        Options = options;
+        _spool = spool;
+        Logger = loggerFactory.CreateLogger("FastMta.Inbound.SmtpSession");
+        Time = time;
+        AuthLimiter = new AuthFailureLimiter(options.MaxAuthFailures, options.AuthFailureWindow, time);
+        Banner = Encoding.ASCII.GetBytes($"220 {options.Hostname} ESMTP\r\n");
+        HeloReply = Encoding.ASCII.GetBytes($"250 {options.Hostname}\r\n");
+        HostnameUtf8 = Encoding.ASCII.GetBytes(options.Hostname);
+        for (int i = 0; i < _ehloReplies.Length; i++)
+        {
+            _ehloReplies[i] = BuildEhlo(offerTls: (i & 1) != 0, offerAuth: (i & 2) != 0);
+        }
+    }
+
+    public InboundOptions Options { get; }
+    public MessageSpool Spool => _spool();
+    public ILogger Logger { get; }
+    public TimeProvider Time { get; }
+    public AuthFailureLimiter AuthLimiter { get; }
+    public InboundMetrics Metrics => InboundMetrics.Instance;
+    public byte[] Banner { get; }
+    public byte[] HeloReply { get; }
+    public byte[] HostnameUtf8 { get; }
+    public bool AuthConfigured => Options.AuthUsers.Count > 0;
+
+    public ReadOnlySpan<byte> EhloReply(bool offerTls, bool offerAuth) =>
+        _ehloReplies[(offerTls ? 1 : 0) | (offerAuth ? 2 : 0)];
+
+    public bool TryEnterConnection()
+    {
+        if (Interlocked.Increment(ref _activeConnections) > Options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _activeConnections);
+            return false;
+        }
+        return true;
+    }
+
+    public void LeaveConnection() => Interlocked.Decrement(ref _activeConnections);
+    public int ActiveConnections => Volatile.Read(ref _activeConnections);
+
+    // RFC 5321 4.1.1.1 EHLO reply; extensions: RFC 2920 PIPELINING, RFC 1870 SIZE, RFC 6152 8BITMIME,
+    // RFC 6531 SMTPUTF8, RFC 2034 ENHANCEDSTATUSCODES, RFC 3030 CHUNKING, RFC 3207 STARTTLS, RFC 4954 AUTH.
+    private byte[] BuildEhlo(bool offerTls, bool offerAuth)
+    {
+        var lines = new List<string>
+        {
+            Options.Hostname, "PIPELINING", $"SIZE {Options.MaxMessageBytes}", "8BITMIME", "SMTPUTF8",
+            "ENHANCEDSTATUSCODES", "CHUNKING",
+        };
+        if (offerTls)
+        {
+            lines.Add("STARTTLS");
+        }
+        if (offerAuth)
+        {
+            lines.Add("AUTH PLAIN LOGIN");
+        }
+        var buffer = new ArrayBufferWriter<byte>();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            ReplyWriter.WriteLine(buffer, 250, last: i == lines.Count - 1, Encoding.ASCII.GetBytes(lines[i]));
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

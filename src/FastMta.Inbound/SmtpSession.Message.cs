@@ -1,0 +1,185 @@
+using System.Buffers;
+using FastMta.Smtp;
+using FastMta.Spool;
+
+namespace FastMta.Inbound;
+
+// The mail transaction: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030) stream the body into the spool writer, which
+// moves full chunks to the log as they fill, so memory per session stays bounded whatever the message size.
+// 250 is written only after the spool's durable commit (CommitMessageAsync).
+internal sealed partial class SmtpSession
+{
+    private enum ChunkError { None, NeedMail, NeedRcpt, TooLarge }
+
+    private MessageWriter? _transaction;
+    private bool _hasSender;
+    private bool _smtpUtf8;
+    private DataDecoder _decoder;
+    private bool _bdatStarted;
+    private long _bdatRemaining;
+    private bool _bdatLast;
+    private long _bdatBodyBytes;
+    private ChunkError _bdatError;
+
+    private SessionAction Data(ReadOnlySpan<byte> argument)
+    {
+        if (!argument.IsEmpty)
+        {
+            return Reject(SmtpReplies.NoParametersAllowed, "syntax");
+        }
+        if (!_hasSender)
+        {
+            return Reject(SmtpReplies.NeedMail, "sequence");
+        }
+        if (_transaction!.RecipientCount == 0)
+        {
+            return Reject(SmtpReplies.NeedRcpt, "sequence");
+        }
+        if (_bdatStarted)
+        {
+            return Reject(SmtpReplies.DataAfterBdat, "sequence");
+        }
+        WriteReceivedHeader();
+        _decoder.Reset(_options.MaxMessageBytes);
+        _mode = InputMode.Data;
+        return Reply(SmtpReplies.StartMailInput);
+    }
+
+    private SessionAction FinishData()
+    {
+        _mode = InputMode.Command;
+        if (_decoder.TooLarge)
+        {
+            ResetTransaction();
+            return Reject(SmtpReplies.MessageTooBig, "size");
+        }
+        if (_decoder.SawBareLineFeed)
+        {
+            // SMTP smuggling defence (CVE-2023-51764): a bare LF is never a line end, and a message containing one
+            // is refused rather than relayed to a receiver that might read it differently.
+            ResetTransaction();
+            return Reject(SmtpReplies.BareLineFeedInData, "bare_lf");
+        }
+        return SessionAction.CommitMessage;
+    }
+
+    // BDAT's chunk bytes always follow the command, even when the command is refused: they are read and discarded
+    // so they are never taken for commands (RFC 3030 2).
+    private SessionAction Bdat(ReadOnlySpan<byte> argument)
+    {
+        if (!PathParser.TryParseBdat(argument, out long size, out bool last))
+        {
+            return Reject(SmtpReplies.BdatSyntax, "syntax");
+        }
+        _bdatRemaining = size;
+        _bdatLast = last;
+        _mode = InputMode.Bdat;
+        _bdatError = !_hasSender ? ChunkError.NeedMail
+            : _transaction!.RecipientCount == 0 ? ChunkError.NeedRcpt
+            : _bdatError == ChunkError.TooLarge ? ChunkError.TooLarge
+            : ChunkError.None;
+        if (_bdatError == ChunkError.None && !_bdatStarted)
+        {
+            _bdatStarted = true;
+            WriteReceivedHeader();
+        }
+        return SessionAction.Continue;
+    }
+
+    // True once the whole chunk has been consumed.
+    private bool ConsumeBdatChunk(ref SequenceReader<byte> reader)
+    {
+        while (_bdatRemaining > 0 && !reader.End)
+        {
+            ReadOnlySpan<byte> span = reader.UnreadSpan;
+            int take = (int)Math.Min(span.Length, _bdatRemaining);
+            if (_bdatError == ChunkError.None)
+            {
+                _bdatBodyBytes += take;
+                if (_bdatBodyBytes > _options.MaxMessageBytes)
+                {
+                    _bdatError = ChunkError.TooLarge;
+                }
+                else
+                {
+                    _transaction!.Write(span[..take]);
+                }
+            }
+            reader.Advance(take);
+            _bdatRemaining -= take;
+        }
+        return _bdatRemaining == 0;
+    }
+
+    private SessionAction FinishBdatChunk()
+    {
+        _mode = InputMode.Command;
+        switch (_bdatError)
+        {
+            case ChunkError.NeedMail:
+                return Reject(SmtpReplies.NeedMail, "sequence");
+            case ChunkError.NeedRcpt:
+                return Reject(SmtpReplies.NeedRcpt, "sequence");
+            case ChunkError.TooLarge:
+                if (_bdatLast)
+                {
+                    ResetTransaction();
+                }
+                return Reject(SmtpReplies.MessageTooBig, "size");
+        }
+        if (_bdatLast)
+        {
+            return SessionAction.CommitMessage;
+        }
+        ReplyWriter.Write(_output, SmtpReplies.BdatChunkPrefix, _bdatBodyBytes);
+        return SessionAction.Continue;
+    }
+
+    private async Task CommitMessageAsync()
+    {
+        MessageWriter transaction = _transaction!;
+        try
+        {
+            // Not cancelled by the client going away: once the body is complete the message is committed or refused,
+            // never left half-decided.
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (SpoolUnavailableException ex)
+        {
+            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId);
+            ResetTransaction();
+            Reject(SmtpReplies.SpoolUnavailable, "spool_unavailable");
+            return;
+        }
+        _server.Metrics.MessageAccepted(transaction.BodyLength, transaction.RecipientCount);
+        if (_server.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+        {
+            Log.MessageAccepted(_server.Logger, transaction.Id.ToString(), _connection.RemoteEndPoint,
+                transaction.RecipientCount, transaction.BodyLength);
+        }
+        Span<byte> id = stackalloc byte[32];
+        transaction.Id.TryFormat(id, out int written);
+        ReplyWriter.Write(_output, SmtpReplies.QueuedAsPrefix, id[..written]);
+        ResetTransaction();
+    }
+
+    private void WriteReceivedHeader()
+    {
+        Span<byte> id = stackalloc byte[32];
+        _transaction!.Id.TryFormat(id, out int written);
+        ReceivedHeader.Write(_transaction, _heloName!, _clientAddress, _server.HostnameUtf8, Protocol, id[..written],
+            _server.Time.GetUtcNow());
+    }
+
+    // Forgets the transaction (RSET, EHLO, after 250 or a refused message). The pooled writer is kept for the next
+    // MAIL; Reset gives it a fresh id and turns any chunks already logged into orphans that readers skip.
+    private void ResetTransaction()
+    {
+        _transaction?.Reset();
+        _hasSender = false;
+        _smtpUtf8 = false;
+        _bdatStarted = false;
+        _bdatBodyBytes = 0;
+        _bdatError = ChunkError.None;
+    }
+}

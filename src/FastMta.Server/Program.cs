@@ -1,0 +1,70 @@
+using FastMta.Inbound;
+using FastMta.Server;
+using Prometheus;
+
+if (args is ["hash-password", ..])
+{
+    return PasswordCommand.Run(args);
+}
+
+// Configuration files are read from the application's folder (its embedded defaults travel with the build);
+// relative paths in them (Mta:Spool:Path) are relative to the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+MtaSettings settings;
+try
+{
+    settings = MtaSettings.Load(builder.Configuration);
+}
+catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
+                               or System.Security.Cryptography.CryptographicException)
+{
+    Console.Error.WriteLine($"fastmta: invalid configuration: {ex.Message}");
+    return 2;
+}
+
+builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton<SpoolService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
+    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    foreach (var endpoint in settings.SmtpEndpoints)
+    {
+        kestrel.Listen(endpoint, listen => listen.UseConnectionHandler<SmtpConnectionHandler>());
+    }
+    kestrel.Listen(settings.HttpEndpoint);
+});
+
+var app = builder.Build();
+var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
+if (settings.CertificateIsSelfSigned)
+{
+    log.LogWarning("Mta:Tls:CertificatePath is not set: STARTTLS uses a self-signed certificate generated at start-up");
+}
+foreach (string user in settings.PlaintextPasswordUsers)
+{
+    log.LogWarning("Mta:Auth:Users:{User} holds a plain password; store a hash (`hash-password`) outside development", user);
+}
+
+app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp) => spool.IsOpen
+    ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections })
+    : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
+app.MapMetrics("/metrics");
+
+try
+{
+    await app.StartAsync();
+}
+catch (Exception ex)
+{
+    log.LogCritical(ex, "FastMta failed to start");
+    return 1;
+}
+log.LogInformation("FastMta {Hostname} listening for SMTP on {Smtp}, HTTP on {Http}; spool {Spool}", settings.Inbound.Hostname,
+    string.Join(", ", settings.SmtpEndpoints), settings.HttpEndpoint, settings.Spool.Path);
+await app.WaitForShutdownAsync();
+return 0;
