@@ -1,0 +1,507 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using FASTER.core;
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Spool;
+
+/// <summary>
+/// The durable message spool: one FasterLog holding BodyChunk and Envelope records (format in SpoolRecord.cs), one
+/// group committer, and recovery that verifies what FasterLog recovered instead of trusting it. A 250 reply may be
+/// sent once <see cref="MessageWriter.CommitAsync"/> has returned.
+/// </summary>
+public sealed class MessageSpool : IAsyncDisposable
+{
+    private const int MaxPooledWriters = 1024;
+
+    private readonly SpoolOptions options;
+    private readonly ILogger logger;
+    private readonly IDevice device;
+    private readonly FasterLog log;
+    private readonly RawLog rawLog;
+    private readonly Stack<MessageWriter> writerPool = new();
+    private int activeOperations;
+    private volatile bool closing;
+    private int disposed;
+
+    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, FasterLog log, RawLog rawLog, SpoolMetrics metrics, long watermark)
+    {
+        this.options = options;
+        this.logger = logger;
+        this.device = device;
+        this.log = log;
+        this.rawLog = rawLog;
+        Metrics = metrics;
+        ChunkSize = options.ChunkSize;
+        MaxEntryLength = (1 << options.PageSizeBits) - RawLog.EntryHeaderLength;
+        Committer = new GroupCommitter(log, metrics, logger, options.Path, options.CommitTimeout, watermark);
+    }
+
+    internal int ChunkSize { get; }
+
+    internal int MaxEntryLength { get; }
+
+    internal GroupCommitter Committer { get; }
+
+    internal SpoolMetrics Metrics { get; }
+
+    /// <summary>Commits issued since open (tests, tools).</summary>
+    internal long CommitsIssued => Metrics.CommitsIssued;
+
+    internal long CommittedUntilAddress => log.CommittedUntilAddress;
+
+    /// <summary>Creates the directory if needed, opens FasterLog, recovers and verifies, starts the committer.</summary>
+    /// <exception cref="SpoolRecoveryException">The spool cannot be trusted; FastMta must not start.</exception>
+    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        long started = Stopwatch.GetTimestamp();
+        string path = Path.GetFullPath(options.Path);
+        Directory.CreateDirectory(path);
+        var resolved = new SpoolOptions
+        {
+            Path = path,
+            ChunkSize = options.ChunkSize,
+            PageSizeBits = options.PageSizeBits,
+            MemorySizeBits = options.MemorySizeBits,
+            SegmentSizeBits = options.SegmentSizeBits,
+            CommitTimeout = options.CommitTimeout,
+        };
+
+        bool hasData = RawLog.AnySegmentData(path);
+        bool hasCommits = SpoolFiles.AnyCommitMetadata(path);
+        long watermark;
+        switch (SpoolWatermark.TryRead(path, out watermark, out string detail))
+        {
+            case SpoolWatermark.Status.Missing when hasData || hasCommits:
+                throw Refuse(logger, $"The spool at {path} holds log data but its watermark file {SpoolWatermark.FileName} is missing, so what was acknowledged cannot be verified. Restore the file from a backup or move the spool aside; FastMta will not start on it.");
+            case SpoolWatermark.Status.Missing:
+                watermark = SpoolFiles.FirstAddress;
+                SpoolWatermark.Write(path, watermark);
+                Log.SpoolCreated(logger, path);
+                break;
+            case SpoolWatermark.Status.Corrupt:
+                throw Refuse(logger, $"The spool watermark is corrupt ({detail}). FastMta will not start on a spool it cannot verify.");
+        }
+
+        IDevice device = Devices.CreateLogDevice(SpoolFiles.LogFile(path), preallocateFile: false, deleteOnClose: false);
+        FasterLog? log = null;
+        try
+        {
+            var settings = new FasterLogSettings
+            {
+                LogDevice = device,
+                LogCommitDir = path,
+                PageSize = 1L << resolved.PageSizeBits,
+                MemorySize = 1L << resolved.MemorySizeBits,
+                SegmentSize = 1L << resolved.SegmentSizeBits,
+                LogChecksum = LogChecksumType.PerEntry,
+                TryRecoverLatest = false, // the constructor would swallow recovery errors; recover explicitly below
+                AutoCommit = false,
+                AutoRefreshSafeTailAddress = false,
+            };
+            log = new FasterLog(settings, logger);
+            try
+            {
+                log.Recover();
+            }
+            catch (Exception e)
+            {
+                throw Refuse(logger, $"FasterLog recovery of {path} failed: {e.Message}", e);
+            }
+
+            long begin = log.BeginAddress;
+            long committed = log.CommittedUntilAddress;
+            if (committed < watermark)
+            {
+                throw Refuse(logger, $"The spool at {path} recovered up to log address {committed}, but its watermark records that data up to {watermark} was committed (and acknowledged). The commit metadata is missing, stale or corrupt. FastMta will not start and silently lose mail; restore the spool or investigate.");
+            }
+
+            if (hasData && committed <= begin)
+            {
+                // Safe: the first acknowledgement is only sent after the watermark moved past the log start.
+                Log.UncommittedDataIgnored(logger, path);
+            }
+
+            var rawLog = new RawLog(path, resolved.PageSizeBits, resolved.SegmentSizeBits);
+            try
+            {
+                rawLog.VerifyTailPage(begin, committed);
+            }
+            catch (SpoolRecoveryException e)
+            {
+                Log.RecoveryRefused(logger, e.Message);
+                throw;
+            }
+            catch (IOException e)
+            {
+                throw Refuse(logger, $"Reading the spool log tail in {path} failed: {e.Message}", e);
+            }
+
+            var metrics = new SpoolMetrics();
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            metrics.RecoveryCompleted(elapsedMs);
+            var spool = new MessageSpool(resolved, logger, device, log, rawLog, metrics, watermark);
+            Log.SpoolOpened(logger, path, begin, committed, watermark, elapsedMs);
+            return Task.FromResult(spool);
+        }
+        catch
+        {
+            log?.Dispose();
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A writer for one SMTP transaction; pooled (returned by <see cref="MessageWriter.Dispose"/>).</summary>
+    public MessageWriter CreateWriter()
+    {
+        MessageWriter? writer = null;
+        lock (writerPool)
+        {
+            writerPool.TryPop(out writer);
+        }
+
+        if (writer is null)
+        {
+            return new MessageWriter(this);
+        }
+
+        writer.Reuse();
+        return writer;
+    }
+
+    /// <summary>
+    /// Every committed message in log order, up to the committed tail at the time of the call; BodyChunk entries are
+    /// reassembled, orphan chunks skipped (and counted). A record that fails validation throws
+    /// <see cref="SpoolCorruptException"/>; nothing is skipped silently.
+    /// </summary>
+    public async IAsyncEnumerable<SpooledMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        long end = log.CommittedUntilAddress;
+        long expected = log.BeginAddress;
+        var chunks = new HashSet<long>();
+        using FasterLogScanIterator iterator = log.Scan(expected, end);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            byte[] entry;
+            int length;
+            long address;
+            long next;
+            try
+            {
+                if (!iterator.GetNext(out entry, out length, out address, out next))
+                {
+                    if (iterator.NextAddress < end)
+                    {
+                        throw Corrupt(iterator.NextAddress, "the scan stopped before the committed tail " + end);
+                    }
+
+                    break;
+                }
+            }
+            catch (FasterException e)
+            {
+                throw Corrupt(expected, "FasterLog could not read the entry: " + e.Message, e);
+            }
+
+            if (address != expected)
+            {
+                CheckGap(expected, address);
+            }
+
+            expected = next;
+            ReadOnlyMemory<byte> record = entry.AsMemory(0, length);
+            RecordKind kind;
+            try
+            {
+                kind = SpoolRecord.ReadHeader(record.Span, address);
+            }
+            catch (SpoolCorruptException e)
+            {
+                Log.CorruptRecord(logger, address, e);
+                throw;
+            }
+
+            if (kind == RecordKind.BodyChunk)
+            {
+                chunks.Add(address);
+                continue;
+            }
+
+            yield return await ReadEnvelopeAsync(record, address, chunks, cancellationToken).ConfigureAwait(false);
+        }
+
+        Metrics.OrphanChunksSkipped(chunks.Count);
+    }
+
+    /// <summary>Stops the committer after a final commit, then disposes the log and the device.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
+        closing = true;
+        long deadline = Stopwatch.GetTimestamp() + Committer.CommitTimeoutTicks + Stopwatch.Frequency;
+        while (Volatile.Read(ref activeOperations) > 0 && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+
+        await Committer.StopAsync().ConfigureAwait(false);
+        long committed = log.CommittedUntilAddress;
+        log.Dispose();
+        device.Dispose(); // FasterLog.Dispose leaves the device it was given alone
+        Metrics.Dispose();
+        Log.SpoolClosed(logger, committed);
+    }
+
+    internal void ReturnWriter(MessageWriter writer)
+    {
+        lock (writerPool)
+        {
+            if (writerPool.Count < MaxPooledWriters)
+            {
+                writerPool.Push(writer);
+            }
+        }
+    }
+
+    /// <summary>Appends one entry; waits (bounded by CommitTimeout) while the log's memory is full of unflushed pages.</summary>
+    internal ValueTask<long> AppendAsync<T>(T entry, CancellationToken cancellationToken)
+        where T : struct, ILogEnqueueEntry
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnterOperation();
+        bool exit = true;
+        try
+        {
+            if (log.TryEnqueue(entry, out long address))
+            {
+                return new ValueTask<long>(address);
+            }
+
+            exit = false;
+            return SlowAppendAsync(entry, cancellationToken);
+        }
+        finally
+        {
+            if (exit)
+            {
+                ExitOperation();
+            }
+        }
+    }
+
+    private async ValueTask<long> SlowAppendAsync<T>(T entry, CancellationToken cancellationToken)
+        where T : struct, ILogEnqueueEntry
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.CommitTimeout);
+            try
+            {
+                return await log.EnqueueAsync(entry, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Metrics.CommitFailed("timeout", 1);
+                throw new SpoolUnavailableException($"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
+            }
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    private void EnterOperation()
+    {
+        Interlocked.Increment(ref activeOperations);
+        Exception? unavailable = Committer.Unavailable;
+        if (closing || unavailable is not null)
+        {
+            Interlocked.Decrement(ref activeOperations);
+            throw unavailable is null
+                ? new SpoolUnavailableException("The spool is shutting down.")
+                : new SpoolUnavailableException(unavailable.Message, unavailable);
+        }
+    }
+
+    private void ExitOperation() => Interlocked.Decrement(ref activeOperations);
+
+    private void CheckGap(long from, long to)
+    {
+        long pageMask = (1L << options.PageSizeBits) - 1;
+        bool legitimate;
+        try
+        {
+            // FasterLog leaves the rest of a page zeroed when the next entry does not fit; anything else means the
+            // scan jumped over bytes (a zeroed length field), which would silently drop records.
+            legitimate = to > from && (to & pageMask) == 0 && to - from <= pageMask && rawLog.IsZeroGap(from, to);
+        }
+        catch (Exception e) when (e is IOException or SpoolRecoveryException)
+        {
+            throw Corrupt(from, "cannot read the bytes the scan skipped: " + e.Message, e);
+        }
+
+        if (!legitimate)
+        {
+            throw Corrupt(from, $"the log scan skipped bytes up to address {to} that are not end-of-page padding");
+        }
+    }
+
+    private async ValueTask<SpooledMessage> ReadEnvelopeAsync(ReadOnlyMemory<byte> record, long address, HashSet<long> chunks, CancellationToken cancellationToken)
+    {
+        EnvelopeFields fields = ParseEnvelope(record.Span, address, chunks);
+        if (fields.BodyLength > Array.MaxLength)
+        {
+            throw Corrupt(address, $"body length {fields.BodyLength} is too large to reassemble in memory");
+        }
+
+        byte[] body = new byte[fields.BodyLength];
+        int filled = 0;
+        for (int i = 0; i < fields.ChunkAddresses.Length; i++)
+        {
+            long chunkAddress = fields.ChunkAddresses[i];
+            byte[]? bytes;
+            int length;
+            try
+            {
+                (bytes, length) = await log.ReadAsync(chunkAddress, SpoolRecord.ChunkHeaderLength + ChunkSize, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FasterException e)
+            {
+                throw Corrupt(chunkAddress, $"body chunk {i} of message {fields.Id} (envelope at {address}) is unreadable: {e.Message}", e);
+            }
+
+            if (bytes is null)
+            {
+                throw Corrupt(chunkAddress, $"body chunk {i} of message {fields.Id} (envelope at {address}) is outside the log");
+            }
+
+            ReadOnlySpan<byte> chunk = bytes.AsSpan(0, length);
+            if (SpoolRecord.ReadHeader(chunk, chunkAddress) != RecordKind.BodyChunk
+                || System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[8..]) != fields.Id.Value
+                || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(chunk[16..]) != (uint)i)
+            {
+                throw Corrupt(chunkAddress, $"the entry is not body chunk {i} of message {fields.Id} (envelope at {address})");
+            }
+
+            ReadOnlySpan<byte> data = chunk[SpoolRecord.ChunkHeaderLength..];
+            if (data.Length > body.Length - filled - fields.Inline.Length)
+            {
+                throw Corrupt(address, $"chunks of message {fields.Id} hold more bytes than its body length {fields.BodyLength}");
+            }
+
+            data.CopyTo(body.AsSpan(filled));
+            filled += data.Length;
+        }
+
+        if (filled + fields.Inline.Length != body.Length)
+        {
+            throw Corrupt(address, $"message {fields.Id} has {filled + fields.Inline.Length} body bytes, its envelope says {fields.BodyLength}");
+        }
+
+        record.Span.Slice(fields.InlineOffset, fields.Inline.Length).CopyTo(body.AsSpan(filled));
+        return new SpooledMessage(fields.Id, address, fields.ReceivedAt, fields.Sender, fields.SenderParameters, fields.Recipients,
+            fields.ClientAddress, fields.HeloName, fields.AuthenticatedUser, fields.Protocol, body);
+    }
+
+    private EnvelopeFields ParseEnvelope(ReadOnlySpan<byte> record, long address, HashSet<long> chunks)
+    {
+        var reader = new SpoolRecord.FieldReader(record, address, SpoolRecord.HeaderLength);
+        var id = new SpoolMessageId((ulong)reader.ReadInt64("id"));
+        long receivedMs = reader.ReadInt64("received");
+        long bodyLength = reader.ReadInt64("body length");
+        uint flags = reader.ReadUInt32("flags");
+        uint chunkCount = reader.ReadUInt32("chunk count");
+        uint recipientCount = reader.ReadUInt32("recipient count");
+        uint inlineLength = reader.ReadUInt32("inline length");
+        if ((flags & ~SpoolRecord.FlagAuthenticated) != 0)
+        {
+            throw Corrupt(address, $"unknown envelope flags 0x{flags:X}");
+        }
+
+        if (bodyLength < 0 || chunkCount > (uint)record.Length / 8 || recipientCount > (uint)record.Length / 8 || inlineLength > (uint)record.Length)
+        {
+            throw Corrupt(address, "envelope counts are impossible for its length");
+        }
+
+        if (receivedMs is < 0 or > 253402300799999)
+        {
+            throw Corrupt(address, $"received time {receivedMs} is out of range");
+        }
+
+        long[] chunkAddresses = chunkCount == 0 ? [] : new long[chunkCount];
+        for (int i = 0; i < chunkAddresses.Length; i++)
+        {
+            chunkAddresses[i] = reader.ReadInt64("chunk address");
+            if (!chunks.Remove(chunkAddresses[i]))
+            {
+                throw Corrupt(address, $"message {id} references a body chunk at {chunkAddresses[i]} that is not a chunk earlier in the log");
+            }
+        }
+
+        string sender = reader.ReadString("sender");
+        string senderParameters = reader.ReadString("sender parameters");
+        string clientAddress = reader.ReadString("client address");
+        string heloName = reader.ReadString("helo name");
+        string authenticatedUser = reader.ReadString("authenticated user");
+        string protocol = reader.ReadString("protocol");
+        var recipients = new SpooledRecipient[recipientCount];
+        for (int i = 0; i < recipients.Length; i++)
+        {
+            recipients[i] = new SpooledRecipient(reader.ReadString("recipient"), reader.ReadString("recipient parameters"));
+        }
+
+        int inlineOffset = reader.Position;
+        ReadOnlySpan<byte> inline = reader.ReadBytes((int)inlineLength, "inline body");
+        if (reader.Position != record.Length)
+        {
+            throw Corrupt(address, $"{record.Length - reader.Position} unexplained bytes after the envelope fields");
+        }
+
+        return new EnvelopeFields(id, DateTimeOffset.FromUnixTimeMilliseconds(receivedMs), bodyLength, chunkAddresses, sender, senderParameters,
+            clientAddress, heloName, (flags & SpoolRecord.FlagAuthenticated) != 0 ? authenticatedUser : null, protocol, recipients,
+            inlineOffset, new Range(inlineOffset, inlineOffset + inline.Length));
+    }
+
+    private SpoolCorruptException Corrupt(long address, string message, Exception? inner = null)
+    {
+        SpoolCorruptException e = inner is null ? new SpoolCorruptException(address, message) : new SpoolCorruptException(address, message, inner);
+        Log.CorruptRecord(logger, address, e);
+        return e;
+    }
+
+    private static SpoolRecoveryException Refuse(ILogger logger, string reason, Exception? inner = null)
+    {
+        Log.RecoveryRefused(logger, reason);
+        return inner is null ? new SpoolRecoveryException(reason) : new SpoolRecoveryException(reason, inner);
+    }
+
+    private readonly record struct EnvelopeFields(
+        SpoolMessageId Id,
+        DateTimeOffset ReceivedAt,
+        long BodyLength,
+        long[] ChunkAddresses,
+        string Sender,
+        string SenderParameters,
+        string ClientAddress,
+        string HeloName,
+        string? AuthenticatedUser,
+        string Protocol,
+        SpooledRecipient[] Recipients,
+        int InlineOffset,
+        Range InlineRange)
+    {
+        public (int Offset, int Length) Inline => InlineRange.GetOffsetAndLength(int.MaxValue);
+    }
+}

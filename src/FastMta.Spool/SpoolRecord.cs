@@ -1,0 +1,188 @@
+using System.Buffers.Binary;
+
+namespace FastMta.Spool;
+
+// ON-DISK RECORD FORMAT, version 1. Every FasterLog entry written by the spool is one record. All integers are
+// little-endian. FasterLog adds its own 12-byte entry header in front (8-byte XOR checksum + 4-byte length,
+// LogChecksum = PerEntry) and pads entries to 4 bytes; that header is FASTER's and is not described here.
+//
+// Common header (8 bytes), on every record:
+//   0  u16  magic = 0x4D46 (bytes 'F' 'M')
+//   2  u8   format version = 1
+//   3  u8   kind (RecordKind; explicit values, append-only, never reused)
+//   4  u32  record length in bytes, header included; must equal the FasterLog entry length
+//
+// Kind 1, BodyChunk: one chunk of a message body, appended while the body is received.
+//   8  u64  message id
+//  16  u32  sequence number of the chunk within the message (0, 1, 2, ...)
+//  20  u32  reserved, 0
+//  24  ...  body bytes (record length - 24); the writer emits full chunks of SpoolOptions.ChunkSize, except when an
+//           envelope would not fit its page, in which case the last partial chunk is written as a chunk too. Readers
+//           take the length from the record, never from the current options.
+//
+// Kind 2, Envelope: the message. A message exists iff its envelope is committed; BodyChunk records that no committed
+// envelope references are orphans (RSET, client gone) and are skipped by readers.
+//   8  u64  message id
+//  16  i64  received time, unix milliseconds
+//  24  i64  total body length (chunks + inline tail)
+//  32  u32  flags: bit 0 = an authenticated user is present (else AUTH was not used); other bits must be 0
+//  36  u32  chunk count N
+//  40  u32  recipient count R
+//  44  u32  inline body length L
+//  48  i64 x N  log address of each BodyChunk, in sequence order
+//  then strings, each u32 byte length + UTF-8 bytes, in this order:
+//        sender (empty = null reverse-path), sender parameters, client address, HELO name, authenticated user
+//        (empty when flag bit 0 is clear), protocol (e.g. "ESMTPS")
+//  then R x (recipient address, recipient parameters), same string encoding
+//  then L bytes: the last partial chunk of the body, inline (small messages are therefore a single record)
+//
+// Room for later kinds (a new kind gets the next unused number; a changed layout gets a new version and readers keep
+// reading the old one):
+//   3  RecipientState: outcome of one recipient of a message (delivered / deferred until T / failed), referencing
+//      the envelope's log address; lives in the state log or this log.
+//   4  CopyForward: a long-lived message's envelope re-appended near the tail (same layout as Envelope plus the
+//      address of the original) so that truncation is not pinned by old segments.
+internal enum RecordKind : byte
+{
+    // 0 is never a valid kind: zeroed bytes must not parse as a record.
+    BodyChunk = 1,
+    Envelope = 2,
+}
+
+internal static class SpoolRecord
+{
+    public const ushort Magic = 0x4D46;
+    public const byte FormatVersion = 1;
+    public const int HeaderLength = 8;
+    public const int ChunkHeaderLength = 24;
+    public const int EnvelopeFixedLength = 48;
+    public const uint FlagAuthenticated = 1;
+
+    public static void WriteHeader(Span<byte> destination, RecordKind kind, int recordLength)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, Magic);
+        destination[2] = FormatVersion;
+        destination[3] = (byte)kind;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], (uint)recordLength);
+    }
+
+    public static void WriteChunkHeader(Span<byte> destination, SpoolMessageId id, uint sequence, int bodyLength)
+    {
+        WriteHeader(destination, RecordKind.BodyChunk, ChunkHeaderLength + bodyLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], id.Value);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[16..], sequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[20..], 0);
+    }
+
+    /// <summary>Validates the common header of a record read from the log and returns its kind.</summary>
+    public static RecordKind ReadHeader(ReadOnlySpan<byte> record, long address)
+    {
+        if (record.Length < HeaderLength)
+        {
+            throw new SpoolCorruptException(address, $"entry of {record.Length} bytes is shorter than a record header");
+        }
+
+        ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(record);
+        if (magic != Magic)
+        {
+            throw new SpoolCorruptException(address, $"bad magic 0x{magic:X4}");
+        }
+
+        if (record[2] != FormatVersion)
+        {
+            throw new SpoolCorruptException(address, $"unknown format version {record[2]}");
+        }
+
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(record[4..]);
+        if (length != (uint)record.Length)
+        {
+            throw new SpoolCorruptException(address, $"record length {length} does not match entry length {record.Length}");
+        }
+
+        var kind = (RecordKind)record[3];
+        switch (kind)
+        {
+            case RecordKind.BodyChunk:
+                if (record.Length < ChunkHeaderLength)
+                {
+                    throw new SpoolCorruptException(address, "body chunk shorter than its header");
+                }
+
+                return kind;
+            case RecordKind.Envelope:
+                if (record.Length < EnvelopeFixedLength)
+                {
+                    throw new SpoolCorruptException(address, "envelope shorter than its fixed part");
+                }
+
+                return kind;
+            default:
+                throw new SpoolCorruptException(address, $"unknown record kind {record[3]}");
+        }
+    }
+
+    /// <summary>Writes a length-prefixed byte string; returns the bytes written.</summary>
+    public static int WriteBytes(Span<byte> destination, ReadOnlySpan<byte> value)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)value.Length);
+        value.CopyTo(destination[4..]);
+        return 4 + value.Length;
+    }
+
+    /// <summary>Writes a length-prefixed UTF-8 string whose byte count is already known; returns the bytes written.</summary>
+    public static int WriteString(Span<byte> destination, string? value, int byteCount)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)byteCount);
+        if (byteCount > 0)
+        {
+            System.Text.Encoding.UTF8.GetBytes(value, destination.Slice(4, byteCount));
+        }
+
+        return 4 + byteCount;
+    }
+
+    /// <summary>Sequential reader over an envelope that throws <see cref="SpoolCorruptException"/> on overrun.</summary>
+    public ref struct FieldReader
+    {
+        private readonly ReadOnlySpan<byte> record;
+        private readonly long address;
+        private int position;
+
+        public FieldReader(ReadOnlySpan<byte> record, long address, int position)
+        {
+            this.record = record;
+            this.address = address;
+            this.position = position;
+        }
+
+        public readonly int Position => position;
+
+        public ReadOnlySpan<byte> ReadBytes(int count, string field)
+        {
+            if (count < 0 || count > record.Length - position)
+            {
+                throw new SpoolCorruptException(address, $"field '{field}' of {count} bytes overruns the record");
+            }
+
+            ReadOnlySpan<byte> value = record.Slice(position, count);
+            position += count;
+            return value;
+        }
+
+        public uint ReadUInt32(string field) => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4, field));
+
+        public long ReadInt64(string field) => BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8, field));
+
+        public string ReadString(string field)
+        {
+            uint length = ReadUInt32(field);
+            if (length > int.MaxValue)
+            {
+                throw new SpoolCorruptException(address, $"field '{field}' has impossible length {length}");
+            }
+
+            ReadOnlySpan<byte> bytes = ReadBytes((int)length, field);
+            return bytes.Length == 0 ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
+        }
+    }
+}
