@@ -27,7 +27,8 @@ internal sealed class GroupCommitter
     private readonly List<CommitAwaiter> pending = new(256);
     private readonly Timer sweepTimer;
     private readonly Task loop;
-    private volatile Exception? failure;
+    private volatile Exception? failure; // a commit failed: the spool is out of service
+    private volatile Exception? stopped; // the committer has exited (shutdown or failure)
     private volatile bool stopping;
     private long watermark;
     private long watermarkWrittenAt;
@@ -49,7 +50,7 @@ internal sealed class GroupCommitter
     }
 
     /// <summary>Why the spool cannot take mail now, or null.</summary>
-    public Exception? Unavailable => failure;
+    public Exception? Unavailable => failure ?? stopped;
 
     public long CommitTimeoutTicks => commitTimeoutTicks;
 
@@ -61,7 +62,7 @@ internal sealed class GroupCommitter
         awaiter.Arm(address, Stopwatch.GetTimestamp() + commitTimeoutTicks);
         lock (gate)
         {
-            if (failure is { } error)
+            if (Unavailable is { } error)
             {
                 awaiter.TryComplete(new SpoolUnavailableException(error.Message, error));
             }
@@ -138,13 +139,16 @@ internal sealed class GroupCommitter
         finally
         {
             Exception reason = failure ?? new SpoolUnavailableException("The spool is shutting down.");
+            lock (gate)
+            {
+                stopped = reason; // under the lock: no registration can slip in after FailAll
+            }
+
             int failed = FailAll(reason);
             if (failed > 0)
             {
                 metrics.CommitFailed(failure is null ? "shutdown" : "error", failed);
             }
-
-            failure ??= reason;
         }
     }
 

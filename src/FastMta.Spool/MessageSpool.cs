@@ -239,6 +239,19 @@ public sealed class MessageSpool : IAsyncDisposable
         Metrics.OrphanChunksSkipped(chunks.Count);
     }
 
+    /// <summary>Every committed entry, raw (tools and format tests).</summary>
+    internal List<(long Address, byte[] Entry)> ReadRawEntries()
+    {
+        var entries = new List<(long Address, byte[] Entry)>();
+        using FasterLogScanIterator iterator = log.Scan(log.BeginAddress, log.CommittedUntilAddress);
+        while (iterator.GetNext(out byte[] entry, out int length, out long address, out _))
+        {
+            entries.Add((address, entry.AsSpan(0, length).ToArray()));
+        }
+
+        return entries;
+    }
+
     /// <summary>Stops the committer after a final commit, then disposes the log and the device.</summary>
     public async ValueTask DisposeAsync()
     {

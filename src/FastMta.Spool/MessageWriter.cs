@@ -256,6 +256,13 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         spool.ReturnWriter(this);
     }
 
+    /// <summary>Fixes the identity of the current transaction (format tests).</summary>
+    internal void SetIdentity(SpoolMessageId id, long receivedAtUnixMs)
+    {
+        Id = id;
+        receivedAtMs = receivedAtUnixMs;
+    }
+
     /// <summary>Called by the pool when it hands this writer out again.</summary>
     internal void Reuse()
     {
