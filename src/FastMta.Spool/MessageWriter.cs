@@ -319,6 +319,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushChunksAsync(bool includeFullCurrent, CancellationToken cancellationToken)
     {
         try
@@ -344,6 +345,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask AppendChunkAsync(byte[] chunk, int bodyLength, CancellationToken cancellationToken)
     {
         var entry = new ChunkEntry(Id, (uint)chunkAddresses.Count, chunk, bodyLength);
