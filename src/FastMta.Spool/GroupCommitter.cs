@@ -49,6 +49,12 @@ internal sealed class GroupCommitter
         loop = Task.Run(RunAsync);
     }
 
+    /// <summary>Test seam: awaited before each commit (simulates a stalled disk).</summary>
+    internal Func<Task>? BeforeCommitForTests { get; set; }
+
+    /// <summary>The last watermark written (tests).</summary>
+    internal long Watermark => Volatile.Read(ref watermark);
+
     /// <summary>Why the spool cannot take mail now, or null.</summary>
     public Exception? Unavailable => failure ?? stopped;
 
@@ -62,13 +68,13 @@ internal sealed class GroupCommitter
         awaiter.Arm(address, Stopwatch.GetTimestamp() + commitTimeoutTicks);
         lock (gate)
         {
-            if (Unavailable is { } error)
+            if (failure is null && log.CommittedUntilAddress > address)
+            {
+                awaiter.TryComplete(null); // already durable (also after the final commit of a shutdown)
+            }
+            else if (Unavailable is { } error)
             {
                 awaiter.TryComplete(new SpoolUnavailableException(error.Message, error));
-            }
-            else if (log.CommittedUntilAddress > address)
-            {
-                awaiter.TryComplete(null);
             }
             else
             {
@@ -115,6 +121,11 @@ internal sealed class GroupCommitter
                 }
 
                 long started = Stopwatch.GetTimestamp();
+                if (BeforeCommitForTests is { } delay)
+                {
+                    await delay().ConfigureAwait(false);
+                }
+
                 await log.CommitAsync().ConfigureAwait(false);
                 long committed = log.CommittedUntilAddress;
                 double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;

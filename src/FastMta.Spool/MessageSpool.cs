@@ -261,6 +261,7 @@ public sealed class MessageSpool : IAsyncDisposable
         }
 
         closing = true;
+        Interlocked.MemoryBarrier(); // pairs with the increment in EnterOperation: one of the two sees the other
         long deadline = Stopwatch.GetTimestamp() + Committer.CommitTimeoutTicks + Stopwatch.Frequency;
         while (Volatile.Read(ref activeOperations) > 0 && Stopwatch.GetTimestamp() < deadline)
         {

@@ -1,0 +1,92 @@
+namespace FastMta.Spool.Tests;
+
+public sealed class BackPressureTests
+{
+    [Fact]
+    public async Task StalledCommitFailsWritersWithinTheTimeoutAndTheSpoolRecovers()
+    {
+        using var temp = new TempSpool();
+        await using (MessageSpool warm = await temp.OpenAsync())
+        {
+            await TempSpool.WriteAsync(warm, TempSpool.Body(10, 1)); // JIT, file creation, first watermark: can be slow
+        }
+
+        temp.Options.CommitTimeout = TimeSpan.FromSeconds(1);
+        await using MessageSpool spool = await temp.OpenAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        spool.Committer.BeforeCommitForTests = () => release.Task;
+
+        using MessageWriter writer = spool.CreateWriter();
+        writer.AddRecipient("a@example.test"u8, default);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAsync<SpoolUnavailableException>(async () => await writer.CommitAsync(CancellationToken.None));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10));
+
+        spool.Committer.BeforeCommitForTests = null;
+        release.SetResult();
+        writer.Reset();
+        writer.AddRecipient("b@example.test"u8, default);
+        await writer.CommitAsync(CancellationToken.None);
+        // The refused message may still become durable (the client got 451 and will retry: at-least-once).
+        Assert.InRange((await TempSpool.ReadAllAsync(spool)).Count, 2, 3);
+    }
+
+    [Fact]
+    public async Task FirstCommitOfAFreshSpoolMovesTheWatermark()
+    {
+        using var temp = new TempSpool();
+        await using MessageSpool spool = await temp.OpenAsync();
+        Assert.Equal(64, spool.Committer.Watermark);
+        await TempSpool.WriteAsync(spool, TempSpool.Body(10, 1));
+        Assert.True(spool.Committer.Watermark > 64);
+        Assert.Equal(SpoolWatermark.Status.Valid, SpoolWatermark.TryRead(temp.Path, out long onDisk, out _));
+        Assert.True(onDisk > 64);
+    }
+
+    [Fact]
+    public async Task ShutdownDuringWritesLosesNothingAcknowledged()
+    {
+        using var temp = new TempSpool(chunkSize: 16 * 1024);
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<SpoolMessageId>();
+        MessageSpool spool = await temp.OpenAsync();
+        int count = 0;
+        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task[] writers = new Task[8];
+        for (int w = 0; w < writers.Length; w++)
+        {
+            int seed = w;
+            writers[w] = Task.Run(async () =>
+            {
+                for (int i = 0; ; i++)
+                {
+                    try
+                    {
+                        acknowledged.Add(await TempSpool.WriteAsync(spool, TempSpool.Body(i * 997 % 30_000, seed), piece: 4096));
+                        if (Interlocked.Increment(ref count) == 50)
+                        {
+                            enough.SetResult();
+                        }
+                    }
+                    catch (SpoolUnavailableException)
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+
+        await enough.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await spool.DisposeAsync();
+        await Task.WhenAll(writers);
+
+        await using MessageSpool reopened = await temp.OpenAsync();
+        var found = new HashSet<SpoolMessageId>();
+        await foreach (SpooledMessage message in reopened.ReadMessagesAsync())
+        {
+            found.Add(message.Id);
+        }
+
+        Assert.True(acknowledged.Count >= 50);
+        Assert.All(acknowledged, id => Assert.Contains(id, found));
+    }
+}
