@@ -286,10 +286,8 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             if (envelopeLength > spool.MaxEntryLength && inlineLength > 0)
             {
                 // Huge envelope (many recipients): move the tail into a chunk of its own, keep only metadata inline.
-                fullChunks.Add(current!);
-                current = null;
+                await AppendChunkAsync(current!, currentFill, cancellationToken).ConfigureAwait(false);
                 currentFill = 0;
-                await FlushChunksAsync(includeFullCurrent: false, cancellationToken).ConfigureAwait(false);
                 inlineLength = 0;
                 envelopeLength = ComputeEnvelopeLength();
             }

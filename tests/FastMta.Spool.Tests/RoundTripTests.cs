@@ -211,3 +211,48 @@ public sealed class RoundTripTests
         await Assert.ThrowsAsync<SpoolUnavailableException>(async () => await writer.CommitAsync(CancellationToken.None));
     }
 }
+
+public sealed class EnvelopeSizeTests
+{
+    [Fact]
+    public async Task EnvelopeThatWouldNotFitMovesItsTailIntoAChunk()
+    {
+        using var temp = new TempSpool(chunkSize: 16 * 1024, pageSizeBits: 16, memorySizeBits: 18, segmentSizeBits: 20);
+        byte[] body = TempSpool.Body(16 * 1024 + 15_000, 3);
+        await using (MessageSpool spool = await temp.OpenAsync())
+        {
+            using MessageWriter writer = spool.CreateWriter();
+            for (int i = 0; i < 1500; i++)
+            {
+                writer.AddRecipient(System.Text.Encoding.ASCII.GetBytes($"recipient-{i:D5}@example.test"), default); // ~40 KiB of envelope
+            }
+
+            await TempSpool.WriteBodyAsync(writer, body, 5000);
+            await writer.CommitAsync(CancellationToken.None);
+        }
+
+        await using (MessageSpool spool = await temp.OpenAsync())
+        {
+            SpooledMessage message = Assert.Single(await TempSpool.ReadAllAsync(spool));
+            Assert.Equal(1500, message.Recipients.Count);
+            Assert.True(message.Body.Span.SequenceEqual(body));
+            Assert.Equal(3, spool.ReadRawEntries().Count); // full chunk, partial tail chunk, envelope
+        }
+    }
+
+    [Fact]
+    public async Task EnvelopeLargerThanAPageIsRejectedLoudly()
+    {
+        using var temp = new TempSpool(chunkSize: 16 * 1024, pageSizeBits: 16, memorySizeBits: 18, segmentSizeBits: 20);
+        await using MessageSpool spool = await temp.OpenAsync();
+        using MessageWriter writer = spool.CreateWriter();
+        for (int i = 0; i < 3000; i++)
+        {
+            writer.AddRecipient(System.Text.Encoding.ASCII.GetBytes($"recipient-{i:D5}@example.test"), default); // ~80 KiB
+        }
+
+        InvalidOperationException e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.CommitAsync(CancellationToken.None));
+        Assert.Contains("page", e.Message);
+        Assert.Empty(await TempSpool.ReadAllAsync(spool));
+    }
+}
