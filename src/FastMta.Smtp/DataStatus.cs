@@ -1,0 +1,7 @@
+namespace FastMta.Smtp;
+
+public enum DataStatus
+{
+    NeedMoreData,
+    Complete,
+}
