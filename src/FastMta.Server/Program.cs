@@ -1,4 +1,5 @@
 using FastMta.Inbound;
+using Microsoft.AspNetCore.Connections;
 using FastMta.Server;
 using Prometheus;
 
