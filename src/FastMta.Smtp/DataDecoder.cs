@@ -25,6 +25,7 @@ public struct DataDecoder
     private bool _tooLarge;
     private bool _sawBareLineFeed;
 
+    // default(DataDecoder) has a limit of 0 octets: call Reset with the real limit before each message.
     public DataDecoder(long maxMessageBytes)
     {
         this = default;

@@ -97,14 +97,9 @@ internal static class MailboxSyntax
             }
         }
         // Controls (and DEL) appear nowhere in the path grammar, not even in quoted strings (qtextSMTP is 32-126).
-        foreach (byte b in path)
-        {
-            if (b < 0x20 || b == 0x7F)
-            {
-                return PathStatus.BadAddress;
-            }
-        }
-        return PathStatus.Ok;
+        return path.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || path.Contains((byte)0x7F)
+            ? PathStatus.BadAddress
+            : PathStatus.Ok;
     }
 
     // Length of the Local-part (Dot-string or Quoted-string) at the start of `path`, or -1 if malformed.

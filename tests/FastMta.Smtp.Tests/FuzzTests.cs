@@ -90,4 +90,32 @@ public sealed class FuzzTests
             Assert.True(decoder.BodyBytes <= offset);
         }
     }
+
+    [Fact]
+    public void RandomInputFramesTheSameWhateverTheArrivalPattern()
+    {
+        var random = new Random(2920);
+        for (int round = 0; round < 1000; round++)
+        {
+            byte[] data = Garbage(random, random.Next(1, 300));
+            var expected = FramerDriver.Run([data], maxLength: 64);
+            Assert.Equal(expected, FramerDriver.Run(RandomSplits(random, data), maxLength: 64));
+            Assert.Equal(expected, FramerDriver.Run(data.Chunk(random.Next(1, 8)).ToArray(), maxLength: 64));
+        }
+    }
+
+    [Fact]
+    public void RandomInputDecodesTheSameWhateverTheArrivalPattern()
+    {
+        var random = new Random(4552);
+        for (int round = 0; round < 2000; round++)
+        {
+            byte[] data = Garbage(random, random.Next(1, 300));
+            long max = random.Next(0, 300);
+            DataResult expected = DataDriver.Segments([data], max);
+            byte[][] parts = RandomSplits(random, data);
+            Assert.Equal(expected, DataDriver.Segments(parts, max));
+            Assert.Equal(expected, DataDriver.Arrivals(parts, max));
+        }
+    }
 }
