@@ -51,6 +51,10 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         _relayAllowed = _clientAddress is not null && IsInRelayNetworks(_clientAddress);
     }
 
+    // Waiting for a line from the client: a command, or the next response of an AUTH exchange. Not DATA/BDAT, where
+    // the client is in the middle of sending a message.
+    private bool WaitingForCommand => _mode is InputMode.Command or InputMode.AuthResponse;
+
     private string ClientText => _clientAddress?.ToString() ?? "unknown";
 
     public async Task RunAsync()
@@ -68,7 +72,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
     {
         while (true)
         {
-            if (_shutdownRequested && _mode == InputMode.Command)
+            if (_shutdownRequested && WaitingForCommand)
             {
                 return await CloseWithAsync(SmtpReplies.ShuttingDown.ToArray(), "shutdown");
             }
@@ -246,7 +250,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
     private void OnShutdownRequested()
     {
         _shutdownRequested = true;
-        if (_mode == InputMode.Command)
+        if (WaitingForCommand)
         {
             _input.CancelPendingRead(); // a session waiting for a command hears 421 now; one in DATA finishes first
         }
