@@ -102,4 +102,36 @@ public sealed class ChunkingTests(ITestOutputHelper output)
         SpoolEntry entry = SpoolAssert.Single(spool, e => e.Id == id, $"with id {id}", server);
         SpoolAssert.ContentEqual(content, entry.Content, "700 kB in five BDAT chunks", server);
     }
+
+    [Fact]
+    public async Task RsetAfterABdatChunkDiscardsItAndTheNextTransactionStartsClean()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(output: output);
+        byte[] content = "Subject: second\r\n\r\nonly this\r\n"u8.ToArray();
+        string id;
+        await using (RawSmtpClient client = await RawSmtpClient.ConnectAsync(server))
+        {
+            await client.EhloAsync("bdat.client.example");
+            await client.CommandAsync("MAIL FROM:<dropped@x.example>", 250, "2.1.0");
+            await client.CommandAsync("RCPT TO:<b@y.example>", 250, "2.1.5");
+            byte[] big = new byte[300_000]; // more than a spool chunk: part of it is already in the log
+            Array.Fill(big, (byte)'x');
+            await client.WriteAsync([.. "BDAT 300000\r\n"u8, .. big]);
+            await client.ExpectAsync(250, "2.0.0");
+            await client.CommandAsync("DATA", 503, "5.5.1"); // DATA cannot follow BDAT in one transaction
+            await client.CommandAsync("RSET", 250, "2.0.0");
+
+            await client.CommandAsync("MAIL FROM:<kept@x.example>", 250, "2.1.0");
+            await client.CommandAsync("RCPT TO:<c@y.example>", 250, "2.1.5");
+            await client.WriteAsync([.. Encoding.ASCII.GetBytes($"BDAT {content.Length} LAST\r\n"), .. content]);
+            id = (await client.ExpectAsync(250, "2.0.0")).QueuedId;
+        }
+
+        await server.StopGracefullyAsync();
+        IReadOnlyList<SpoolEntry> spool = await SpoolInspector.ReadAllAsync(server.SpoolPath);
+        SpoolEntry entry = SpoolAssert.Single(spool, e => e.Id == id, $"with id {id}", server);
+        SpoolAssert.Envelope(entry, "kept@x.example", ["c@y.example"], "bdat.client.example", "ESMTP", null, server);
+        SpoolAssert.ContentEqual(content, entry.Content, "BDAT after RSET", server);
+        SpoolAssert.None(spool, e => e.Sender == "dropped@x.example", "from the reset transaction", server);
+    }
 }
