@@ -40,6 +40,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Listen(settings.HttpEndpoint);
 });
 
+// Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...) on /metrics.
+using var meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
+{
+    InstrumentFilterPredicate = instrument => instrument.Meter.Name.StartsWith("FastMta.", StringComparison.Ordinal),
+});
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
 if (settings.CertificateIsSelfSigned)
