@@ -8,7 +8,7 @@ awk '
     t = ""; s = ""; c = ""; m = ""; r = ""
     for (i = 1; i <= NF; i++) {
       split($i, kv, "=")
-      if (kv[1] == "target") t = kv[2]; else if (kv[1] == "size") s = kv[2]
+      if (kv[1] == "target") { if (t == "") t = kv[2] } else if (kv[1] == "size") s = kv[2]
       else if (kv[1] == "conc") c = kv[2]; else if (kv[1] == "mode") m = kv[2]; else if (kv[1] == "rate") r = kv[2]
     }
     if (r == "") next
