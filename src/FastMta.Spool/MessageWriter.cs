@@ -94,36 +94,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         this.protocol = protocol ?? string.Empty;
     }
 
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        ThrowIfNotOpen();
-        if (sizeHint < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(sizeHint));
-        }
-
-        int free = PrepareCurrent();
-        if (sizeHint <= free)
-        {
-            scratchOffered = false;
-            return current.AsSpan(currentFill, free);
-        }
-
-        // Rare: the caller needs more contiguous room than the current chunk has left. Hand out a scratch buffer and
-        // split it across chunks in Advance (the only place a body byte is copied twice).
-        if (scratch is null || scratch.Length < sizeHint)
-        {
-            if (scratch is not null)
-            {
-                ArrayPool<byte>.Shared.Return(scratch);
-            }
-
-            scratch = ArrayPool<byte>.Shared.Rent(sizeHint);
-        }
-
-        scratchOffered = true;
-        return scratch;
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -140,7 +111,19 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             return current.AsMemory(currentFill, free);
         }
 
-        GetSpan(sizeHint);
+        // Rare: the caller needs more contiguous room than the current chunk has left. Hand out a scratch buffer and
+        // split it across chunks in Advance (the only place a body byte is copied twice).
+        if (scratch is null || scratch.Length < sizeHint)
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            scratch = ArrayPool<byte>.Shared.Rent(sizeHint);
+        }
+
+        scratchOffered = true;
         return scratch;
     }
 
