@@ -30,6 +30,7 @@ internal sealed class GroupCommitter
     private volatile Exception? failure; // a commit failed: the spool is out of service
     private volatile Exception? stopped; // the committer has exited (shutdown or failure)
     private volatile bool stopping;
+    private bool commitRequested;
     private long watermark;
     private long watermarkWrittenAt;
     private Task watermarkTask = Task.CompletedTask;
@@ -86,6 +87,13 @@ internal sealed class GroupCommitter
         return awaiter.AsValueTask(cancellationToken);
     }
 
+    /// <summary>Asks for a commit even if nothing was appended: a truncation takes effect only at the next commit.</summary>
+    public void RequestCommit()
+    {
+        Volatile.Write(ref commitRequested, true);
+        wakeUp.Writer.TryWrite(true);
+    }
+
     /// <summary>Stops after a final commit of everything appended so far; fails waiters that remain.</summary>
     public async Task StopAsync()
     {
@@ -106,7 +114,7 @@ internal sealed class GroupCommitter
         {
             while (true)
             {
-                if (log.TailAddress <= log.CommittedUntilAddress)
+                if (log.TailAddress <= log.CommittedUntilAddress && !Volatile.Read(ref commitRequested))
                 {
                     // Late registrations whose address an earlier commit already covered.
                     CompleteCommitted(log.CommittedUntilAddress);
@@ -126,6 +134,7 @@ internal sealed class GroupCommitter
                     await delay().ConfigureAwait(false);
                 }
 
+                Volatile.Write(ref commitRequested, false);
                 await log.CommitAsync().ConfigureAwait(false);
                 long committed = log.CommittedUntilAddress;
                 double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;

@@ -10,7 +10,7 @@ namespace FastMta.Spool;
 /// group committer, and recovery that verifies what FasterLog recovered instead of trusting it. A 250 reply may be
 /// sent once <see cref="MessageWriter.CommitAsync"/> has returned.
 /// </summary>
-public sealed class MessageSpool : IAsyncDisposable
+public sealed partial class MessageSpool : IAsyncDisposable
 {
     private const int MaxPooledWriters = 1024;
 
@@ -233,7 +233,22 @@ public sealed class MessageSpool : IAsyncDisposable
                 continue;
             }
 
-            yield return await ReadEnvelopeAsync(record, address, chunks, cancellationToken).ConfigureAwait(false);
+            if (kind == RecordKind.RecipientState)
+            {
+                continue;
+            }
+
+            if (kind == RecordKind.CopyForward)
+            {
+                // A copied-forward message is read again here under its new address; Scan gives the live view.
+                record = record[EmbeddedEnvelopeOffset(record.Span)..];
+            }
+
+            SpooledMessage? message = await ReadEnvelopeAsync(record, address, chunks, cancellationToken).ConfigureAwait(false);
+            if (message is not null)
+            {
+                yield return message;
+            }
         }
 
         Metrics.OrphanChunksSkipped(chunks.Count);
@@ -372,9 +387,14 @@ public sealed class MessageSpool : IAsyncDisposable
         }
     }
 
-    private async ValueTask<SpooledMessage> ReadEnvelopeAsync(ReadOnlyMemory<byte> record, long address, HashSet<long> chunks, CancellationToken cancellationToken)
+    private async ValueTask<SpooledMessage?> ReadEnvelopeAsync(ReadOnlyMemory<byte> record, long address, HashSet<long> chunks, CancellationToken cancellationToken)
     {
         EnvelopeFields fields = ParseEnvelope(record.Span, address, chunks);
+        if (fields.ChunkAddresses.Length > 0 && fields.ChunkAddresses[0] < log.BeginAddress)
+        {
+            return null; // its first chunks were truncated away, which happens only once every recipient was final
+        }
+
         if (fields.BodyLength > Array.MaxLength)
         {
             throw Corrupt(address, $"body length {fields.BodyLength} is too large to reassemble in memory");
@@ -402,12 +422,7 @@ public sealed class MessageSpool : IAsyncDisposable
             }
 
             ReadOnlySpan<byte> chunk = bytes.AsSpan(0, length);
-            if (SpoolRecord.ReadHeader(chunk, chunkAddress) != RecordKind.BodyChunk
-                || System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[8..]) != fields.Id.Value
-                || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(chunk[16..]) != (uint)i)
-            {
-                throw Corrupt(chunkAddress, $"the entry is not body chunk {i} of message {fields.Id} (envelope at {address})");
-            }
+            ValidateChunk(chunk, chunkAddress, fields.Id, i, address);
 
             ReadOnlySpan<byte> data = chunk[SpoolRecord.ChunkHeaderLength..];
             if (data.Length > body.Length - filled - fields.Inline.Length)
@@ -429,8 +444,15 @@ public sealed class MessageSpool : IAsyncDisposable
             fields.ClientAddress, fields.HeloName, fields.AuthenticatedUser, fields.Protocol, body);
     }
 
-    private EnvelopeFields ParseEnvelope(ReadOnlySpan<byte> record, long address, HashSet<long> chunks)
+    /// <param name="chunks">Chunk addresses seen earlier in a scan (each may be claimed once), or null for random access.
+    /// Addresses below the log's begin address are accepted: truncation removed them with the message final.</param>
+    private EnvelopeFields ParseEnvelope(ReadOnlySpan<byte> record, long address, HashSet<long>? chunks)
     {
+        if (SpoolRecord.ReadHeader(record, address) != RecordKind.Envelope)
+        {
+            throw Corrupt(address, "expected an envelope record");
+        }
+
         var reader = new SpoolRecord.FieldReader(record, address, SpoolRecord.HeaderLength);
         var id = new SpoolMessageId((ulong)reader.ReadInt64("id"));
         long receivedMs = reader.ReadInt64("received");
@@ -455,10 +477,11 @@ public sealed class MessageSpool : IAsyncDisposable
         }
 
         long[] chunkAddresses = chunkCount == 0 ? [] : new long[chunkCount];
+        int chunkAddressOffset = reader.Position;
         for (int i = 0; i < chunkAddresses.Length; i++)
         {
             chunkAddresses[i] = reader.ReadInt64("chunk address");
-            if (!chunks.Remove(chunkAddresses[i]))
+            if (chunks is not null && chunkAddresses[i] >= log.BeginAddress && !chunks.Remove(chunkAddresses[i]))
             {
                 throw Corrupt(address, $"message {id} references a body chunk at {chunkAddresses[i]} that is not a chunk earlier in the log");
             }
@@ -485,7 +508,7 @@ public sealed class MessageSpool : IAsyncDisposable
 
         return new EnvelopeFields(id, DateTimeOffset.FromUnixTimeMilliseconds(receivedMs), bodyLength, chunkAddresses, sender, senderParameters,
             clientAddress, heloName, (flags & SpoolRecord.FlagAuthenticated) != 0 ? authenticatedUser : null, protocol, recipients,
-            inlineOffset, new Range(inlineOffset, inlineOffset + inline.Length));
+            inlineOffset, new Range(inlineOffset, inlineOffset + inline.Length), chunkAddressOffset);
     }
 
     private SpoolCorruptException Corrupt(long address, string message, Exception? inner = null)
@@ -514,7 +537,8 @@ public sealed class MessageSpool : IAsyncDisposable
         string Protocol,
         SpooledRecipient[] Recipients,
         int InlineOffset,
-        Range InlineRange)
+        Range InlineRange,
+        int ChunkAddressOffset)
     {
         public (int Offset, int Length) Inline => InlineRange.GetOffsetAndLength(int.MaxValue);
     }

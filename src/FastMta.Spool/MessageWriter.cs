@@ -20,6 +20,8 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     private readonly MessageSpool spool;
     private readonly int chunkSize;
     private readonly CommitAwaiter awaiter = new();
+    private readonly SpoolPin pin = new();
+    private bool pinned;
     private readonly List<byte[]> fullChunks = new(2);
     private readonly List<long> chunkAddresses = new(4);
     private readonly List<(int AddressLength, int ParametersLength)> recipients = new(4);
@@ -280,6 +282,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
                 throw new InvalidOperationException($"The message envelope needs {envelopeLength} bytes, more than one spool log page holds ({spool.MaxEntryLength}); too many recipients or parameters.");
             }
 
+            PinLog();
             long address = await spool.AppendAsync(new EnvelopeEntry(this), cancellationToken).ConfigureAwait(false);
             try
             {
@@ -292,6 +295,8 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
             state = State.Committed;
             spool.Metrics.MessageCommitted(BodyLength);
+            spool.MessageCommitted?.Invoke(BuildEnvelope(address));
+            UnpinLog();
         }
         catch
         {
@@ -329,6 +334,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask AppendChunkAsync(byte[] chunk, int bodyLength, CancellationToken cancellationToken)
     {
+        PinLog();
         var entry = new ChunkEntry(Id, (uint)chunkAddresses.Count, chunk, bodyLength);
         long address = await spool.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
         chunkAddresses.Add(address);
@@ -409,8 +415,49 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         Debug.Assert(position == envelopeLength, "envelope length mismatch");
     }
 
+    /// <summary>Keeps truncation off this transaction's entries until the queue has indexed the message.</summary>
+    private void PinLog()
+    {
+        if (!pinned)
+        {
+            spool.Pin(pin);
+            pinned = true;
+        }
+    }
+
+    private void UnpinLog()
+    {
+        if (pinned)
+        {
+            spool.Unpin(pin);
+            pinned = false;
+        }
+    }
+
+    /// <summary>The committed message for the queue (envelope strings only; the body stays in the log).</summary>
+    private SpooledEnvelope BuildEnvelope(long address)
+    {
+        var list = new SpooledRecipient[recipients.Count];
+        int offset = 0;
+        for (int i = 0; i < list.Length; i++)
+        {
+            (int addressLength, int parametersLength) = recipients[i];
+            string recipient = Encoding.UTF8.GetString(recipientBuffer, offset, addressLength);
+            offset += addressLength;
+            list[i] = new SpooledRecipient(recipient, Encoding.UTF8.GetString(recipientBuffer, offset, parametersLength));
+            offset += parametersLength;
+        }
+
+        long first = chunkAddresses.Count > 0 ? Math.Min(chunkAddresses[0], address) : address;
+        return new SpooledEnvelope(Id, address, first, DateTimeOffset.FromUnixTimeMilliseconds(receivedAtMs), BodyLength,
+            Encoding.UTF8.GetString(senderBuffer, 0, senderAddressLength),
+            Encoding.UTF8.GetString(senderBuffer, senderAddressLength, senderParametersLength),
+            list, clientAddress, authenticatedUser);
+    }
+
     private void ClearTransaction()
     {
+        UnpinLog();
         for (int i = 0; i < fullChunks.Count; i++)
         {
             ArrayPool<byte>.Shared.Return(fullChunks[i]);

@@ -16,6 +16,9 @@ internal sealed class SpoolMetrics : IDisposable
     private readonly Counter<long> commitFailures;
     private readonly Counter<long> orphanChunks;
     private readonly Histogram<double> recoveryDuration;
+    private readonly Counter<long> copiedForward;
+    private readonly Counter<long> copiedForwardBytes;
+    private long beginAddress;
     private long commitsIssued;
     private long messagesCommittedTotal;
 
@@ -36,6 +39,12 @@ internal sealed class SpoolMetrics : IDisposable
             "Messages refused by the spool (SMTP 451 4.3.0), by reason: timeout (commit or log memory slower than CommitTimeout, i.e. back-pressure), error (the log failed; the spool stops accepting mail), shutdown.");
         orphanChunks = meter.CreateCounter<long>("fastmta.spool.orphan.chunks.skipped", "{chunk}",
             "Body chunks without a committed envelope (RSET, client disconnected mid-DATA) skipped while reading the spool. They use disk until space is reclaimed.");
+        copiedForward = meter.CreateCounter<long>("fastmta.spool.messages.copied_forward", "{message}",
+            "Long-lived (deferred) messages re-appended near the log tail so that the old segments they sat in can be reclaimed.");
+        copiedForwardBytes = meter.CreateCounter<long>("fastmta.spool.copied_forward.bytes", "By",
+            "Body bytes rewritten by copy-forward; the write amplification that space reclamation costs.");
+        meter.CreateObservableGauge("fastmta.spool.begin.address", () => Volatile.Read(ref beginAddress), "By",
+            "The spool log's begin address after the last truncation; rising means space is reclaimed.");
         recoveryDuration = meter.CreateHistogram<double>("fastmta.spool.recovery.duration", "ms",
             "Time to open, recover and verify the spool at start-up.");
     }
@@ -69,6 +78,14 @@ internal sealed class SpoolMetrics : IDisposable
             orphanChunks.Add(count);
         }
     }
+
+    public void MessageCopiedForward(long bodyBytes)
+    {
+        copiedForward.Add(1);
+        copiedForwardBytes.Add(bodyBytes);
+    }
+
+    public void Truncated(long newBegin) => Volatile.Write(ref beginAddress, newBegin);
 
     public void RecoveryCompleted(double milliseconds) => recoveryDuration.Record(milliseconds);
 

@@ -36,17 +36,31 @@ namespace FastMta.Spool;
 //  then R x (recipient address, recipient parameters), same string encoding
 //  then L bytes: the last partial chunk of the body, inline (small messages are therefore a single record)
 //
-// Room for later kinds (a new kind gets the next unused number; a changed layout gets a new version and readers keep
-// reading the old one):
-//   3  RecipientState: outcome of one recipient of a message (delivered / deferred until T / failed), referencing
-//      the envelope's log address; lives in the state log or this log.
-//   4  CopyForward: a long-lived message's envelope re-appended near the tail (same layout as Envelope plus the
-//      address of the original) so that truncation is not pinned by old segments.
+// Kind 3, RecipientState: outcomes of some recipients of one message, appended by the queue manager after each
+// delivery attempt. The last record for a recipient wins; a recipient with none is pending.
+//   8  i64  log address of the message's Envelope (or CopyForward) record
+//  16  u32  entry count N
+//  20  u32  reserved, 0
+//  24  N x 24 bytes: u32 recipient index, u8 status (RecipientStatus: 1 delivered, 2 deferred, 3 failed),
+//                    3 bytes reserved (0), u32 attempts so far, u32 reserved (0), i64 next attempt unix ms
+//
+// Kind 4, CopyForward: a long-lived message re-appended near the tail so that truncation is not pinned by the old
+// segments. Its body chunks are appended again first (kind 1, same message id). Readers treat the original address
+// as gone from then on.
+//   8  i64  log address of the record this one replaces (Envelope or an earlier CopyForward)
+//  16  u32  entry count N of carried recipient states (same 24-byte entries as kind 3)
+//  20  u32  reserved, 0
+//  24  N x 24 bytes of recipient states
+//  then a complete kind 2 Envelope record (its own header included) whose chunk addresses are the new ones
+//
+// A new kind gets the next unused number; a changed layout gets a new version and readers keep reading the old one.
 internal enum RecordKind : byte
 {
     // 0 is never a valid kind: zeroed bytes must not parse as a record.
     BodyChunk = 1,
     Envelope = 2,
+    RecipientState = 3,
+    CopyForward = 4,
 }
 
 internal static class SpoolRecord
@@ -57,6 +71,8 @@ internal static class SpoolRecord
     public const int ChunkHeaderLength = 24;
     public const int EnvelopeFixedLength = 48;
     public const uint FlagAuthenticated = 1;
+    public const int StateHeaderLength = 24;
+    public const int StateEntryLength = 24;
 
     public static void WriteHeader(Span<byte> destination, RecordKind kind, int recordLength)
     {
@@ -116,9 +132,63 @@ internal static class SpoolRecord
                 }
 
                 return kind;
+            case RecordKind.RecipientState:
+            case RecordKind.CopyForward:
+                if (record.Length < StateHeaderLength
+                    || (record.Length - StateHeaderLength) / StateEntryLength < BinaryPrimitives.ReadUInt32LittleEndian(record[16..]))
+                {
+                    throw new SpoolCorruptException(address, $"{kind} record too short for its entry count");
+                }
+
+                return kind;
             default:
                 throw new SpoolCorruptException(address, $"unknown record kind {record[3]}");
         }
+    }
+
+    /// <summary>Writes the 24-byte header of a RecipientState or CopyForward record.</summary>
+    public static void WriteStateHeader(Span<byte> destination, RecordKind kind, int recordLength, long address, int count)
+    {
+        WriteHeader(destination, kind, recordLength);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[8..], address);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[16..], (uint)count);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[20..], 0);
+    }
+
+    public static void WriteStateEntry(Span<byte> destination, in RecipientState state)
+    {
+        destination[..StateEntryLength].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)state.RecipientIndex);
+        destination[4] = (byte)state.Status;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[8..], (uint)state.Attempts);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], state.NextAttemptUnixMs);
+    }
+
+    /// <summary>Reads the entries of a validated RecipientState or CopyForward record.</summary>
+    public static RecipientState[] ReadStateEntries(ReadOnlySpan<byte> record, long address)
+    {
+        int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(record[16..]);
+        var states = new RecipientState[count];
+        for (int i = 0; i < count; i++)
+        {
+            ReadOnlySpan<byte> entry = record.Slice(StateHeaderLength + (i * StateEntryLength), StateEntryLength);
+            var status = (RecipientStatus)entry[4];
+            if (status is not (RecipientStatus.Delivered or RecipientStatus.Deferred or RecipientStatus.Failed))
+            {
+                throw new SpoolCorruptException(address, $"unknown recipient status {entry[4]}");
+            }
+
+            uint index = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+            uint attempts = BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]);
+            if (index > int.MaxValue || attempts > int.MaxValue)
+            {
+                throw new SpoolCorruptException(address, "recipient state index or attempt count out of range");
+            }
+
+            states[i] = new RecipientState((int)index, status, (int)attempts, BinaryPrimitives.ReadInt64LittleEndian(entry[16..]));
+        }
+
+        return states;
     }
 
     /// <summary>Writes a length-prefixed byte string; returns the bytes written.</summary>

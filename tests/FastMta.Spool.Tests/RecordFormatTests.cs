@@ -19,7 +19,12 @@ public sealed class RecordFormatTests
     {
         Assert.Equal(1, (byte)RecordKind.BodyChunk);
         Assert.Equal(2, (byte)RecordKind.Envelope);
-        Assert.Equal(2, Enum.GetValues<RecordKind>().Length);
+        Assert.Equal(3, (byte)RecordKind.RecipientState);
+        Assert.Equal(4, (byte)RecordKind.CopyForward);
+        Assert.Equal(4, Enum.GetValues<RecordKind>().Length);
+        Assert.Equal(1, (byte)RecipientStatus.Delivered);
+        Assert.Equal(2, (byte)RecipientStatus.Deferred);
+        Assert.Equal(3, (byte)RecipientStatus.Failed);
         Assert.Equal(0x4D46, SpoolRecord.Magic);
         Assert.Equal(1, SpoolRecord.FormatVersion);
     }

@@ -1,0 +1,333 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using FASTER.core;
+
+namespace FastMta.Spool;
+
+// The queue manager's side of the spool: the live scan at start-up, body reads for delivery, recipient outcomes,
+// copy-forward of long-lived messages and truncation (space reclamation).
+public sealed partial class MessageSpool
+{
+    private readonly HashSet<SpoolPin> pins = [];
+
+    /// <summary>
+    /// Called once per committed message, after the commit and before the writer's pin on the log is released, so a
+    /// subscriber that indexes the message synchronously can never see it truncated away. Must be cheap and not throw.
+    /// Set before mail is accepted.
+    /// </summary>
+    public Action<SpooledEnvelope>? MessageCommitted { get; set; }
+
+    /// <summary>The oldest address still in the log.</summary>
+    public long BeginAddress => log.BeginAddress;
+
+    /// <summary>The address the next entry will get (or later).</summary>
+    public long TailAddress => log.TailAddress;
+
+    /// <summary>
+    /// Reads every committed record in log order and hands messages and recipient states to the visitor (queue
+    /// rebuild). Bodies are not read. Corruption throws <see cref="SpoolCorruptException"/>.
+    /// </summary>
+    public void Scan(ISpoolVisitor visitor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        long end = log.CommittedUntilAddress;
+        long expected = log.BeginAddress;
+        var chunks = new HashSet<long>();
+        using FasterLogScanIterator iterator = log.Scan(expected, end);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            byte[] entry;
+            int length;
+            long address;
+            long next;
+            try
+            {
+                if (!iterator.GetNext(out entry, out length, out address, out next))
+                {
+                    if (iterator.NextAddress < end)
+                    {
+                        throw Corrupt(iterator.NextAddress, "the scan stopped before the committed tail " + end);
+                    }
+
+                    break;
+                }
+            }
+            catch (FasterException e)
+            {
+                throw Corrupt(expected, "FasterLog could not read the entry: " + e.Message, e);
+            }
+
+            if (address != expected)
+            {
+                CheckGap(expected, address);
+            }
+
+            expected = next;
+            ReadOnlySpan<byte> record = entry.AsSpan(0, length);
+            switch (SpoolRecord.ReadHeader(record, address))
+            {
+                case RecordKind.BodyChunk:
+                    chunks.Add(address);
+                    break;
+                case RecordKind.Envelope:
+                    visitor.OnEnvelope(ToEnvelope(ParseEnvelope(record, address, chunks), address));
+                    break;
+                case RecordKind.CopyForward:
+                    visitor.OnEnvelope(ReadCopyForward(record, address, chunks));
+                    break;
+                case RecordKind.RecipientState:
+                    visitor.OnStates(BinaryPrimitives.ReadInt64LittleEndian(record[8..]), SpoolRecord.ReadStateEntries(record, address));
+                    break;
+            }
+        }
+
+        Metrics.OrphanChunksSkipped(chunks.Count);
+    }
+
+    /// <summary>
+    /// The body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, as the
+    /// log's own entry buffers chained together (no reassembly into one array).
+    /// </summary>
+    public async ValueTask<ReadOnlySequence<byte>> ReadBodyAsync(long envelopeAddress, CancellationToken cancellationToken)
+    {
+        (byte[] bytes, int length) = await ReadEntryAsync(envelopeAddress, "envelope", cancellationToken).ConfigureAwait(false);
+        ReadOnlyMemory<byte> record = bytes.AsMemory(0, length);
+        if (SpoolRecord.ReadHeader(record.Span, envelopeAddress) == RecordKind.CopyForward)
+        {
+            record = record[EmbeddedEnvelopeOffset(record.Span)..];
+        }
+
+        EnvelopeFields fields = ParseEnvelope(record.Span, envelopeAddress, chunks: null);
+        BodySegment? first = null;
+        BodySegment? last = null;
+        long total = 0;
+        for (int i = 0; i < fields.ChunkAddresses.Length; i++)
+        {
+            long chunkAddress = fields.ChunkAddresses[i];
+            (byte[] chunk, int chunkLength) = await ReadEntryAsync(chunkAddress, "body chunk", cancellationToken).ConfigureAwait(false);
+            ValidateChunk(chunk.AsSpan(0, chunkLength), chunkAddress, fields.Id, i, envelopeAddress);
+            Append(ref first, ref last, chunk.AsMemory(SpoolRecord.ChunkHeaderLength, chunkLength - SpoolRecord.ChunkHeaderLength));
+            total += chunkLength - SpoolRecord.ChunkHeaderLength;
+        }
+
+        (int inlineOffset, int inlineLength) = fields.Inline;
+        Append(ref first, ref last, record.Slice(inlineOffset, inlineLength));
+        total += inlineLength;
+        if (total != fields.BodyLength)
+        {
+            throw Corrupt(envelopeAddress, $"message {fields.Id} has {total} body bytes, its envelope says {fields.BodyLength}");
+        }
+
+        return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
+    }
+
+    /// <summary>Appends the outcomes of some recipients of one message and waits until they are durable.</summary>
+    public async ValueTask AppendStatesAsync(long envelopeAddress, IReadOnlyList<RecipientState> states, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        if (states.Count == 0)
+        {
+            return;
+        }
+
+        byte[] record = BuildStateRecord(RecordKind.RecipientState, envelopeAddress, states, trailerLength: 0);
+        long address = await AppendAsync(new BytesEntry(record), cancellationToken).ConfigureAwait(false);
+        await Committer.WaitForCommitAsync(new CommitAwaiter(), address, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Re-appends a message (its chunks, then a CopyForward record carrying <paramref name="states"/>) near the tail
+    /// and waits until it is durable. From then on the message lives at the returned envelope's address; the caller
+    /// must switch to it before the next truncation.
+    /// </summary>
+    public async ValueTask<SpooledEnvelope> CopyForwardAsync(SpooledEnvelope envelope, IReadOnlyList<RecipientState> states, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(states);
+        var pin = new SpoolPin();
+        Pin(pin);
+        try
+        {
+            (byte[] bytes, int length) = await ReadEntryAsync(envelope.LogAddress, "envelope", cancellationToken).ConfigureAwait(false);
+            ReadOnlyMemory<byte> original = bytes.AsMemory(0, length);
+            if (SpoolRecord.ReadHeader(original.Span, envelope.LogAddress) == RecordKind.CopyForward)
+            {
+                original = original[EmbeddedEnvelopeOffset(original.Span)..];
+            }
+
+            EnvelopeFields fields = ParseEnvelope(original.Span, envelope.LogAddress, chunks: null);
+            long[] newChunks = new long[fields.ChunkAddresses.Length];
+            for (int i = 0; i < newChunks.Length; i++)
+            {
+                (byte[] chunk, int chunkLength) = await ReadEntryAsync(fields.ChunkAddresses[i], "body chunk", cancellationToken).ConfigureAwait(false);
+                ValidateChunk(chunk.AsSpan(0, chunkLength), fields.ChunkAddresses[i], fields.Id, i, envelope.LogAddress);
+                newChunks[i] = await AppendAsync(new BytesEntry(chunk.AsSpan(0, chunkLength).ToArray()), cancellationToken).ConfigureAwait(false);
+            }
+
+            byte[] record = BuildStateRecord(RecordKind.CopyForward, envelope.LogAddress, states, original.Length);
+            Span<byte> embedded = record.AsSpan(record.Length - original.Length);
+            original.Span.CopyTo(embedded);
+            for (int i = 0; i < newChunks.Length; i++)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(embedded[(fields.ChunkAddressOffset + (8 * i))..], newChunks[i]);
+            }
+
+            long address = await AppendAsync(new BytesEntry(record), cancellationToken).ConfigureAwait(false);
+            await Committer.WaitForCommitAsync(new CommitAwaiter(), address, cancellationToken).ConfigureAwait(false);
+            Metrics.MessageCopiedForward(fields.BodyLength);
+            return ReadCopyForward(record, address, chunks: null);
+        }
+        finally
+        {
+            Unpin(pin);
+        }
+    }
+
+    /// <summary>
+    /// Drops the log before <paramref name="untilAddress"/> (never past a message still being written). Segments
+    /// wholly before the new begin address are deleted once the next commit has recorded it. Returns the new begin.
+    /// </summary>
+    public long Truncate(long untilAddress)
+    {
+        long target = Math.Min(untilAddress, log.TailAddress);
+        lock (pins)
+        {
+            foreach (SpoolPin pin in pins)
+            {
+                target = Math.Min(target, pin.Address);
+            }
+        }
+
+        if (target > log.BeginAddress)
+        {
+            log.TruncateUntil(target);
+            Committer.RequestCommit(); // the commit records the new begin address and lets FASTER delete old segments
+            Metrics.Truncated(target);
+        }
+
+        return Math.Max(target, log.BeginAddress);
+    }
+
+    internal void Pin(SpoolPin pin)
+    {
+        lock (pins)
+        {
+            pin.Address = log.TailAddress; // every entry appended from now on gets this address or a later one
+            pins.Add(pin);
+        }
+    }
+
+    internal void Unpin(SpoolPin pin)
+    {
+        lock (pins)
+        {
+            pins.Remove(pin);
+        }
+    }
+
+    private static int EmbeddedEnvelopeOffset(ReadOnlySpan<byte> copyForward) =>
+        SpoolRecord.StateHeaderLength + ((int)BinaryPrimitives.ReadUInt32LittleEndian(copyForward[16..]) * SpoolRecord.StateEntryLength);
+
+    private static byte[] BuildStateRecord(RecordKind kind, long address, IReadOnlyList<RecipientState> states, int trailerLength)
+    {
+        int length = SpoolRecord.StateHeaderLength + (states.Count * SpoolRecord.StateEntryLength) + trailerLength;
+        byte[] record = new byte[length];
+        SpoolRecord.WriteStateHeader(record, kind, length, address, states.Count);
+        for (int i = 0; i < states.Count; i++)
+        {
+            SpoolRecord.WriteStateEntry(record.AsSpan(SpoolRecord.StateHeaderLength + (i * SpoolRecord.StateEntryLength)), states[i]);
+        }
+
+        return record;
+    }
+
+    private static void Append(ref BodySegment? first, ref BodySegment? last, ReadOnlyMemory<byte> memory)
+    {
+        if (memory.IsEmpty)
+        {
+            return;
+        }
+
+        var segment = new BodySegment(memory, last is null ? 0 : last.RunningIndex + last.Memory.Length);
+        if (last is null)
+        {
+            first = segment;
+        }
+        else
+        {
+            last.SetNext(segment);
+        }
+
+        last = segment;
+    }
+
+    private SpooledEnvelope ReadCopyForward(ReadOnlySpan<byte> record, long address, HashSet<long>? chunks)
+    {
+        long replaces = BinaryPrimitives.ReadInt64LittleEndian(record[8..]);
+        RecipientState[] states = SpoolRecord.ReadStateEntries(record, address);
+        EnvelopeFields fields = ParseEnvelope(record[EmbeddedEnvelopeOffset(record)..], address, chunks);
+        SpooledEnvelope envelope = ToEnvelope(fields, address);
+        return new SpooledEnvelope(envelope.Id, address, envelope.FirstAddress, envelope.ReceivedAt, envelope.BodyLength, envelope.Sender,
+            envelope.SenderParameters, envelope.Recipients, envelope.ClientAddress, envelope.AuthenticatedUser)
+        {
+            ReplacesAddress = replaces,
+            CarriedStates = states,
+        };
+    }
+
+    private static SpooledEnvelope ToEnvelope(in EnvelopeFields fields, long address) =>
+        new(fields.Id, address, fields.ChunkAddresses.Length > 0 ? Math.Min(fields.ChunkAddresses[0], address) : address, fields.ReceivedAt,
+            fields.BodyLength, fields.Sender, fields.SenderParameters, fields.Recipients, fields.ClientAddress, fields.AuthenticatedUser);
+
+    private async ValueTask<(byte[] Bytes, int Length)> ReadEntryAsync(long address, string what, CancellationToken cancellationToken)
+    {
+        byte[]? bytes;
+        int length;
+        try
+        {
+            (bytes, length) = await log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FasterException e)
+        {
+            throw Corrupt(address, $"the {what} entry is unreadable: {e.Message}", e);
+        }
+
+        return bytes is null ? throw Corrupt(address, $"the {what} entry is outside the log (begin {log.BeginAddress})") : (bytes, length);
+    }
+
+    private void ValidateChunk(ReadOnlySpan<byte> chunk, long chunkAddress, SpoolMessageId id, int sequence, long envelopeAddress)
+    {
+        if (SpoolRecord.ReadHeader(chunk, chunkAddress) != RecordKind.BodyChunk
+            || BinaryPrimitives.ReadUInt64LittleEndian(chunk[8..]) != id.Value
+            || BinaryPrimitives.ReadUInt32LittleEndian(chunk[16..]) != (uint)sequence)
+        {
+            throw Corrupt(chunkAddress, $"the entry is not body chunk {sequence} of message {id} (envelope at {envelopeAddress})");
+        }
+    }
+
+    /// <summary>A pre-serialized record as a FasterLog entry (cold paths: states, copy-forward).</summary>
+    private readonly struct BytesEntry(byte[] record) : ILogEnqueueEntry
+    {
+        public int SerializedLength => record.Length;
+
+        public void SerializeTo(Span<byte> dest) => record.CopyTo(dest);
+    }
+
+    private sealed class BodySegment : ReadOnlySequenceSegment<byte>
+    {
+        public BodySegment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public void SetNext(BodySegment next) => Next = next;
+    }
+}
+
+/// <summary>Holds the log from being truncated at or after <see cref="Address"/> while a message is being written.</summary>
+internal sealed class SpoolPin
+{
+    public long Address { get; set; }
+}
