@@ -185,14 +185,18 @@ public sealed partial class MessageSpool
     }
 
     /// <summary>
-    /// Drops the log before <paramref name="untilAddress"/> (never past a message still being written). Segments
-    /// wholly before the new begin address are deleted once the next commit has recorded it. Returns the new begin.
+    /// Drops the log before the oldest live message, never past a message still being written. The callback is asked
+    /// under the same lock that writers release their pin with after the commit hook, so a message is always either
+    /// pinned or already known to the caller's index. Segments wholly before the new begin address are deleted once
+    /// the next commit has recorded it. Returns the new begin address.
     /// </summary>
-    public long Truncate(long untilAddress)
+    public long Truncate(Func<long> oldestLiveAddress)
     {
-        long target = Math.Min(untilAddress, log.TailAddress);
+        ArgumentNullException.ThrowIfNull(oldestLiveAddress);
+        long target;
         lock (pins)
         {
+            target = Math.Min(oldestLiveAddress(), log.TailAddress);
             foreach (SpoolPin pin in pins)
             {
                 target = Math.Min(target, pin.Address);

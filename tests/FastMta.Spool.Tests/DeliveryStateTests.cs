@@ -94,7 +94,7 @@ public sealed class DeliveryStateTests
             Assert.Equal(body, (await spool.ReadBodyAsync(moved.LogAddress, CancellationToken.None)).ToArray());
 
             // Everything before the copy can go; the message stays readable.
-            Assert.Equal(moved.FirstAddress, spool.Truncate(moved.FirstAddress));
+            Assert.Equal(moved.FirstAddress, spool.Truncate(() => moved.FirstAddress));
             await WaitForBeginAsync(spool, moved.FirstAddress);
         }
 
@@ -128,13 +128,13 @@ public sealed class DeliveryStateTests
         open.AddRecipient("late@example.test"u8, default);
         await TempSpool.WriteBodyAsync(open, TempSpool.Body(100 * 1024, 99), 8192);
         long pinnedAt = spool.TailAddress;
-        long begin = spool.Truncate(long.MaxValue);
+        long begin = spool.Truncate(() => long.MaxValue);
         Assert.True(begin < pinnedAt);
         await open.CommitAsync(CancellationToken.None);
 
         // Now nothing is pinned: everything up to the tail can go, and FASTER removes the old segment files.
         long tail = spool.TailAddress;
-        Assert.Equal(tail, spool.Truncate(tail));
+        Assert.Equal(tail, spool.Truncate(() => tail));
         await WaitForBeginAsync(spool, tail);
         int segmentsAfter = 0;
         for (int attempt = 0; attempt < 50; attempt++)
