@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastMta.Outbound;
+
+/// <summary>
+/// Established connections per (egress source, receiver address), reused across messages (opening one per message is
+/// the classic toy-MTA mistake) and capped at <see cref="OutboundOptions.MaxConnectionsPerHost"/>. A lease is
+/// exclusive until <see cref="Return"/>. No lock is held across I/O: connecting, QUIT and close happen outside.
+/// </summary>
+public sealed class OutboundConnectionPool : IAsyncDisposable
+{
+    private readonly OutboundOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<(IPAddress? Source, IPEndPoint Remote), HostPool> _hosts = new();
+    private readonly ITimer _sweeper;
+    private volatile bool _disposed;
+
+    public OutboundConnectionPool(OutboundOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConnectionsPerHost, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MessagesPerConnection, 1);
+        _options = options;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OutboundConnectionPool>();
+        _time = timeProvider ?? TimeProvider.System;
+        // Sweep often enough that an idle connection lives at most about 1.25 x IdleTimeout.
+        TimeSpan period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks,
+            TimeSpan.FromSeconds(5).Ticks));
+        _sweeper = _time.CreateTimer(static state => ((OutboundConnectionPool)state!).Sweep(), this, period, period);
+    }
+
+    public OutboundOptions Options => _options;
+
+    /// <summary>Connections open now (leased, idle or being opened) to one receiver address.</summary>
+    public int OpenConnections(IPEndPoint remote, IPAddress? source = null) =>
+        _hosts.TryGetValue((source, remote), out HostPool? host) ? host.Count : 0;
+
+    /// <summary>
+    /// An idle connection that may take another transaction, else a new one while below the per-host limit, else the
+    /// next one returned (waits without polling). Throws <see cref="OutboundConnectionException"/> when connecting
+    /// fails and <see cref="OperationCanceledException"/> when cancelled.
+    /// </summary>
+    public async Task<OutboundConnection> LeaseAsync(IPEndPoint remote, string hostName, IPAddress? source,
+        CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        HostPool host = _hosts.GetOrAdd((source, remote), static _ => new HostPool());
+        while (true)
+        {
+            List<OutboundConnection>? stale = null;
+            OutboundConnection? idle = null;
+            TaskCompletionSource<OutboundConnection?>? waiter = null;
+            bool open = false;
+            lock (host)
+            {
+                while (host.Idle.TryPop(out OutboundConnection? candidate))
+                {
+                    if (CanReuse(candidate))
+                    {
+                        candidate.IdleSince = 0;
+                        idle = candidate;
+                        break;
+                    }
+                    host.Count--;
+                    (stale ??= []).Add(candidate);
+                }
+                if (idle is null)
+                {
+                    if (host.Count < _options.MaxConnectionsPerHost)
+                    {
+                        host.Count++;
+                        open = true;
+                    }
+                    else
+                    {
+                        waiter = new TaskCompletionSource<OutboundConnection?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                        host.Waiters.AddLast(waiter);
+                    }
+                }
+            }
+            if (stale is not null)
+            {
+                foreach (OutboundConnection connection in stale)
+                {
+                    _ = connection.QuitAsync(); // Never throws; bounded by its own timeout.
+                }
+            }
+            if (idle is not null)
+            {
+                return idle;
+            }
+            if (open)
+            {
+                try
+                {
+                    return await OutboundConnection.OpenAsync(remote, hostName, source, _options, _logger, cancellationToken);
+                }
+                catch
+                {
+                    Release(host);
+                    throw;
+                }
+            }
+            OutboundConnection? handedOver = await WaitAsync(host, waiter!, cancellationToken);
+            if (handedOver is not null)
+            {
+                return handedOver;
+            }
+            // A slot was freed rather than a connection handed over: try again.
+        }
+    }
+
+    /// <summary>
+    /// Gives a leased connection back: kept for the next lease when usable and below MessagesPerConnection
+    /// (no RSET is needed after a finished transaction), otherwise closed.
+    /// </summary>
+    public void Return(OutboundConnection connection)
+    {
+        if (!_hosts.TryGetValue((connection.RequestedSource, connection.RemoteEndPoint), out HostPool? host))
+        {
+            throw new ArgumentException("The connection was not leased from this pool.", nameof(connection));
+        }
+        if (_disposed || !CanReuse(connection))
+        {
+            Release(host);
+            _ = connection.QuitAsync(); // Never throws; bounded by its own timeout.
+            return;
+        }
+        lock (host)
+        {
+            while (host.Waiters.First is { } first)
+            {
+                host.Waiters.RemoveFirst();
+                if (first.Value.TrySetResult(connection))
+                {
+                    return;
+                }
+            }
+            connection.IdleSince = _time.GetTimestamp();
+            host.Idle.Push(connection);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        await _sweeper.DisposeAsync();
+        var closing = new List<Task>();
+        foreach (HostPool host in _hosts.Values)
+        {
+            lock (host)
+            {
+                while (host.Idle.TryPop(out OutboundConnection? connection))
+                {
+                    host.Count--;
+                    closing.Add(connection.QuitAsync());
+                }
+                foreach (TaskCompletionSource<OutboundConnection?> waiter in host.Waiters)
+                {
+                    waiter.TrySetException(new ObjectDisposedException(nameof(OutboundConnectionPool)));
+                }
+                host.Waiters.Clear();
+            }
+        }
+        await Task.WhenAll(closing);
+    }
+
+    private bool CanReuse(OutboundConnection connection) =>
+        connection.IsUsable && connection.Transactions < _options.MessagesPerConnection
+        && (connection.IdleSince == 0 || _time.GetElapsedTime(connection.IdleSince) < _options.IdleTimeout);
+
+    private async Task<OutboundConnection?> WaitAsync(HostPool host, TaskCompletionSource<OutboundConnection?> waiter,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await waiter.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (host)
+            {
+                host.Waiters.Remove(waiter);
+            }
+            // Return may have handed a connection over just before the cancellation won: do not leak it.
+            if (waiter.Task.IsCompletedSuccessfully && waiter.Task.Result is { } connection)
+            {
+                Return(connection);
+            }
+            throw;
+        }
+    }
+
+    // A slot is free (a connection closed or never opened): wake one waiter so it can open a connection itself.
+    private static void Release(HostPool host)
+    {
+        lock (host)
+        {
+            host.Count--;
+            while (host.Waiters.First is { } first)
+            {
+                host.Waiters.RemoveFirst();
+                if (first.Value.TrySetResult(null))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Sweep()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        foreach (HostPool host in _hosts.Values)
+        {
+            List<OutboundConnection>? expired = null;
+            lock (host)
+            {
+                if (host.Idle.Count == 0)
+                {
+                    continue;
+                }
+                // Oldest first, so pushing the survivors back keeps the most recently used on top.
+                OutboundConnection[] idle = host.Idle.Reverse().ToArray();
+                host.Idle.Clear();
+                foreach (OutboundConnection connection in idle)
+                {
+                    if (CanReuse(connection))
+                    {
+                        host.Idle.Push(connection);
+                    }
+                    else
+                    {
+                        (expired ??= []).Add(connection);
+                    }
+                }
+            }
+            foreach (OutboundConnection connection in expired ?? [])
+            {
+                Log.Closing(_logger, connection.HostName, connection.RemoteEndPoint, "idle timeout");
+                Release(host);
+                _ = connection.QuitAsync(); // Never throws; bounded by its own timeout.
+            }
+        }
+    }
+
+    private sealed class HostPool
+    {
+        public readonly Stack<OutboundConnection> Idle = new();
+        public readonly LinkedList<TaskCompletionSource<OutboundConnection?>> Waiters = new();
+        public int Count;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Diagnostics.Metrics;
+
+namespace FastMta.Outbound;
+
+// The outbound side's instruments. Tag values come from small fixed sets (reasons, outcomes), never hosts,
+// addresses or recipients.
+public sealed class OutboundMetrics
+{
+    public const string MeterName = "FastMta.Outbound";
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly OutboundMetrics Instance = new();
+
+    private readonly Counter<long> _connectionsOpened = Meter.CreateCounter<long>("fastmta.outbound.connections_opened",
+        description: "Outbound SMTP connections established (greeting and EHLO done).");
+    private readonly Counter<long> _connectionFailures = Meter.CreateCounter<long>("fastmta.outbound.connection_failures",
+        description: "Outbound connections that failed or died, by reason (connect, timeout, lost, greeting, helo, tls, tls_required, shutdown_421, protocol).");
+    private readonly UpDownCounter<long> _connectionsOpen = Meter.CreateUpDownCounter<long>("fastmta.outbound.connections_open",
+        description: "Outbound SMTP connections open now (leased or idle in the pool).");
+    private readonly Counter<long> _transactions = Meter.CreateCounter<long>("fastmta.outbound.transactions",
+        description: "Mail transactions attempted (MAIL FROM sent, or refused locally for SIZE/SMTPUTF8).");
+    private readonly Counter<long> _recipients = Meter.CreateCounter<long>("fastmta.outbound.recipients",
+        description: "Recipient delivery attempts, by outcome (delivered, deferred, failed).");
+    private readonly Histogram<double> _deliveryDuration = Meter.CreateHistogram<double>("fastmta.outbound.delivery_duration",
+        unit: "s", description: "Time of one delivery call: DNS, connection lease and the SMTP transaction.");
+
+    public void ConnectionOpened()
+    {
+        _connectionsOpened.Add(1);
+        _connectionsOpen.Add(1);
+    }
+
+    public void ConnectionClosed() => _connectionsOpen.Add(-1);
+
+    public void ConnectionFailed(string reason) => _connectionFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Transaction() => _transactions.Add(1);
+
+    public void Recipient(string outcome) => _recipients.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void DeliveryDuration(TimeSpan duration) => _deliveryDuration.Record(duration.TotalSeconds);
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using FastMta.Outbound.Dns;
+using FastMta.Queue;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastMta.Outbound;
+
+/// <summary>
+/// The queue's <see cref="IDeliveryAgent"/> over SMTP: resolve the domain, then try its hosts in order (RFC 5321 5:
+/// a host that cannot be reached or refuses the session is skipped, the next one tried), run the transaction on a
+/// pooled connection and map the replies per recipient. Never throws for delivery problems.
+/// </summary>
+public sealed class SmtpDeliveryAgent : IDeliveryAgent
+{
+    private readonly IDestinationResolver _resolver;
+    private readonly OutboundConnectionPool _pool;
+    private readonly ILogger _logger;
+    private readonly OutboundMetrics _metrics = OutboundMetrics.Instance;
+
+    public SmtpDeliveryAgent(IDestinationResolver resolver, OutboundConnectionPool pool, ILogger<SmtpDeliveryAgent>? logger = null)
+    {
+        _resolver = resolver;
+        _pool = pool;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            DeliveryResult result = await DeliverCoreAsync(request, cancellationToken);
+            foreach (RecipientResult recipient in result.Recipients)
+            {
+                _metrics.Recipient(recipient.Outcome switch
+                {
+                    RecipientOutcome.Delivered => "delivered",
+                    RecipientOutcome.Deferred => "deferred",
+                    _ => "failed",
+                });
+            }
+            return result;
+        }
+        finally
+        {
+            _metrics.DeliveryDuration(Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<DeliveryResult> DeliverCoreAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        Destination destination = await _resolver.ResolveAsync(request.Domain, cancellationToken);
+        switch (destination.Status)
+        {
+            case ResolutionStatus.PermanentFailure:
+                Log.ResolutionFailed(_logger, request.Domain, "permanent", destination.Detail);
+                return All(request, new RecipientResult(RecipientOutcome.Failed, 550,
+                    Or(destination.EnhancedStatus, "5.1.2"), destination.Detail));
+            case ResolutionStatus.TemporaryFailure:
+                Log.ResolutionFailed(_logger, request.Domain, "temporary", destination.Detail);
+                return All(request, new RecipientResult(RecipientOutcome.Deferred, 451,
+                    Or(destination.EnhancedStatus, "4.4.3"), destination.Detail));
+        }
+
+        IPAddress? source = _pool.Options.SourceAddress;
+        OutboundConnectionException? lastError = null;
+        DestinationHost? lastHost = null;
+        foreach (DestinationHost host in destination.Hosts)
+        {
+            lastHost = host;
+            var remote = new IPEndPoint(host.Address, host.Port);
+            // A pooled connection the receiver has meanwhile dropped fails before MAIL is answered; such a failure
+            // settled nothing, so it is retried once on a fresh connection to the same host.
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                OutboundConnection connection;
+                try
+                {
+                    connection = await _pool.LeaseAsync(remote, host.Name, source, cancellationToken);
+                }
+                catch (OutboundConnectionException e)
+                {
+                    lastError = e;
+                    break;
+                }
+                bool reused = connection.Transactions > 0;
+                TransactionOutcome outcome;
+                try
+                {
+                    _metrics.Transaction();
+                    outcome = await connection.SendAsync(request, cancellationToken);
+                }
+                finally
+                {
+                    _pool.Return(connection);
+                }
+                if (outcome.Failure is not null && !outcome.Started && reused && attempt == 0)
+                {
+                    continue;
+                }
+                LogOutcome(request, host, remote, outcome);
+                return new DeliveryResult
+                {
+                    Recipients = outcome.Recipients,
+                    RemoteHost = host.Name,
+                    RemoteAddress = remote.ToString(),
+                    SourceAddress = connection.LocalEndPoint?.Address.ToString(),
+                };
+            }
+        }
+
+        string detail = lastError?.Message ?? $"no address to deliver to for {request.Domain}";
+        Log.AllHostsFailed(_logger, request.Domain, request.Recipients.Count, detail);
+        return new DeliveryResult
+        {
+            Recipients = Fill(request, new RecipientResult(RecipientOutcome.Deferred, lastError?.ReplyCode ?? 451,
+                lastError?.EnhancedStatus ?? "4.4.3", detail)),
+            RemoteHost = lastHost?.Name,
+        };
+    }
+
+    private void LogOutcome(DeliveryRequest request, DestinationHost host, IPEndPoint remote, TransactionOutcome outcome)
+    {
+        int delivered = 0, deferred = 0, failed = 0;
+        foreach (RecipientResult recipient in outcome.Recipients)
+        {
+            _ = recipient.Outcome switch
+            {
+                RecipientOutcome.Delivered => delivered++,
+                RecipientOutcome.Deferred => deferred++,
+                _ => failed++,
+            };
+        }
+        string reply = outcome.Recipients.Count > 0 ? $"{outcome.Recipients[^1].ReplyCode} {outcome.Recipients[^1].Response}" : "";
+        Log.Transaction(_logger, request.MessageId.ToString(), host.Name, remote.ToString(), delivered, deferred, failed, reply);
+    }
+
+    private static DeliveryResult All(DeliveryRequest request, RecipientResult result) =>
+        new() { Recipients = Fill(request, result) };
+
+    private static RecipientResult[] Fill(DeliveryRequest request, RecipientResult result)
+    {
+        var results = new RecipientResult[request.Recipients.Count];
+        Array.Fill(results, result);
+        return results;
+    }
+
+    private static string Or(string value, string fallback) => value.Length > 0 ? value : fallback;
+}
