@@ -1,0 +1,34 @@
+using System.Diagnostics.Metrics;
+
+namespace FastMta.Queue;
+
+/// <summary>The delivery log's instruments, on their own Meter so the queue manager's "FastMta.Queue" meter stays
+/// about queueing. No tags: one delivery log per process.</summary>
+public sealed class DeliveryLogMetrics
+{
+    public const string MeterName = "FastMta.DeliveryLog";
+
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _writeErrors;
+
+    public static DeliveryLogMetrics Shared { get; } = new(new Meter(MeterName));
+
+    // Tests pass their own Meter so parallel tests do not see each other's measurements.
+    internal DeliveryLogMetrics(Meter meter)
+    {
+        Meter = meter;
+        _written = meter.CreateCounter<long>("fastmta.delivery_log.events.written", "{event}",
+            "Delivery events written to the delivery log file.");
+        _dropped = meter.CreateCounter<long>("fastmta.delivery_log.events.dropped", "{event}",
+            "Delivery events dropped because the log's queue was full (the disk is slower than the event rate) or the log was closed. Mail is unaffected; the log has gaps.");
+        _writeErrors = meter.CreateCounter<long>("fastmta.delivery_log.write.errors", "{error}",
+            "Failed writes to the delivery log file (disk full, permissions); the events of a failed write are lost.");
+    }
+
+    internal Meter Meter { get; }
+
+    internal void Written(long events) => _written.Add(events);
+    internal void Dropped() => _dropped.Add(1);
+    internal void WriteFailed() => _writeErrors.Add(1);
+}
