@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Queue;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Queue rebuilt from the spool in {ElapsedMs:F0} ms: {Messages} live message(s), {Recipients} recipient(s) to deliver, {Finished} finished message(s) skipped")]
+    public static partial void Rebuilt(ILogger logger, double elapsedMs, int messages, int recipients, int finished);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Reading the body of message {MessageId} from the spool failed; its recipients are deferred")]
+    public static partial void BodyReadFailed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Recording outcomes of message {MessageId} in the spool failed; the recipients stay queued and may be delivered again")]
+    public static partial void StateWriteFailed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "The delivery agent threw for message {MessageId} to {Domain} (a bug: agents report failures as results); recipients deferred")]
+    public static partial void AgentFailed(ILogger logger, string messageId, string domain, Exception exception);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Spooling the DSN for message {MessageId} to {Sender} failed; the failure is still in the delivery log")]
+    public static partial void BounceFailed(ILogger logger, string messageId, string sender, Exception exception);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Copying message {MessageId} forward in the spool failed; space before it is not reclaimed until a later try succeeds")]
+    public static partial void CopyForwardFailed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "Spool truncation failed")]
+    public static partial void TruncateFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Queue stopping: waiting up to {GraceSeconds:F0} s for {InFlight} delivery attempt(s) in flight")]
+    public static partial void Stopping(ILogger logger, double graceSeconds, int inFlight);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Critical, Message = "The queue scheduler failed; deliveries stop until restart")]
+    public static partial void SchedulerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Bounced message {MessageId}: DSN {DsnId} for {Count} recipient(s) queued to {Sender}")]
+    public static partial void Bounced(ILogger logger, string messageId, string dsnId, int count, string sender);
+}

@@ -1,0 +1,155 @@
+using FastMta.Spool;
+
+namespace FastMta.Queue;
+
+// Space reclamation. The spool is one log; a message's records can go once all its recipients are final. The log is
+// truncated before the oldest live message, and a live message too far behind the tail (a long-deferred one) is
+// copied forward with its states so it stops pinning everything after it. Disk use stays about live data plus
+// CopyForwardDistance.
+public sealed partial class QueueManager
+{
+    // Bounds one pass so a huge backlog of old messages is moved gradually, not in one burst of writes.
+    private const int MaxCopiesPerPass = 256;
+
+    private async Task RunMaintenanceAsync()
+    {
+        CancellationToken stop = stopping.Token;
+        using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                await ReclaimAsync(stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One reclamation pass: copy forward what is too old, then truncate before the oldest live message.</summary>
+    internal async Task ReclaimAsync(CancellationToken cancellationToken)
+    {
+        for (int copies = 0; copies < MaxCopiesPerPass; copies++)
+        {
+            QueuedMessage? oldest = TakeOldestToMove();
+            if (oldest is null)
+            {
+                break;
+            }
+
+            if (!await CopyForwardAsync(oldest, cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            spool.Truncate(OldestLiveAddress);
+        }
+        catch (Exception e)
+        {
+            metrics.Error("truncate");
+            Log.TruncateFailed(logger, e);
+        }
+    }
+
+    // The oldest live message if it lies more than CopyForwardDistance behind the tail and is idle (nothing in flight):
+    // marked Moving so that nothing is planned for it meanwhile. A busy oldest message is left for the next pass.
+    private QueuedMessage? TakeOldestToMove()
+    {
+        lock (gate)
+        {
+            if (firstAddresses.Count == 0 || stopRequested)
+            {
+                return null;
+            }
+
+            QueuedMessage oldest = byFirstAddress[firstAddresses.Min];
+            if (spool.TailAddress - oldest.Envelope.FirstAddress <= options.CopyForwardDistance || oldest.InFlightCount > 0)
+            {
+                return null;
+            }
+
+            oldest.Moving = true;
+            return oldest;
+        }
+    }
+
+    private async Task<bool> CopyForwardAsync(QueuedMessage message, CancellationToken cancellationToken)
+    {
+        SpooledEnvelope moved;
+        try
+        {
+            moved = await spool.CopyForwardAsync(message.Envelope, message.StatesToCarry(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            lock (gate)
+            {
+                message.Moving = false;
+                Schedule(message, message.NextDueMs());
+            }
+
+            if (e is not OperationCanceledException)
+            {
+                metrics.Error("copy_forward");
+                Log.CopyForwardFailed(logger, message.Envelope.Id.ToString(), e);
+            }
+
+            return false;
+        }
+
+        lock (gate)
+        {
+            long old = message.Envelope.FirstAddress;
+            byFirstAddress.Remove(old);
+            firstAddresses.Remove(old);
+            message.Envelope = moved;
+            byFirstAddress.Add(moved.FirstAddress, message);
+            firstAddresses.Add(moved.FirstAddress);
+            message.Moving = false;
+            Schedule(message, message.NextDueMs());
+        }
+
+        Signal();
+        return true;
+    }
+
+    /// <summary>Collects live messages during the start-up scan: envelopes, their recorded states, copy-forward moves.</summary>
+    private sealed class RebuildVisitor : ISpoolVisitor
+    {
+        public Dictionary<long, QueuedMessage> Messages { get; } = [];
+
+        /// <summary>Messages dropped during the scan because every recipient was final.</summary>
+        public int Finished { get; private set; }
+
+        public void OnEnvelope(SpooledEnvelope envelope)
+        {
+            if (envelope.ReplacesAddress is long replaced)
+            {
+                Messages.Remove(replaced); // the copy carries the states recorded so far
+            }
+
+            Messages[envelope.LogAddress] = new QueuedMessage(envelope);
+        }
+
+        public void OnStates(long envelopeAddress, ReadOnlySpan<RecipientState> states)
+        {
+            if (Messages.TryGetValue(envelopeAddress, out QueuedMessage? message))
+            {
+                foreach (RecipientState state in states)
+                {
+                    message.Apply(state);
+                }
+
+                if (message.Remaining == 0)
+                {
+                    Messages.Remove(envelopeAddress); // keeps the scan's memory to live messages
+                    Finished++;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using FastMta.Spool;
+
+namespace FastMta.Queue;
+
+// One delivery attempt: read the body, call the agent, then record every recipient's outcome (durably first, then in
+// memory), publish the events and bounce what failed.
+public sealed partial class QueueManager
+{
+    private async Task RunWorkerAsync(DestinationQueue destination, DeliveryWork work)
+    {
+        await Task.Yield(); // leave the scheduler's lock and thread before anything else runs
+        QueuedMessage message = work.Message;
+        CancellationToken abort = abortDeliveries.Token;
+        try
+        {
+            long started = Stopwatch.GetTimestamp();
+            ReadOnlySequence<byte> body = ReadOnlySequence<byte>.Empty;
+            DeliveryResult? result = null;
+            try
+            {
+                body = await spool.ReadBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                metrics.Error("body_read");
+                Log.BodyReadFailed(logger, message.Envelope.Id.ToString(), e);
+                result = LocalFailure(work, "4.3.0", "the message could not be read from the spool: " + e.Message);
+            }
+
+            if (result is null)
+            {
+                try
+                {
+                    result = await agent.DeliverAsync(CreateRequest(work, body), abort).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !abort.IsCancellationRequested)
+                {
+                    metrics.Error("agent");
+                    Log.AgentFailed(logger, message.Envelope.Id.ToString(), work.Domain, e);
+                    result = LocalFailure(work, "4.3.0", "local delivery error: " + e.Message);
+                }
+            }
+
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            metrics.AttemptDuration(seconds);
+            await RecordOutcomesAsync(work, result, body, seconds).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Shut down mid-attempt: nothing was recorded, so the recipients are retried after restart.
+            lock (gate)
+            {
+                foreach (int index in work.RecipientIndexes)
+                {
+                    message.SetInFlight(index, false);
+                }
+
+                metrics.AttemptEnded(work.RecipientIndexes.Length, stillQueued: 0, backToPending: work.RecipientIndexes.Length);
+            }
+        }
+        finally
+        {
+            ReleaseSlot(destination);
+            if (Interlocked.Decrement(ref workersRunning) == 0 && Volatile.Read(ref stopRequested))
+            {
+                workersDone.TrySetResult();
+            }
+        }
+    }
+
+    private DeliveryRequest CreateRequest(DeliveryWork work, ReadOnlySequence<byte> body)
+    {
+        SpooledEnvelope envelope = work.Message.Envelope;
+        var recipients = new string[work.RecipientIndexes.Length];
+        bool nonAscii = !Ascii.IsValid(envelope.Sender);
+        for (int i = 0; i < recipients.Length; i++)
+        {
+            recipients[i] = envelope.Recipients[work.RecipientIndexes[i]].Address;
+            nonAscii |= !Ascii.IsValid(recipients[i]);
+        }
+
+        return new DeliveryRequest
+        {
+            MessageId = envelope.Id,
+            Domain = work.Domain,
+            Sender = envelope.Sender,
+            Recipients = recipients,
+            Body = body,
+            RequiresSmtpUtf8 = nonAscii || work.Message.SmtpUtf8Requested,
+            EightBitMime = work.Message.EightBitMime,
+        };
+    }
+
+    private static DeliveryResult LocalFailure(DeliveryWork work, string status, string text)
+    {
+        var results = new RecipientResult[work.RecipientIndexes.Length];
+        Array.Fill(results, new RecipientResult(RecipientOutcome.Deferred, 451, status, text));
+        return new DeliveryResult { Recipients = results };
+    }
+
+    private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, ReadOnlySequence<byte> body, double seconds)
+    {
+        QueuedMessage message = work.Message;
+        DateTimeOffset now = time.GetUtcNow();
+        long nowMs = now.ToUnixTimeMilliseconds();
+        long expiresMs = message.ExpiresAtMs(options.MaxAge);
+        int count = work.RecipientIndexes.Length;
+        var states = new RecipientState[count];
+        var types = new DeliveryEventType[count];
+        var replies = new RecipientResult[count];
+        List<Bounced>? bounced = null;
+        for (int k = 0; k < count; k++)
+        {
+            int index = work.RecipientIndexes[k];
+            int attempts = message.States[index].Attempts + 1; // only this worker touches an in-flight recipient
+            RecipientResult reply = k < result.Recipients.Count
+                ? result.Recipients[k]
+                : new RecipientResult(RecipientOutcome.Deferred, 451, "4.3.0", "the delivery agent reported no result for this recipient");
+            replies[k] = reply;
+            switch (reply.Outcome)
+            {
+                case RecipientOutcome.Delivered:
+                    states[k] = new RecipientState(index, RecipientStatus.Delivered, attempts, 0);
+                    types[k] = DeliveryEventType.Delivery;
+                    break;
+                case RecipientOutcome.Failed:
+                    states[k] = new RecipientState(index, RecipientStatus.Failed, attempts, 0);
+                    types[k] = DeliveryEventType.Bounce;
+                    (bounced ??= []).Add(new Bounced(index, reply));
+                    break;
+                default:
+                    if (nowMs >= expiresMs)
+                    {
+                        states[k] = new RecipientState(index, RecipientStatus.Failed, attempts, 0);
+                        types[k] = DeliveryEventType.Expiration;
+                        (bounced ??= []).Add(new Bounced(index, reply));
+                    }
+                    else
+                    {
+                        // The last retry falls at the expiry time, so an expired recipient is tried once more first.
+                        long next = Math.Min(nowMs + (long)options.RetryDelay(attempts).TotalMilliseconds, expiresMs);
+                        states[k] = new RecipientState(index, RecipientStatus.Deferred, attempts, next);
+                        types[k] = DeliveryEventType.TransientFailure;
+                    }
+
+                    break;
+            }
+        }
+
+        // The DSN is durable before the failure is: a crash in between sends the DSN twice, never not at all.
+        if (bounced is not null)
+        {
+            await BounceAsync(message, bounced, result.RemoteHost, body, now).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await spool.AppendStatesAsync(message.Envelope.LogAddress, states, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Applied in memory anyway: this process will not repeat the attempt, a restart may (at-least-once).
+            metrics.Error("state_write");
+            Log.StateWriteFailed(logger, message.Envelope.Id.ToString(), e);
+        }
+
+        Publish(message, work, result, states, types, replies, now, seconds);
+        int deferred = 0;
+        lock (gate)
+        {
+            for (int k = 0; k < count; k++)
+            {
+                message.Apply(states[k]);
+                message.SetInFlight(states[k].RecipientIndex, false);
+                deferred += states[k].Status == RecipientStatus.Deferred ? 1 : 0;
+            }
+
+            metrics.AttemptEnded(count, deferred, backToPending: 0);
+            if (message.Remaining == 0)
+            {
+                Unindex(message);
+            }
+            else if (!stopRequested)
+            {
+                Schedule(message, message.NextDueMs());
+            }
+        }
+    }
+
+    private void Publish(QueuedMessage message, DeliveryWork work, DeliveryResult result, RecipientState[] states, DeliveryEventType[] types, RecipientResult[] replies, DateTimeOffset now, double seconds)
+    {
+        SpooledEnvelope envelope = message.Envelope;
+        string id = envelope.Id.ToString();
+        double queueTime = (now - envelope.ReceivedAt).TotalSeconds;
+        for (int k = 0; k < states.Length; k++)
+        {
+            metrics.Outcome(types[k] switch
+            {
+                DeliveryEventType.Delivery => "delivered",
+                DeliveryEventType.Bounce => "failed",
+                DeliveryEventType.Expiration => "expired",
+                _ => "deferred",
+            });
+            if (types[k] == DeliveryEventType.Delivery)
+            {
+                metrics.Delivered(queueTime);
+            }
+
+            events.Publish(new DeliveryEvent
+            {
+                Type = types[k],
+                Timestamp = now,
+                MessageId = id,
+                Sender = envelope.Sender,
+                Recipient = envelope.Recipients[states[k].RecipientIndex].Address,
+                Domain = work.Domain,
+                RemoteHost = result.RemoteHost,
+                RemoteAddress = result.RemoteAddress,
+                SourceAddress = result.SourceAddress,
+                ReplyCode = replies[k].ReplyCode,
+                EnhancedStatus = replies[k].EnhancedStatus,
+                Response = replies[k].Response,
+                Attempt = states[k].Attempts,
+                Size = envelope.BodyLength,
+                QueueTime = queueTime,
+                Duration = seconds,
+            });
+        }
+    }
+
+    private void PublishReception(SpooledEnvelope envelope) => events.Publish(new DeliveryEvent
+    {
+        Type = DeliveryEventType.Reception,
+        Timestamp = envelope.ReceivedAt,
+        MessageId = envelope.Id.ToString(),
+        Sender = envelope.Sender,
+        RecipientCount = envelope.Recipients.Count,
+        ClientAddress = envelope.ClientAddress,
+        Size = envelope.BodyLength,
+    });
+
+    private readonly record struct Bounced(int RecipientIndex, RecipientResult Reply);
+}

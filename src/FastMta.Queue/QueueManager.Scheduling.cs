@@ -1,0 +1,213 @@
+using FastMta.Spool;
+
+namespace FastMta.Queue;
+
+// Scheduling: the due-time heap, planning due recipients into per-destination transactions, and handing ready
+// transactions to workers round-robin across destinations within the global and per-destination limits.
+public sealed partial class QueueManager
+{
+    private readonly PriorityQueue<QueuedMessage, long> due = new();
+    private readonly Dictionary<string, DestinationQueue> destinations = new(StringComparer.Ordinal);
+    private readonly Queue<DestinationQueue> runnable = new();
+    private int deliveriesInFlight;
+
+    /// <summary>Puts the message in the heap for <paramref name="dueMs"/> unless it is already due earlier.</summary>
+    private void Schedule(QueuedMessage message, long dueMs)
+    {
+        if (dueMs == long.MaxValue || dueMs >= message.ScheduledDueMs)
+        {
+            return;
+        }
+
+        // An earlier entry for the message stays in the heap and is skipped when it comes out (ScheduledDueMs no
+        // longer matches): cheaper than a heap with removal, and bounded by the number of reschedules.
+        message.ScheduledDueMs = dueMs;
+        due.Enqueue(message, dueMs);
+    }
+
+    private async Task RunSchedulerAsync()
+    {
+        CancellationToken stop = stopping.Token;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                long nextDueMs;
+                lock (gate)
+                {
+                    long now = NowMs;
+                    while (due.TryPeek(out QueuedMessage? message, out long dueMs) && dueMs <= now)
+                    {
+                        due.Dequeue();
+                        if (message.ScheduledDueMs == dueMs)
+                        {
+                            message.ScheduledDueMs = long.MaxValue;
+                            Plan(message, now);
+                        }
+                    }
+
+                    LaunchReady();
+                    nextDueMs = due.TryPeek(out _, out long next) ? next : long.MaxValue;
+                }
+
+                await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            metrics.Error("scheduler");
+            Log.SchedulerFailed(logger, e);
+            throw;
+        }
+    }
+
+    // Sleeps until the next due time or a signal (new message, finished attempt, finished move): never polls.
+    private async Task WaitForWorkAsync(long nextDueMs, CancellationToken stop)
+    {
+        if (wake.Reader.TryRead(out _))
+        {
+            return;
+        }
+
+        TimeSpan delay = nextDueMs == long.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs));
+        using var timer = new CancellationTokenSource(delay, time);
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timer.Token);
+        try
+        {
+            await wake.Reader.WaitToReadAsync(linked.Token).ConfigureAwait(false);
+            wake.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            // the due time came
+        }
+    }
+
+    /// <summary>Turns the message's due recipients into transactions, one per domain (split at the recipient limit).</summary>
+    private void Plan(QueuedMessage message, long now)
+    {
+        if (message.Moving || message.Remaining == 0)
+        {
+            return; // a move reschedules the message when it is done; a finished message is about to be unindexed
+        }
+
+        IReadOnlyList<SpooledRecipient> recipients = message.Envelope.Recipients;
+        Dictionary<string, List<int>>? byDomain = null;
+        int fromPending = 0;
+        int fromDeferred = 0;
+        for (int i = 0; i < message.States.Length; i++)
+        {
+            RecipientState state = message.States[i];
+            if (state.IsFinal || message.IsInFlight(i) || state.NextAttemptUnixMs > now)
+            {
+                continue;
+            }
+
+            byDomain ??= new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+            string domain = DomainOf(recipients[i].Address);
+            if (!byDomain.TryGetValue(domain, out List<int>? indexes))
+            {
+                byDomain[domain] = indexes = [];
+            }
+
+            indexes.Add(i);
+            message.SetInFlight(i, true);
+            if (state.Status == RecipientStatus.Deferred)
+            {
+                fromDeferred++;
+            }
+            else
+            {
+                fromPending++;
+            }
+        }
+
+        if (byDomain is not null)
+        {
+            metrics.AttemptStarted(fromPending, fromDeferred);
+            foreach ((string domain, List<int> indexes) in byDomain)
+            {
+                for (int start = 0; start < indexes.Count; start += options.MaxRecipientsPerTransaction)
+                {
+                    int count = Math.Min(options.MaxRecipientsPerTransaction, indexes.Count - start);
+                    Enqueue(new DeliveryWork(message, domain, indexes.GetRange(start, count).ToArray()));
+                }
+            }
+        }
+
+        Schedule(message, message.NextDueMs());
+    }
+
+    private void Enqueue(DeliveryWork work)
+    {
+        if (!destinations.TryGetValue(work.Domain, out DestinationQueue? destination))
+        {
+            destinations[work.Domain] = destination = new DestinationQueue(work.Domain);
+        }
+
+        destination.Ready.Enqueue(work);
+        MakeRunnableIfReady(destination);
+    }
+
+    private void MakeRunnableIfReady(DestinationQueue destination)
+    {
+        if (!destination.Runnable && destination.Ready.Count > 0 && destination.Active < options.MaxConcurrencyPerDestination)
+        {
+            destination.Runnable = true;
+            runnable.Enqueue(destination);
+        }
+    }
+
+    // One transaction per destination per turn, then the destination goes to the back of the line: a domain with a
+    // million queued messages gets no more turns than one with a single message while the global limit is reached.
+    private void LaunchReady()
+    {
+        while (deliveriesInFlight < options.MaxDeliveriesInFlight && runnable.TryDequeue(out DestinationQueue? destination))
+        {
+            destination.Runnable = false;
+            if (destination.Ready.Count == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
+            {
+                continue; // re-enters the line when one of its attempts ends
+            }
+
+            DeliveryWork work = destination.Ready.Dequeue();
+            destination.Active++;
+            deliveriesInFlight++;
+            Interlocked.Increment(ref workersRunning);
+            _ = RunWorkerAsync(destination, work);
+            MakeRunnableIfReady(destination);
+        }
+    }
+
+    private void ReleaseSlot(DestinationQueue destination)
+    {
+        lock (gate)
+        {
+            destination.Active--;
+            deliveriesInFlight--;
+            if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable)
+            {
+                destinations.Remove(destination.Domain);
+            }
+            else
+            {
+                MakeRunnableIfReady(destination);
+            }
+        }
+
+        Signal();
+    }
+
+    /// <summary>The part after the last '@', lower-cased; an address literal keeps its brackets.</summary>
+    internal static string DomainOf(string address)
+    {
+        int at = address.LastIndexOf('@');
+        string domain = at < 0 ? address : address[(at + 1)..];
+        return domain.ToLowerInvariant();
+    }
+}

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using FastMta.Spool;
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Queue;
+
+/// <summary>
+/// Keeps every live recipient's state, decides what is due, groups it into transactions per destination domain and
+/// runs them through the <see cref="IDeliveryAgent"/>, recording each outcome durably in the spool.
+/// <para>
+/// State lives in memory and is rebuilt at start-up by scanning the spool: envelopes say who must get what, recipient
+/// state records say what already happened. All mutations happen under one lock that is never held across I/O.
+/// Deferred work sits in a due-time heap, ready work in one FIFO per destination, and destinations with ready work in
+/// a round-robin list: a scheduling pass only touches what is due, never the whole queue, and a slow destination only
+/// ever occupies its own concurrency slots.
+/// </para>
+/// </summary>
+public sealed partial class QueueManager : IAsyncDisposable
+{
+    private readonly MessageSpool spool;
+    private readonly IDeliveryAgent agent;
+    private readonly IDeliveryEventSink events;
+    private readonly QueueOptions options;
+    private readonly ILogger logger;
+    private readonly TimeProvider time;
+    private readonly QueueMetrics metrics = new();
+    private readonly Lock gate = new();
+
+    // The live index: every message with a recipient not yet final, by the address of its first log entry, so the
+    // oldest one (which bounds truncation) is the set's minimum.
+    private readonly Dictionary<long, QueuedMessage> byFirstAddress = [];
+    private readonly SortedSet<long> firstAddresses = [];
+
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource stopping = new();
+    private readonly CancellationTokenSource abortDeliveries = new();
+    private readonly TaskCompletionSource workersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int workersRunning;
+    private bool stopRequested;
+    private Task schedulerTask = Task.CompletedTask;
+    private Task maintenanceTask = Task.CompletedTask;
+
+    public QueueManager(MessageSpool spool, IDeliveryAgent agent, IDeliveryEventSink events, QueueOptions options, ILogger<QueueManager> logger, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        this.spool = spool ?? throw new ArgumentNullException(nameof(spool));
+        this.agent = agent ?? throw new ArgumentNullException(nameof(agent));
+        this.events = events ?? throw new ArgumentNullException(nameof(events));
+        this.options = options;
+        this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Live messages (at least one recipient not yet delivered or failed).</summary>
+    public int MessageCount
+    {
+        get
+        {
+            lock (gate)
+            {
+                return byFirstAddress.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the queue from the spool and starts delivering. Call after the spool is open and before any mail is
+    /// accepted: from here on every committed message is indexed as it commits.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var visitor = new RebuildVisitor();
+        spool.Scan(visitor, cancellationToken);
+        int recipients = 0;
+        int live;
+        lock (gate)
+        {
+            foreach (QueuedMessage message in visitor.Messages.Values)
+            {
+                Index(message);
+                recipients += message.Remaining;
+            }
+
+            live = byFirstAddress.Count;
+        }
+
+        spool.MessageCommitted = OnMessageCommitted;
+        Log.Rebuilt(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
+        schedulerTask = Task.Run(RunSchedulerAsync, CancellationToken.None);
+        maintenanceTask = Task.Run(RunMaintenanceAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops planning new attempts, lets the ones in flight finish for up to <paramref name="grace"/>, then cancels
+    /// them (their recipients stay queued in the spool and are retried after restart).
+    /// </summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        lock (gate)
+        {
+            if (stopRequested)
+            {
+                return;
+            }
+
+            stopRequested = true;
+        }
+
+        spool.MessageCommitted = null;
+        stopping.Cancel();
+        await Task.WhenAll(schedulerTask, maintenanceTask).ConfigureAwait(false);
+        int running = Volatile.Read(ref workersRunning);
+        if (running == 0)
+        {
+            workersDone.TrySetResult();
+        }
+
+        Log.Stopping(logger, grace.TotalSeconds, running);
+        if (await Task.WhenAny(workersDone.Task, Task.Delay(grace, time)).ConfigureAwait(false) != workersDone.Task)
+        {
+            abortDeliveries.Cancel();
+            await workersDone.Task.ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        stopping.Dispose();
+        abortDeliveries.Dispose();
+        metrics.Dispose();
+    }
+
+    // The spool's commit hook: runs on the accepting session's thread before the client hears 250, so it only
+    // indexes and signals.
+    private void OnMessageCommitted(SpooledEnvelope envelope)
+    {
+        var message = new QueuedMessage(envelope);
+        lock (gate)
+        {
+            Index(message);
+        }
+
+        PublishReception(envelope);
+        Signal();
+    }
+
+    private void Index(QueuedMessage message)
+    {
+        long first = message.Envelope.FirstAddress;
+        byFirstAddress.Add(first, message);
+        firstAddresses.Add(first);
+        int deferred = 0;
+        foreach (RecipientState state in message.States)
+        {
+            deferred += state.Status == RecipientStatus.Deferred ? 1 : 0;
+        }
+
+        metrics.MessageIndexed(message.Remaining - deferred, deferred);
+        Schedule(message, message.NextDueMs());
+    }
+
+    private void Unindex(QueuedMessage message)
+    {
+        long first = message.Envelope.FirstAddress;
+        byFirstAddress.Remove(first);
+        firstAddresses.Remove(first);
+        message.ScheduledDueMs = long.MaxValue;
+        metrics.MessageRemoved();
+    }
+
+    /// <summary>Where the oldest live message starts in the log; long.MaxValue when the queue is empty.</summary>
+    private long OldestLiveAddress()
+    {
+        lock (gate)
+        {
+            return firstAddresses.Count == 0 ? long.MaxValue : firstAddresses.Min;
+        }
+    }
+
+    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Signal() => wake.Writer.TryWrite(true);
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics.Metrics;
+
+namespace FastMta.Queue;
+
+/// <summary>
+/// The queue's instruments on the Meter "FastMta.Queue". Labels come from small fixed sets (state, outcome, kind),
+/// never domains or recipients. The depth gauges read counters the queue keeps as it goes: a scrape costs nothing
+/// however large the queue is.
+/// </summary>
+internal sealed class QueueMetrics : IDisposable
+{
+    public const string MeterName = "FastMta.Queue";
+
+    private readonly Meter meter = new(MeterName);
+    private readonly Counter<long> recipients;
+    private readonly Histogram<double> attemptDuration;
+    private readonly Histogram<double> deliveryLatency;
+    private readonly Counter<long> bounces;
+    private readonly Counter<long> errors;
+    private long messages;
+    private long pending;
+    private long inFlight;
+    private long deferred;
+
+    public QueueMetrics()
+    {
+        meter.CreateObservableGauge("fastmta.queue.messages", () => Volatile.Read(ref messages), "{message}",
+            "Messages in the queue with at least one recipient not yet delivered or failed.");
+        meter.CreateObservableGauge("fastmta.queue.recipients", () => new Measurement<long>[]
+        {
+            new(Volatile.Read(ref pending), new KeyValuePair<string, object?>("state", "pending")),
+            new(Volatile.Read(ref inFlight), new KeyValuePair<string, object?>("state", "in_flight")),
+            new(Volatile.Read(ref deferred), new KeyValuePair<string, object?>("state", "deferred")),
+        }, "{recipient}", "Queued recipients by state: pending (never attempted), in_flight (in a delivery attempt now), deferred (waiting for a retry).");
+        recipients = meter.CreateCounter<long>("fastmta.delivery.recipients", "{recipient}",
+            "Recipient delivery outcomes: delivered, deferred (will retry), failed (permanent reply or DNS failure, bounced), expired (past Mta:Queue:MaxAge, bounced).");
+        attemptDuration = meter.CreateHistogram<double>("fastmta.delivery.attempt.duration", "s",
+            "Time of one delivery attempt (DNS, connection, SMTP transaction) as the queue saw it.");
+        deliveryLatency = meter.CreateHistogram<double>("fastmta.delivery.latency", "s",
+            "Time from reception to successful delivery, per recipient: the end-to-end queue delay.");
+        bounces = meter.CreateCounter<long>("fastmta.queue.bounces", "{message}",
+            "Delivery status notifications: queued (spooled for the sender), suppressed (null sender: never bounce a bounce), error (could not be spooled).");
+        errors = meter.CreateCounter<long>("fastmta.queue.errors", "{error}",
+            "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, scheduler.");
+    }
+
+    public void MessageIndexed(int pendingRecipients, int deferredRecipients)
+    {
+        Interlocked.Increment(ref messages);
+        Interlocked.Add(ref pending, pendingRecipients);
+        Interlocked.Add(ref deferred, deferredRecipients);
+    }
+
+    public void MessageRemoved() => Interlocked.Decrement(ref messages);
+
+    /// <summary>Recipients taken into an attempt: from pending or deferred to in flight.</summary>
+    public void AttemptStarted(int fromPending, int fromDeferred)
+    {
+        Interlocked.Add(ref pending, -fromPending);
+        Interlocked.Add(ref deferred, -fromDeferred);
+        Interlocked.Add(ref inFlight, fromPending + fromDeferred);
+    }
+
+    /// <summary>Recipients back from an attempt: <paramref name="stillQueued"/> of them deferred, the rest final.</summary>
+    public void AttemptEnded(int recipientCount, int stillQueued, int backToPending)
+    {
+        Interlocked.Add(ref inFlight, -recipientCount);
+        Interlocked.Add(ref deferred, stillQueued);
+        Interlocked.Add(ref pending, backToPending);
+    }
+
+    public void Outcome(string outcome, int count = 1) => recipients.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void AttemptDuration(double seconds) => attemptDuration.Record(seconds);
+
+    public void Delivered(double latencySeconds) => deliveryLatency.Record(latencySeconds);
+
+    public void Bounce(string result) => bounces.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void Error(string kind) => errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Dispose() => meter.Dispose();
+}

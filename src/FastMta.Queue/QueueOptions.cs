@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace FastMta.Queue;
+
+/// <summary>How the queue retries, expires, batches and limits deliveries. Bound from the Mta:Queue section.</summary>
+public sealed class QueueOptions
+{
+    /// <summary>Postfix/KumoMTA-like: a first retry after minutes, doubling towards hours. The last interval repeats.</summary>
+    public static readonly IReadOnlyList<TimeSpan> DefaultRetrySchedule =
+    [
+        TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(40),
+        TimeSpan.FromMinutes(80), TimeSpan.FromMinutes(160), TimeSpan.FromHours(4),
+    ];
+
+    /// <summary>Delay before attempt n+1 after the n-th deferral: entry n-1, the last entry once the list runs out.</summary>
+    public IReadOnlyList<TimeSpan> RetrySchedule { get; set; } = DefaultRetrySchedule;
+
+    /// <summary>A recipient still undelivered this long after reception is failed (and bounced) at its next deferral.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>Recipients of one message to one domain sent in one SMTP transaction (RFC 5321 requires servers to take 100).</summary>
+    public int MaxRecipientsPerTransaction { get; set; } = 100;
+
+    /// <summary>Concurrent deliveries to one destination domain (Postfix's default_destination_concurrency_limit is 20).</summary>
+    public int MaxConcurrencyPerDestination { get; set; } = 20;
+
+    /// <summary>Concurrent deliveries in all; bounds memory (each holds a message body) and sockets.</summary>
+    public int MaxDeliveriesInFlight { get; set; } = 1000;
+
+    /// <summary>
+    /// A live message further than this behind the log tail is copied forward (re-appended) so that the segments
+    /// before it can be reclaimed: disk use stays about live data plus this distance.
+    /// </summary>
+    public long CopyForwardDistance { get; set; } = 1L << 30;
+
+    /// <summary>How often space reclamation (copy-forward and truncation) runs.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The host name that DSNs are reported from (Reporting-MTA, From: MAILER-DAEMON@...).</summary>
+    public string ReportingMta { get; set; } = Environment.MachineName.ToLowerInvariant();
+
+    public TimeSpan RetryDelay(int deferrals)
+    {
+        IReadOnlyList<TimeSpan> schedule = RetrySchedule;
+        return schedule[Math.Clamp(deferrals - 1, 0, schedule.Count - 1)];
+    }
+
+    /// <summary>Parses "00:01:00,00:05:00,01:00:00" (TimeSpan's invariant "c" format, comma-separated).</summary>
+    public static IReadOnlyList<TimeSpan> ParseSchedule(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var schedule = new List<TimeSpan>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!TimeSpan.TryParse(part, CultureInfo.InvariantCulture, out TimeSpan interval) || interval <= TimeSpan.Zero)
+            {
+                throw new FormatException($"Retry schedule entry '{part}' is not a positive TimeSpan such as 00:05:00.");
+            }
+
+            schedule.Add(interval);
+        }
+
+        if (schedule.Count == 0)
+        {
+            throw new FormatException("The retry schedule needs at least one interval, e.g. 00:05:00,00:30:00,04:00:00.");
+        }
+
+        return schedule;
+    }
+
+    public void Validate()
+    {
+        if (RetrySchedule is null || RetrySchedule.Count == 0 || RetrySchedule.Any(t => t <= TimeSpan.Zero))
+        {
+            throw new ArgumentException("Mta:Queue:RetrySchedule needs at least one positive interval.");
+        }
+
+        Require(MaxAge > TimeSpan.Zero, "Mta:Queue:MaxAge must be positive.");
+        Require(MaxRecipientsPerTransaction is > 0 and <= 10_000, "Mta:Queue:MaxRecipientsPerTransaction must be 1..10000.");
+        Require(MaxConcurrencyPerDestination > 0, "Mta:Delivery:MaxConnectionsPerDestination must be positive.");
+        Require(MaxDeliveriesInFlight > 0, "Mta:Delivery:MaxDeliveriesInFlight must be positive.");
+        Require(CopyForwardDistance > 0, "Mta:Queue:CopyForwardDistance must be positive.");
+        Require(MaintenanceInterval > TimeSpan.Zero, "MaintenanceInterval must be positive.");
+        Require(!string.IsNullOrWhiteSpace(ReportingMta), "The reporting MTA name must not be empty.");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using FastMta.Spool;
+
+namespace FastMta.Queue;
+
+/// <summary>
+/// One live message in the queue: its envelope (where it sits in the spool) and every recipient's state. Mutated only
+/// under the queue manager's lock.
+/// </summary>
+internal sealed class QueuedMessage
+{
+    private readonly bool[] inFlight;
+
+    public QueuedMessage(SpooledEnvelope envelope)
+    {
+        Envelope = envelope;
+        int count = envelope.Recipients.Count;
+        States = new RecipientState[count];
+        inFlight = new bool[count];
+        for (int i = 0; i < count; i++)
+        {
+            States[i] = new RecipientState(i, RecipientStatus.Pending, 0, 0);
+        }
+
+        foreach (RecipientState carried in envelope.CarriedStates)
+        {
+            Apply(carried);
+        }
+
+        Recount();
+
+        SmtpUtf8Requested = HasParameter(envelope.SenderParameters, "SMTPUTF8");
+        EightBitMime = HasParameter(envelope.SenderParameters, "BODY=8BITMIME");
+    }
+
+    /// <summary>Replaced when the message is copied forward.</summary>
+    public SpooledEnvelope Envelope { get; set; }
+
+    public RecipientState[] States { get; }
+
+    /// <summary>Recipients not yet delivered or failed.</summary>
+    public int Remaining { get; private set; }
+
+    /// <summary>Recipients in a delivery attempt now.</summary>
+    public int InFlightCount { get; private set; }
+
+    /// <summary>Being copied forward: nothing may be planned or recorded for it until the move is done.</summary>
+    public bool Moving { get; set; }
+
+    /// <summary>The message's due time in the scheduler, or long.MaxValue when not scheduled (stale heap entries are skipped).</summary>
+    public long ScheduledDueMs { get; set; } = long.MaxValue;
+
+    /// <summary>The client asked for SMTPUTF8 with MAIL FROM.</summary>
+    public bool SmtpUtf8Requested { get; }
+
+    public bool EightBitMime { get; }
+
+    public long ExpiresAtMs(TimeSpan maxAge) => Envelope.ReceivedAt.ToUnixTimeMilliseconds() + (long)maxAge.TotalMilliseconds;
+
+    public bool IsInFlight(int index) => inFlight[index];
+
+    public void SetInFlight(int index, bool value)
+    {
+        if (inFlight[index] != value)
+        {
+            inFlight[index] = value;
+            InFlightCount += value ? 1 : -1;
+        }
+    }
+
+    /// <summary>Counts the non-final recipients after construction or a rebuild's state records.</summary>
+    public void Recount()
+    {
+        int remaining = 0;
+        foreach (RecipientState state in States)
+        {
+            remaining += state.IsFinal ? 0 : 1;
+        }
+
+        Remaining = remaining;
+    }
+
+    public void Apply(RecipientState state)
+    {
+        if ((uint)state.RecipientIndex >= (uint)States.Length)
+        {
+            return; // a corrupt index cannot come out of a checksummed record; ignore rather than crash the rebuild
+        }
+
+        bool wasFinal = States[state.RecipientIndex].IsFinal;
+        States[state.RecipientIndex] = state;
+        if (!wasFinal && state.IsFinal)
+        {
+            Remaining--;
+        }
+    }
+
+    /// <summary>The earliest next attempt among recipients that are neither final nor in flight; long.MaxValue if none.</summary>
+    public long NextDueMs()
+    {
+        long due = long.MaxValue;
+        for (int i = 0; i < States.Length; i++)
+        {
+            if (!States[i].IsFinal && !inFlight[i])
+            {
+                due = Math.Min(due, States[i].NextAttemptUnixMs);
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>Recipient states worth carrying when the message is copied forward (anything but untouched pending).</summary>
+    public RecipientState[] StatesToCarry() =>
+        Array.FindAll(States, s => s.Status != RecipientStatus.Pending || s.Attempts > 0);
+
+    private static bool HasParameter(string parameters, string keyword)
+    {
+        foreach (Range range in parameters.AsSpan().Split(' '))
+        {
+            if (parameters.AsSpan(range).Equals(keyword, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>One planned SMTP transaction: some recipients of one message, all in one domain.</summary>
+internal sealed class DeliveryWork(QueuedMessage message, string domain, int[] recipientIndexes)
+{
+    public QueuedMessage Message { get; } = message;
+
+    public string Domain { get; } = domain;
+
+    public int[] RecipientIndexes { get; } = recipientIndexes;
+}
+
+/// <summary>
+/// The ready queue of one destination domain. Exists only while it has ready work or deliveries running, so idle
+/// domains cost nothing.
+/// </summary>
+internal sealed class DestinationQueue(string domain)
+{
+    public string Domain { get; } = domain;
+
+    public Queue<DeliveryWork> Ready { get; } = new();
+
+    public int Active { get; set; }
+
+    /// <summary>In the scheduler's round-robin list of destinations with ready work.</summary>
+    public bool Runnable { get; set; }
+}

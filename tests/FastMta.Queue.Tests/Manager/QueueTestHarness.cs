@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using FastMta.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastMta.Queue.Tests.Manager;
+
+/// <summary>
+/// A real spool in a temp directory with a real QueueManager over it. The delivery agent is scripted: the queue's
+/// contract with the outbound side is the IDeliveryAgent interface, and these tests are about the queue's decisions
+/// (the real agent is tested against real SMTP servers in the Outbound and EndToEnd tests).
+/// </summary>
+internal sealed class QueueTestHarness : IAsyncDisposable
+{
+    private MessageSpool? spool;
+    private QueueManager? queue;
+
+    /// <summary>Test defaults: 200 ms retries, no background maintenance (tests call ReclaimAsync). Change
+    /// <see cref="Options"/> before <see cref="StartAsync"/>.</summary>
+    public QueueTestHarness(Func<DeliveryRequest, CancellationToken, Task<DeliveryResult>> deliver)
+    {
+        Agent = new ScriptedAgent(deliver);
+        Options = new QueueOptions
+        {
+            RetrySchedule = [TimeSpan.FromMilliseconds(200)],
+            MaintenanceInterval = TimeSpan.FromHours(1),
+            ReportingMta = "mta.example.test",
+        };
+        SpoolOptions = new SpoolOptions
+        {
+            Path = Path.Combine(Path.GetTempPath(), "fastmta-queue-tests", Guid.NewGuid().ToString("N")),
+            ChunkSize = 16 * 1024,
+            PageSizeBits = 20,
+            MemorySizeBits = 23,
+            SegmentSizeBits = 22,
+            CommitTimeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    public ScriptedAgent Agent { get; }
+
+    public RecordingSink Events { get; } = new();
+
+    public QueueOptions Options { get; }
+
+    public SpoolOptions SpoolOptions { get; }
+
+    public MessageSpool Spool => spool ?? throw new InvalidOperationException("not started");
+
+    public QueueManager Queue => queue ?? throw new InvalidOperationException("not started");
+
+    public async Task StartAsync()
+    {
+        spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
+        queue = new QueueManager(spool, Agent, Events, Options, NullLogger<QueueManager>.Instance);
+        await queue.StartAsync(CancellationToken.None);
+    }
+
+    /// <summary>Stops the queue (cancelling attempts after <paramref name="grace"/>) and closes the spool.</summary>
+    public async Task StopAsync(TimeSpan grace = default)
+    {
+        if (queue is not null)
+        {
+            await queue.StopAsync(grace);
+            await queue.DisposeAsync();
+            queue = null;
+        }
+
+        if (spool is not null)
+        {
+            await spool.DisposeAsync();
+            spool = null;
+        }
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    public async Task<SpoolMessageId> SendAsync(string sender, params string[] recipients) =>
+        await SendAsync(sender, recipients, Encoding.ASCII.GetBytes("Subject: test\r\nMessage-ID: <m@example.test>\r\n\r\nhello\r\n"));
+
+    public async Task<SpoolMessageId> SendAsync(string sender, string[] recipients, byte[] body, string senderParameters = "")
+    {
+        using MessageWriter writer = Spool.CreateWriter();
+        writer.SetSender(Encoding.UTF8.GetBytes(sender), Encoding.ASCII.GetBytes(senderParameters));
+        foreach (string recipient in recipients)
+        {
+            writer.AddRecipient(Encoding.UTF8.GetBytes(recipient), []);
+        }
+
+        writer.SetOrigin("192.0.2.1", "client.example.test", null, "ESMTP");
+        for (int offset = 0; offset < body.Length; offset += 4096)
+        {
+            int n = Math.Min(4096, body.Length - offset);
+            body.AsSpan(offset, n).CopyTo(writer.GetSpan(n));
+            writer.Advance(n);
+            await writer.FlushAsync(CancellationToken.None);
+        }
+
+        await writer.CommitAsync(CancellationToken.None);
+        return writer.Id;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(SpoolOptions.Path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    public static DeliveryResult All(DeliveryRequest request, RecipientOutcome outcome, int code, string status, string text = "ok") =>
+        new()
+        {
+            Recipients = request.Recipients.Select(_ => new RecipientResult(outcome, code, status, text)).ToArray(),
+            RemoteHost = "mx." + request.Domain,
+            RemoteAddress = "127.0.0.1:25",
+            SourceAddress = "127.0.0.1",
+        };
+
+    public static Task<DeliveryResult> Deliver(DeliveryRequest request) => Task.FromResult(All(request, RecipientOutcome.Delivered, 250, "2.0.0"));
+
+    /// <summary>Polls a condition the queue reaches asynchronously, failing after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Timed out waiting until " + what);
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
+
+/// <summary>Records every request (with a copy of its body) and answers with the script.</summary>
+internal sealed class ScriptedAgent(Func<DeliveryRequest, CancellationToken, Task<DeliveryResult>> deliver) : IDeliveryAgent
+{
+    public ConcurrentQueue<Attempt> Attempts { get; } = new();
+
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        Attempts.Enqueue(new Attempt(request.MessageId, request.Domain, request.Sender, [.. request.Recipients], request.Body.ToArray(), request.RequiresSmtpUtf8, request.EightBitMime));
+        return await deliver(request, cancellationToken);
+    }
+
+    public sealed record Attempt(SpoolMessageId MessageId, string Domain, string Sender, string[] Recipients, byte[] Body, bool RequiresSmtpUtf8, bool EightBitMime);
+}
+
+internal sealed class RecordingSink : IDeliveryEventSink
+{
+    public ConcurrentQueue<DeliveryEvent> Events { get; } = new();
+
+    public void Publish(DeliveryEvent deliveryEvent) => Events.Enqueue(deliveryEvent);
+
+    public int Count(DeliveryEventType type) => Events.Count(e => e.Type == type);
+}
