@@ -8,7 +8,7 @@ namespace FastMta.Server;
 
 // Reads the public configuration contract (section "Mta"; keys documented in the README) into validated settings.
 // Anything invalid stops start-up with a message naming the key: a relay must not start half-configured.
-internal sealed class MtaSettings
+internal sealed partial class MtaSettings
 {
     public required InboundOptions Inbound { get; init; }
     public required SpoolOptions Spool { get; init; }
@@ -16,6 +16,7 @@ internal sealed class MtaSettings
     public required IPEndPoint HttpEndpoint { get; init; }
     public required bool CertificateIsSelfSigned { get; init; }
     public required IReadOnlyList<string> PlaintextPasswordUsers { get; init; }
+    public required DeliverySettings Delivery { get; init; }
 
     public static MtaSettings Load(IConfiguration configuration)
     {
@@ -66,6 +67,7 @@ internal sealed class MtaSettings
             HttpEndpoint = ParseEndpoint(mta["Http:Listen"] is { Length: > 0 } l ? l : "127.0.0.1:8025", "Mta:Http:Listen"),
             CertificateIsSelfSigned = selfSigned,
             PlaintextPasswordUsers = users.Where(u => !PasswordHasher.IsHashed(u.Value)).Select(u => u.Key).ToList(),
+            Delivery = LoadDelivery(mta, hostname),
         };
     }
 

@@ -26,6 +26,8 @@ catch (Exception ex) when (ex is InvalidOperationException or FormatException or
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton<SpoolService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
+builder.Services.AddSingleton<DeliveryService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
     sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
@@ -56,8 +58,8 @@ foreach (string user in settings.PlaintextPasswordUsers)
     log.LogWarning("Mta:Auth:Users:{User} holds a plain password; store a hash (`hash-password`) outside development", user);
 }
 
-app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp) => spool.IsOpen
-    ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections })
+app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryService delivery) => spool.IsOpen
+    ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections, queuedMessages = delivery.Queue?.MessageCount })
     : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapMetrics("/metrics");
 

@@ -44,6 +44,13 @@ public sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add($"--Mta:Http:Listen=127.0.0.1:{HttpPort}");
         info.ArgumentList.Add($"--Mta:Spool:Path={spoolPath}");
         info.ArgumentList.Add($"--Mta:Hostname={Hostname}");
+        DeliveryLogPath = Path.Combine(Path.GetDirectoryName(spoolPath)!, "delivery.jsonl");
+        info.ArgumentList.Add($"--Mta:DeliveryLog:Path={DeliveryLogPath}");
+        if (!settings.Any(s => s.StartsWith("Mta:Delivery:Enabled=", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Tests that do not deliver must not try: the server would look up real MX records for example.com.
+            info.ArgumentList.Add("--Mta:Delivery:Enabled=false");
+        }
         foreach (string setting in settings)
         {
             info.ArgumentList.Add("--" + setting);
@@ -64,6 +71,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public int SmtpPort { get; }
     public int HttpPort { get; }
     public string SpoolPath { get; }
+    public string DeliveryLogPath { get; }
     public IReadOnlyList<string> Settings { get; }
     public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
