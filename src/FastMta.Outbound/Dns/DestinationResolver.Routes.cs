@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -60,10 +61,12 @@ public sealed partial class DestinationResolver
 
         public int Port { get; }
 
-        public string Site => "route:" + Value;
+        private const string SitePrefix = "route:";
+
+        public string Site => SitePrefix + Value;
 
         // Routes to the same host:port share one cache entry, whichever domains use them.
-        public string CacheKey => "route:" + Host + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        public string CacheKey => SitePrefix + Host + ":" + Port.ToString(CultureInfo.InvariantCulture);
 
         public Destination? Fixed { get; }
 
@@ -80,12 +83,11 @@ public sealed partial class DestinationResolver
             }
             if (IPAddress.TryParse(host, out IPAddress? address))
             {
-                var route = new Route(text, host, port, null);
                 return new Route(text, host, port, new Destination
                 {
                     Status = ResolutionStatus.Resolved,
                     Hosts = [new DestinationHost(host, address, port, 0)],
-                    Site = route.Site,
+                    Site = SitePrefix + text,
                 });
             }
             return new Route(text, host.TrimEnd('.').ToLowerInvariant(), port, null);

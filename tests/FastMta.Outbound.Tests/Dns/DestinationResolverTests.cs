@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using FastMta.Outbound.Dns;
@@ -487,6 +489,51 @@ public sealed class DestinationResolverTests
 
         Assert.Equal(ResolutionStatus.PermanentFailure, d.Status);
         Assert.Equal("5.1.2", d.EnhancedStatus);
+    }
+
+    [Fact]
+    public async Task LookupsCacheHitsAndDurationsAreMeasured()
+    {
+        await using var dns = new LoopbackDnsServer();
+        AddTwoMx(dns);
+        dns.AddServFail("broken.test");
+        var measurements = new ConcurrentQueue<(string Instrument, string? Result)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == DestinationResolver.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) => measurements.Enqueue((instrument.Name, ResultTag(tags))));
+        listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) => measurements.Enqueue((instrument.Name, ResultTag(tags))));
+        listener.Start();
+        DestinationResolver resolver = Resolver(dns);
+
+        await ResolveAsync(resolver, "example.test");
+        await ResolveAsync(resolver, "example.test");
+        await ResolveAsync(resolver, "missing.test");
+        await ResolveAsync(resolver, "broken.test");
+
+        // Other tests may run resolvers at the same time, so these are lower bounds.
+        Assert.True(measurements.Count(m => m == ("fastmta.dns.lookups", "resolved")) >= 1);
+        Assert.True(measurements.Count(m => m == ("fastmta.dns.lookups", "permanent")) >= 1);
+        Assert.True(measurements.Count(m => m == ("fastmta.dns.lookups", "temporary")) >= 1);
+        Assert.True(measurements.Count(m => m.Instrument == "fastmta.dns.cache.hits") >= 1);
+        Assert.True(measurements.Count(m => m.Instrument == "fastmta.dns.lookup.duration") >= 3);
+    }
+
+    private static string? ResultTag(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (KeyValuePair<string, object?> tag in tags)
+        {
+            if (tag.Key == "result")
+            {
+                return tag.Value as string;
+            }
+        }
+        return null;
     }
 
     [Fact]
