@@ -18,6 +18,10 @@ public sealed record SinkCommand(int ConnectionNumber, int ReadNumber, string Li
 public sealed class LoopbackSmtpSinkOptions
 {
     public IPAddress Address { get; init; } = IPAddress.Loopback;
+
+    /// <summary>0 = an ephemeral port. Set it to put several sinks on one port at different 127.0.0.x addresses (MX
+    /// delivery uses one port for every host).</summary>
+    public int Port { get; init; }
     public bool Pipelining { get; init; } = true;
     public bool Chunking { get; init; } = true;
     public bool EightBitMime { get; init; } = true;
@@ -68,7 +72,7 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
     public LoopbackSmtpSink(LoopbackSmtpSinkOptions? options = null)
     {
         _options = options ?? new LoopbackSmtpSinkOptions();
-        _listener = new TcpListener(_options.Address, 0);
+        _listener = new TcpListener(_options.Address, _options.Port);
         _listener.Start();
         EndPoint = (IPEndPoint)_listener.LocalEndpoint;
         _acceptLoop = AcceptLoopAsync();
