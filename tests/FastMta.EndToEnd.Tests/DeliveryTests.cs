@@ -67,7 +67,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_message_relayed_to_a_second_FastMta_over_BDAT_is_stored_byte_identical()
+    public async Task A_message_relayed_to_a_second_FastMta_over_STARTTLS_and_BDAT_is_stored_byte_identical()
     {
         await using ServerProcess receiver = await ServerProcess.StartAsync(output: output); // delivery off: it keeps what it gets
         await using ServerProcess relay = await StartRelayAsync($"Mta:Routes:*=127.0.0.1:{receiver.SmtpPort}");
@@ -79,6 +79,7 @@ public sealed class DeliveryTests(ITestOutputHelper output)
 
         SpoolEntry stored = Assert.Single(await SpoolInspector.ReadAllAsync(receiver.SpoolPath));
         Assert.Equal("alice@sender.test", stored.Sender);
+        Assert.Equal("ESMTPS", stored.Protocol); // the receiver offered STARTTLS, so the relay used it (opportunistic TLS)
         byte[] relayed = stored.Content; // minus the receiver's Received header
         (string relayHeader, byte[] original) = MessageContent.SplitReceived(relayed);
         Assert.Contains("(FastMta)", relayHeader);
@@ -156,5 +157,21 @@ public sealed class DeliveryTests(ITestOutputHelper output)
         await sink.WaitForMessagesAsync(Count, Wait);
         Assert.InRange(sink.ConnectionCount, 1, 2);
         Assert.Equal(Count, sink.Messages.SelectMany(m => m.Recipients).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task With_TLS_required_a_receiver_without_STARTTLS_gets_nothing_and_the_recipient_is_deferred()
+    {
+        await using var sink = new LoopbackSmtpSink(); // offers no STARTTLS
+        await using ServerProcess relay = await StartRelayAsync($"Mta:Routes:*={sink.EndPoint}", "Mta:Delivery:Tls=Required");
+
+        string id = await SendAsync(relay, "alice@sender.test", ["bob@dest.test"], MessageContent.Simple("alice@sender.test", "bob@dest.test", "secret", "hello\r\n"));
+
+        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(relay, e => e.Any(x => x.Type == "TransientFailure"), "the attempt is deferred");
+        LoggedEvent deferred = log.First(e => e.Type == "TransientFailure");
+        Assert.Equal(id, deferred.MessageId);
+        Assert.StartsWith("4.", deferred.EnhancedStatus);
+        Assert.Empty(sink.Messages);
+        Assert.DoesNotContain(sink.Commands, c => c.Line.StartsWith("MAIL", StringComparison.OrdinalIgnoreCase));
     }
 }
