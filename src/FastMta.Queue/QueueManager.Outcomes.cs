@@ -46,7 +46,7 @@ public sealed partial class QueueManager
 
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             metrics.AttemptDuration(seconds);
-            await RecordOutcomesAsync(work, result, body, seconds).ConfigureAwait(false);
+            await RecordOutcomesAsync(work, result, body, seconds, AttemptKind.Delivery).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
@@ -101,7 +101,15 @@ public sealed partial class QueueManager
         return new DeliveryResult { Recipients = results };
     }
 
-    private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, ReadOnlySequence<byte> body, double seconds)
+    /// <summary>Who decided the outcomes: a delivery attempt, or an administrator (bounce or delete without attempt).</summary>
+    private enum AttemptKind
+    {
+        Delivery,
+        AdminBounce,
+        AdminDelete,
+    }
+
+    private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, ReadOnlySequence<byte> body, double seconds, AttemptKind kind)
     {
         QueuedMessage message = work.Message;
         DateTimeOffset now = time.GetUtcNow();
@@ -115,7 +123,8 @@ public sealed partial class QueueManager
         for (int k = 0; k < count; k++)
         {
             int index = work.RecipientIndexes[k];
-            int attempts = message.States[index].Attempts + 1; // only this worker touches an in-flight recipient
+            // Only this worker touches an in-flight recipient. An administrator's decision is not a delivery attempt.
+            int attempts = message.States[index].Attempts + (kind == AttemptKind.Delivery ? 1 : 0);
             RecipientResult reply = k < result.Recipients.Count
                 ? result.Recipients[k]
                 : new RecipientResult(RecipientOutcome.Deferred, 451, "4.3.0", "the delivery agent reported no result for this recipient");
@@ -151,7 +160,7 @@ public sealed partial class QueueManager
         }
 
         // The DSN is durable before the failure is: a crash in between sends the DSN twice, never not at all.
-        if (bounced is not null)
+        if (bounced is not null && kind != AttemptKind.AdminDelete)
         {
             await BounceAsync(message, bounced, result.RemoteHost, body, now).ConfigureAwait(false);
         }

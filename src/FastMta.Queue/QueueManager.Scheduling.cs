@@ -46,8 +46,9 @@ public sealed partial class QueueManager
                         }
                     }
 
-                    LaunchReady();
-                    nextDueMs = due.TryPeek(out _, out long next) ? next : long.MaxValue;
+                    long nextResumeMs = ExpireSuspensions(now);
+                    LaunchReady(now);
+                    nextDueMs = Math.Min(nextResumeMs, due.TryPeek(out _, out long next) ? next : long.MaxValue);
                 }
 
                 await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
@@ -165,7 +166,7 @@ public sealed partial class QueueManager
 
     // One transaction per destination per turn, then the destination goes to the back of the line: a domain with a
     // million queued messages gets no more turns than one with a single message while the global limit is reached.
-    private void LaunchReady()
+    private void LaunchReady(long now)
     {
         while (deliveriesInFlight < options.MaxDeliveriesInFlight && runnable.TryDequeue(out DestinationQueue? destination))
         {
@@ -173,6 +174,11 @@ public sealed partial class QueueManager
             if (destination.Ready.Count == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
             {
                 continue; // re-enters the line when one of its attempts ends
+            }
+
+            if (IsSuspended(destination.Domain, now))
+            {
+                continue; // its ready work waits; Resume (or the suspension's end) puts it back in line
             }
 
             DeliveryWork work = destination.Ready.Dequeue();

@@ -1,0 +1,370 @@
+using System.Buffers;
+using FastMta.Spool;
+
+namespace FastMta.Queue;
+
+/// <summary>A recipient as the admin API shows it. Status: pending, in_flight (attempt running or waiting in its
+/// destination's ready queue), deferred, delivered, failed.</summary>
+public sealed record QueuedRecipientInfo(string Address, string Domain, string Status, int Attempts, DateTimeOffset? NextAttempt);
+
+public sealed record QueuedMessageInfo(string Id, string Sender, DateTimeOffset ReceivedAt, long Size, IReadOnlyList<QueuedRecipientInfo> Recipients);
+
+/// <summary>Queued recipients of one destination domain.</summary>
+public sealed record DestinationSummary(string Domain, int Messages, int Pending, int InFlight, int Deferred, int ActiveAttempts,
+    DateTimeOffset? NextAttempt, DateTimeOffset? SuspendedUntil);
+
+public sealed record QueueSummary(int Messages, int Pending, int InFlight, int Deferred, int DestinationCount, IReadOnlyList<DestinationSummary> Destinations);
+
+/// <summary>What an administrative bounce or delete did.</summary>
+public sealed record AdminOutcome(int Messages, int Recipients, int SkippedInFlight);
+
+// Operator actions for the admin API. Reads walk the live index under the lock: O(live messages), fine for an operator
+// request, never done by the delivery path. Suspensions live in memory (they end at restart, like KumoMTA's).
+public sealed partial class QueueManager
+{
+    private readonly Dictionary<string, long> suspendedUntil = new(StringComparer.OrdinalIgnoreCase);
+
+    public QueueSummary GetSummary(int maxDestinations = 1000)
+    {
+        var byDomain = new Dictionary<string, DomainCounts>(StringComparer.OrdinalIgnoreCase);
+        int pending = 0, inFlight = 0, deferred = 0, messages;
+        lock (gate)
+        {
+            messages = byFirstAddress.Count;
+            foreach (QueuedMessage message in byFirstAddress.Values)
+            {
+                HashSet<string>? seen = null;
+                for (int i = 0; i < message.States.Length; i++)
+                {
+                    RecipientState state = message.States[i];
+                    if (state.IsFinal)
+                    {
+                        continue;
+                    }
+
+                    string domain = DomainOf(message.Envelope.Recipients[i].Address);
+                    if (!byDomain.TryGetValue(domain, out DomainCounts? counts))
+                    {
+                        byDomain[domain] = counts = new DomainCounts();
+                    }
+
+                    if ((seen ??= new(StringComparer.OrdinalIgnoreCase)).Add(domain))
+                    {
+                        counts.Messages++;
+                    }
+
+                    switch (StatusOf(message, i))
+                    {
+                        case "in_flight":
+                            counts.InFlight++;
+                            inFlight++;
+                            break;
+                        case "deferred":
+                            counts.Deferred++;
+                            deferred++;
+                            counts.NextAttemptMs = Math.Min(counts.NextAttemptMs, state.NextAttemptUnixMs);
+                            break;
+                        default:
+                            counts.Pending++;
+                            pending++;
+                            break;
+                    }
+                }
+            }
+
+            foreach (string suspended in suspendedUntil.Keys)
+            {
+                byDomain.TryAdd(suspended, new DomainCounts());
+            }
+
+            var summaries = byDomain
+                .OrderByDescending(d => d.Value.Pending + d.Value.InFlight + d.Value.Deferred)
+                .ThenBy(d => d.Key, StringComparer.Ordinal)
+                .Take(maxDestinations)
+                .Select(d => new DestinationSummary(d.Key, d.Value.Messages, d.Value.Pending, d.Value.InFlight, d.Value.Deferred,
+                    destinations.TryGetValue(d.Key, out DestinationQueue? queue) ? queue.Active : 0,
+                    d.Value.NextAttemptMs == long.MaxValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(d.Value.NextAttemptMs),
+                    suspendedUntil.TryGetValue(d.Key, out long until) ? ToTime(until) : null))
+                .ToList();
+            return new QueueSummary(messages, pending, inFlight, deferred, byDomain.Count, summaries);
+        }
+    }
+
+    /// <summary>Live messages, oldest first, optionally only those with a queued recipient in <paramref name="domain"/>.</summary>
+    public IReadOnlyList<QueuedMessageInfo> ListMessages(string? domain, int limit)
+    {
+        var list = new List<QueuedMessageInfo>();
+        lock (gate)
+        {
+            foreach (long first in firstAddresses)
+            {
+                if (list.Count >= limit)
+                {
+                    break;
+                }
+
+                QueuedMessage message = byFirstAddress[first];
+                if (domain is null || HasQueuedRecipientIn(message, domain))
+                {
+                    list.Add(Describe(message));
+                }
+            }
+        }
+
+        return list;
+    }
+
+    public QueuedMessageInfo? FindMessage(string id)
+    {
+        lock (gate)
+        {
+            foreach (QueuedMessage message in byFirstAddress.Values)
+            {
+                if (message.Envelope.Id.ToString().Equals(id, StringComparison.OrdinalIgnoreCase))
+                {
+                    return Describe(message);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Stops starting attempts to <paramref name="domain"/> (running ones finish) until resumed or for <paramref name="duration"/>.</summary>
+    public DateTimeOffset? Suspend(string domain, TimeSpan? duration)
+    {
+        long until = duration is { } d ? NowMs + (long)d.TotalMilliseconds : long.MaxValue;
+        lock (gate)
+        {
+            suspendedUntil[domain.ToLowerInvariant()] = until;
+        }
+
+        Signal(); // the scheduler wakes at the suspension's end
+        return ToTime(until);
+    }
+
+    public bool Resume(string domain)
+    {
+        bool removed;
+        lock (gate)
+        {
+            removed = suspendedUntil.Remove(domain);
+            if (removed && destinations.TryGetValue(domain.ToLowerInvariant(), out DestinationQueue? queue))
+            {
+                MakeRunnableIfReady(queue);
+            }
+        }
+
+        Signal();
+        return removed;
+    }
+
+    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions()
+    {
+        lock (gate)
+        {
+            return suspendedUntil.ToDictionary(s => s.Key, s => ToTime(s.Value));
+        }
+    }
+
+    /// <summary>Makes every deferred recipient (of <paramref name="domain"/>, or all) due now. Returns how many.</summary>
+    public int RetryNow(string? domain)
+    {
+        int count = 0;
+        lock (gate)
+        {
+            foreach (QueuedMessage message in byFirstAddress.Values)
+            {
+                bool touched = false;
+                for (int i = 0; i < message.States.Length; i++)
+                {
+                    RecipientState state = message.States[i];
+                    if (state.Status == RecipientStatus.Deferred && !message.IsInFlight(i)
+                        && (domain is null || DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase)))
+                    {
+                        // In memory only: after a restart the recorded retry time applies again, which is harmless.
+                        message.States[i] = state with { NextAttemptUnixMs = 0 };
+                        touched = true;
+                        count++;
+                    }
+                }
+
+                if (touched)
+                {
+                    Schedule(message, 0);
+                }
+            }
+        }
+
+        Signal();
+        return count;
+    }
+
+    /// <summary>
+    /// Fails every queued recipient of <paramref name="domain"/> now: with a DSN to the sender (bounce) or silently
+    /// (delete). Recipients in an attempt right now are left to it and counted as skipped.
+    /// </summary>
+    public async Task<AdminOutcome> FailAllAsync(string domain, bool sendDsn, string reason, CancellationToken cancellationToken)
+    {
+        var selected = new List<DeliveryWork>();
+        int skipped = 0;
+        lock (gate)
+        {
+            // Work waiting in the destination's ready queue has not started: take it back.
+            if (destinations.TryGetValue(domain.ToLowerInvariant(), out DestinationQueue? queue))
+            {
+                while (queue.Ready.TryDequeue(out DeliveryWork? waiting))
+                {
+                    ReturnToQueue(waiting);
+                }
+            }
+
+            foreach (QueuedMessage message in byFirstAddress.Values)
+            {
+                if (message.Moving)
+                {
+                    skipped += CountQueuedIn(message, domain);
+                    continue;
+                }
+
+                List<int>? indexes = null;
+                int fromPending = 0, fromDeferred = 0;
+                for (int i = 0; i < message.States.Length; i++)
+                {
+                    if (message.States[i].IsFinal || !DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase))
+                    {
+                        continue;
+                    }
+
+                    if (message.IsInFlight(i))
+                    {
+                        skipped++;
+                        continue;
+                    }
+
+                    (indexes ??= []).Add(i);
+                    message.SetInFlight(i, true);
+                    _ = message.States[i].Status == RecipientStatus.Deferred ? fromDeferred++ : fromPending++;
+                }
+
+                if (indexes is not null)
+                {
+                    metrics.AttemptStarted(fromPending, fromDeferred);
+                    selected.Add(new DeliveryWork(message, DomainOf(message.Envelope.Recipients[indexes[0]].Address), [.. indexes]));
+                }
+            }
+        }
+
+        int recipients = 0;
+        string text = (sendDsn ? "bounced" : "deleted") + " by the administrator: " + reason;
+        foreach (DeliveryWork work in selected)
+        {
+            ReadOnlySequence<byte> body = sendDsn
+                ? await spool.ReadBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
+                : ReadOnlySequence<byte>.Empty;
+            var result = new DeliveryResult
+            {
+                Recipients = [.. work.RecipientIndexes.Select(_ => new RecipientResult(RecipientOutcome.Failed, 550, "5.0.0", text))],
+            };
+            await RecordOutcomesAsync(work, result, body, 0, sendDsn ? AttemptKind.AdminBounce : AttemptKind.AdminDelete).ConfigureAwait(false);
+            recipients += work.RecipientIndexes.Length;
+        }
+
+        return new AdminOutcome(selected.Count, recipients, skipped);
+    }
+
+    // A transaction taken back from a ready queue: its recipients are queued again as they were.
+    private void ReturnToQueue(DeliveryWork work)
+    {
+        int pending = 0, deferred = 0;
+        foreach (int index in work.RecipientIndexes)
+        {
+            work.Message.SetInFlight(index, false);
+            _ = work.Message.States[index].Status == RecipientStatus.Deferred ? deferred++ : pending++;
+        }
+
+        metrics.AttemptEnded(work.RecipientIndexes.Length, stillQueued: deferred, backToPending: pending);
+        Schedule(work.Message, work.Message.NextDueMs());
+    }
+
+    private bool IsSuspended(string domain, long now) =>
+        suspendedUntil.Count > 0 && suspendedUntil.TryGetValue(domain, out long until) && until > now;
+
+    /// <summary>Ends suspensions whose time has come; returns the earliest end still ahead (long.MaxValue if none).</summary>
+    private long ExpireSuspensions(long now)
+    {
+        if (suspendedUntil.Count == 0)
+        {
+            return long.MaxValue;
+        }
+
+        long next = long.MaxValue;
+        foreach ((string domain, long until) in suspendedUntil)
+        {
+            if (until <= now)
+            {
+                suspendedUntil.Remove(domain);
+                if (destinations.TryGetValue(domain, out DestinationQueue? queue))
+                {
+                    MakeRunnableIfReady(queue);
+                }
+            }
+            else
+            {
+                next = Math.Min(next, until);
+            }
+        }
+
+        return next;
+    }
+
+    private static DateTimeOffset? ToTime(long unixMs) => unixMs == long.MaxValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+
+    private static string StatusOf(QueuedMessage message, int index) => message.States[index].Status switch
+    {
+        RecipientStatus.Delivered => "delivered",
+        RecipientStatus.Failed => "failed",
+        _ when message.IsInFlight(index) => "in_flight",
+        RecipientStatus.Deferred => "deferred",
+        _ => "pending",
+    };
+
+    private static QueuedMessageInfo Describe(QueuedMessage message)
+    {
+        SpooledEnvelope envelope = message.Envelope;
+        var recipients = new QueuedRecipientInfo[message.States.Length];
+        for (int i = 0; i < recipients.Length; i++)
+        {
+            RecipientState state = message.States[i];
+            recipients[i] = new QueuedRecipientInfo(envelope.Recipients[i].Address, DomainOf(envelope.Recipients[i].Address), StatusOf(message, i),
+                state.Attempts, state.Status == RecipientStatus.Deferred ? DateTimeOffset.FromUnixTimeMilliseconds(state.NextAttemptUnixMs) : null);
+        }
+
+        return new QueuedMessageInfo(envelope.Id.ToString(), envelope.Sender, envelope.ReceivedAt, envelope.BodyLength, recipients);
+    }
+
+    private static bool HasQueuedRecipientIn(QueuedMessage message, string domain) => CountQueuedIn(message, domain) > 0;
+
+    private static int CountQueuedIn(QueuedMessage message, string domain)
+    {
+        int count = 0;
+        for (int i = 0; i < message.States.Length; i++)
+        {
+            if (!message.States[i].IsFinal && DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private sealed class DomainCounts
+    {
+        public int Messages;
+        public int Pending;
+        public int InFlight;
+        public int Deferred;
+        public long NextAttemptMs = long.MaxValue;
+    }
+}
