@@ -1,6 +1,7 @@
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
+using FastMta.Server.Webhooks;
 
 namespace FastMta.Server;
 
@@ -11,6 +12,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private DeliveryLog? deliveryLog;
+    private List<WebhookPublisher> webhooks = [];
     private OutboundConnectionPool? pool;
     private QueueManager? queue;
 
@@ -31,7 +33,9 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
         var agent = new SmtpDeliveryAgent(resolver, pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
-        queue = new QueueManager(spool.Spool, agent, deliveryLog, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time);
+        webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
+        IDeliveryEventSink events = webhooks.Count == 0 ? deliveryLog : new DeliveryEventFanOut([deliveryLog, .. webhooks]);
+        queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time);
         await queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
             queue.MessageCount, delivery.Port, delivery.Routes.Count, delivery.DeliveryLogPath);
@@ -60,6 +64,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
             await pool.DisposeAsync();
             pool = null;
         }
+
+        // After the queue (no more events), before the delivery log; each flushes for at most a few seconds.
+        await Task.WhenAll(webhooks.Select(w => w.DisposeAsync().AsTask()));
+        webhooks = [];
 
         if (deliveryLog is not null)
         {

@@ -17,6 +17,7 @@ internal sealed partial class MtaSettings
     public required bool CertificateIsSelfSigned { get; init; }
     public required IReadOnlyList<string> PlaintextPasswordUsers { get; init; }
     public required DeliverySettings Delivery { get; init; }
+    public required IReadOnlyList<WebhookSettings> Webhooks { get; init; }
 
     public static MtaSettings Load(IConfiguration configuration)
     {
@@ -68,6 +69,7 @@ internal sealed partial class MtaSettings
             CertificateIsSelfSigned = selfSigned,
             PlaintextPasswordUsers = users.Where(u => !PasswordHasher.IsHashed(u.Value)).Select(u => u.Key).ToList(),
             Delivery = LoadDelivery(mta, hostname),
+            Webhooks = LoadWebhooks(mta),
         };
     }
 
