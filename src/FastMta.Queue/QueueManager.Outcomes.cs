@@ -14,6 +14,7 @@ public sealed partial class QueueManager
         await Task.Yield(); // leave the scheduler's lock and thread before anything else runs
         QueuedMessage message = work.Message;
         CancellationToken abort = abortDeliveries.Token;
+        bool slotReleased = false;
         try
         {
             long started = Stopwatch.GetTimestamp();
@@ -46,6 +47,10 @@ public sealed partial class QueueManager
 
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             metrics.AttemptDuration(seconds);
+            // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
+            // start while this one's outcomes are being committed (they stay in flight until recorded).
+            ReleaseSlot(destination);
+            slotReleased = true;
             await RecordOutcomesAsync(work, result, body, seconds, AttemptKind.Delivery).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -63,7 +68,11 @@ public sealed partial class QueueManager
         }
         finally
         {
-            ReleaseSlot(destination);
+            if (!slotReleased)
+            {
+                ReleaseSlot(destination);
+            }
+
             if (Interlocked.Decrement(ref workersRunning) == 0 && Volatile.Read(ref stopRequested))
             {
                 workersDone.TrySetResult();
@@ -197,6 +206,8 @@ public sealed partial class QueueManager
                 Schedule(message, message.NextDueMs());
             }
         }
+
+        Signal(); // the scheduler may be asleep with an older next due time
     }
 
     private void Publish(QueuedMessage message, DeliveryWork work, DeliveryResult result, RecipientState[] states, DeliveryEventType[] types, RecipientResult[] replies, DateTimeOffset now, double seconds)
