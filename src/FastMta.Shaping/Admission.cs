@@ -1,0 +1,23 @@
+namespace FastMta.Shaping;
+
+/// <summary>
+/// The answer to <see cref="TrafficShaper.TryAdmit"/> or <see cref="TrafficShaper.TryAdmitNext"/>. When granted, the
+/// source to send from, the rule in force (for MaxMessagesPerConnection and MaxRecipientsPerTransaction) and the
+/// connection lease. When refused, <see cref="RetryAt"/> is the earliest time any source of the pool could be
+/// admitted, or null when only a <see cref="TrafficShaper.Release"/> (or a resume or reload) can change the answer.
+/// A release may also admit before RetryAt when some source was at its connection limit.
+/// </summary>
+public readonly record struct Admission
+{
+    public bool Granted => Result == AdmissionResult.Granted;
+
+    public AdmissionResult Result { get; init; }
+
+    public EgressSource? Source { get; init; }
+
+    public ShapingRule? Rule { get; init; }
+
+    public Lease Lease { get; init; }
+
+    public DateTimeOffset? RetryAt { get; init; }
+}

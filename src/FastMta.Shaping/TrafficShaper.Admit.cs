@@ -1,0 +1,252 @@
+namespace FastMta.Shaping;
+
+public sealed partial class TrafficShaper
+{
+    /// <summary>
+    /// Asks for a new connection and its first message to (domain, site) from <paramref name="pool"/>. Sources are
+    /// tried in smooth weighted round-robin order; a source is skipped when suspended, at MaxConnections (per key or
+    /// its source total), over today's warmup cap, or out of connection-rate or message tokens. On success one
+    /// connection slot, one connection-rate token, one message token and one warmup unit are taken. Allocates nothing
+    /// once the destination's state exists; does not wait.
+    /// </summary>
+    /// <param name="site">The destination's sorted, comma-joined, lower-case MX host names.</param>
+    public Admission TryAdmit(string pool, string domain, string site)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(site);
+        CompiledConfig config = Volatile.Read(ref _config);
+        if (!config.Pools.TryGetValue(pool, out CompiledPool? compiledPool))
+        {
+            _metrics.Admission(pool.Length <= 64 ? pool : "unknown", string.Empty, string.Empty, AdmissionResult.UnknownPool);
+            return new Admission { Result = AdmissionResult.UnknownPool };
+        }
+
+        CompiledRule rule = config.Matcher.Match(domain, site, out bool matchedByMx);
+        string scope = rule.Scope(domain, site, matchedByMx);
+        long now = _time.GetTimestamp();
+        DateTimeOffset utcNow = _time.GetUtcNow();
+        int day = DayNumber(utcNow);
+        EvictIfDue(now);
+
+        AdmissionResult refusal = AdmissionResult.Connections;
+        DateTimeOffset? retryAt = null;
+        string refusingSource = string.Empty;
+        ulong tried = 0;
+        for (int i = compiledPool.Select(tried); i >= 0; i = compiledPool.Select(tried))
+        {
+            tried |= 1UL << i;
+            CompiledSource source = compiledPool.Members[i];
+            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, now, utcNow, day, out Lease lease, out DateTimeOffset? ready);
+            if (result == AdmissionResult.Granted)
+            {
+                _metrics.Admission(pool, source.Name, rule.Name, result);
+                return new Admission { Result = result, Source = source.Options, Rule = rule.Options, Lease = lease };
+            }
+
+            if (Sooner(ready, result, retryAt, refusingSource.Length == 0 ? null : refusal))
+            {
+                refusal = result;
+                retryAt = ready;
+                refusingSource = source.Name;
+            }
+        }
+
+        _metrics.Admission(pool, refusingSource, rule.Name, refusal);
+        return new Admission { Result = refusal, RetryAt = retryAt };
+    }
+
+    /// <summary>
+    /// Asks to send one more message over a connection already held by <paramref name="lease"/>, which has carried
+    /// <paramref name="messagesSent"/> messages. Takes a message token and a warmup unit (no connection slot or
+    /// connection-rate token). MessagesPerConnection or Suspended mean: close the connection (Release) and ask
+    /// <see cref="TryAdmit"/> again; Rate and Warmup mean: wait until RetryAt or close it.
+    /// </summary>
+    public Admission TryAdmitNext(Lease lease, int messagesSent)
+    {
+        DestinationState state = lease.State ?? throw new ArgumentException("The lease is default: no connection was admitted.", nameof(lease));
+        if (!state.IsHeld(lease.Slot, lease.Generation))
+        {
+            throw new ArgumentException("The lease was released.", nameof(lease));
+        }
+
+        CompiledConfig config = Volatile.Read(ref _config);
+        CompiledRule rule = config.Rules.GetValueOrDefault(state.Key.Rule) ?? config.Default;
+        string pool = lease.Pool ?? EgressPool.DefaultName;
+        long now = _time.GetTimestamp();
+        DateTimeOffset utcNow = _time.GetUtcNow();
+        DateTimeOffset? retryAt = null;
+        AdmissionResult result = AdmissionResult.Granted;
+        if (!config.Sources.TryGetValue(state.Key.Source, out CompiledSource? source))
+        {
+            // Removed by a reload: finish with this connection.
+            result = AdmissionResult.Suspended;
+        }
+        else if (messagesSent >= rule.MaxMessagesPerConnection)
+        {
+            result = AdmissionResult.MessagesPerConnection;
+        }
+        else if (source.Runtime.IsSuspended(utcNow, out retryAt))
+        {
+            result = AdmissionResult.Suspended;
+        }
+        else
+        {
+            int day = DayNumber(utcNow);
+            result = TakeMessage(source, rule, state, lease.Total, now, utcNow, day, out retryAt);
+        }
+
+        _metrics.Admission(pool, state.Key.Source, rule.Name, result);
+        return result == AdmissionResult.Granted
+            ? new Admission { Result = result, Source = source!.Options, Rule = rule.Options, Lease = lease }
+            : new Admission { Result = result, RetryAt = retryAt, Lease = lease };
+    }
+
+    private AdmissionResult TryAdmitSource(
+        CompiledSource source, CompiledRule rule, string scope, string pool, long now, DateTimeOffset utcNow, int day,
+        out Lease lease, out DateTimeOffset? retryAt)
+    {
+        lease = default;
+        if (source.Runtime.IsSuspended(utcNow, out retryAt))
+        {
+            return AdmissionResult.Suspended;
+        }
+
+        var key = new StateKey(source.Name, rule.Name, scope);
+        DestinationState state;
+        while (true)
+        {
+            state = GetState(key);
+            EnterResult entered = state.TryEnter(rule.Limits.MaxConnections);
+            if (entered == EnterResult.Full)
+            {
+                return AdmissionResult.Connections;
+            }
+
+            if (entered == EnterResult.Entered)
+            {
+                break;
+            }
+        }
+
+        DestinationState? total = null;
+        if (rule.Total is { } totalLimits)
+        {
+            while (true)
+            {
+                total = state.Total ??= GetState(key with { Scope = StateKey.TotalScope });
+                EnterResult entered = total.TryEnter(totalLimits.MaxConnections);
+                if (entered == EnterResult.Entered)
+                {
+                    break;
+                }
+
+                if (entered == EnterResult.Full)
+                {
+                    state.Exit();
+                    return AdmissionResult.Connections;
+                }
+
+                state.Total = null;
+            }
+        }
+
+        if (rule.Connect.Enabled && !rule.Connect.TryTake(ref state.TatConnect, now, out long connectReady))
+        {
+            total?.Exit();
+            state.Exit();
+            retryAt = ToUtc(connectReady, now, utcNow);
+            return AdmissionResult.Rate;
+        }
+
+        AdmissionResult result = TakeMessage(source, rule, state, total, now, utcNow, day, out retryAt);
+        if (result != AdmissionResult.Granted)
+        {
+            if (rule.Connect.Enabled)
+            {
+                rule.Connect.Refund(ref state.TatConnect);
+            }
+
+            total?.Exit();
+            state.Exit();
+            return result;
+        }
+
+        (int slot, int generation) = state.AcquireSlot();
+        state.Stats.ConnectionOpened();
+        lease = new Lease(state, total, pool, slot, generation);
+        return AdmissionResult.Granted;
+    }
+
+    /// <summary>One warmup unit and one message token from the key's budget and the source total, all or none.</summary>
+    private AdmissionResult TakeMessage(
+        CompiledSource source, CompiledRule rule, DestinationState state, DestinationState? total, long now,
+        DateTimeOffset utcNow, int day, out DateTimeOffset? retryAt)
+    {
+        retryAt = null;
+        int? cap = source.WarmupCap(rule.Name, day);
+        if (cap is int limit && !state.Stats.TryTakeWarmup(day, limit))
+        {
+            retryAt = new DateTimeOffset(utcNow.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+            return AdmissionResult.Warmup;
+        }
+
+        if (!rule.Limits.TryTakeMessage(state, now, out long ready))
+        {
+            RefundWarmup(state, cap, day);
+            retryAt = ToUtc(ready, now, utcNow);
+            return AdmissionResult.Rate;
+        }
+
+        if (total is not null && rule.Total is { } totalLimits && !totalLimits.TryTakeMessage(total, now, out ready))
+        {
+            rule.Limits.RefundMessage(state);
+            RefundWarmup(state, cap, day);
+            retryAt = ToUtc(ready, now, utcNow);
+            return AdmissionResult.Rate;
+        }
+
+        return AdmissionResult.Granted;
+    }
+
+    /// <summary>Whether a refusal explains the answer better: the soonest known time, else a connection limit (a release may help).</summary>
+    private static bool Sooner(DateTimeOffset? ready, AdmissionResult result, DateTimeOffset? best, AdmissionResult? bestResult)
+    {
+        if (bestResult is null)
+        {
+            return true;
+        }
+
+        if (ready is { } at)
+        {
+            return best is null || at < best;
+        }
+
+        return best is null && result == AdmissionResult.Connections && bestResult != AdmissionResult.Connections;
+    }
+
+    private static void RefundWarmup(DestinationState state, int? cap, int day)
+    {
+        if (cap is not null)
+        {
+            state.Stats.RefundWarmup(day);
+        }
+    }
+
+    private DestinationState GetState(StateKey key) =>
+        _states.TryGetValue(key, out DestinationState? state)
+            ? state
+            : _states.GetOrAdd(key, static (k, self) => new DestinationState(k, self.GetStats(k)), this);
+
+    private SourceRuleStats GetStats(StateKey key) =>
+        _stats.GetOrAdd(key with { Scope = string.Empty }, static k => new SourceRuleStats(k.Source, k.Rule));
+
+    private void EvictIfDue(long now)
+    {
+        long due = Volatile.Read(ref _nextEviction);
+        if (now >= due && Interlocked.CompareExchange(ref _nextEviction, now + _evictionTicks, due) == due)
+        {
+            EvictIdle();
+        }
+    }
+}
