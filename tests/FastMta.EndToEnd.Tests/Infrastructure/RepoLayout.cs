@@ -35,6 +35,19 @@ public static class RepoLayout
         }
     }
 
+    // The `fastmta` admin CLI, built next to the server (the test project references it without using its assembly).
+    public static string CliDll
+    {
+        get
+        {
+            string path = Path.Combine(RepositoryRoot, "src", "FastMta.Cli", "bin", Configuration, TargetFramework, "fastmta.dll");
+            return File.Exists(path)
+                ? path
+                : throw new FileNotFoundException(
+                    $"The CLI is not built at {path}; build the solution with -c {Configuration} first.", path);
+        }
+    }
+
     public static string ScriptPath(string name) => Path.Combine(AppContext.BaseDirectory, "Scripts", name);
 
     private static string FindRoot()
