@@ -69,6 +69,7 @@ internal sealed partial class MtaSettings
             CertificateIsSelfSigned = selfSigned,
             PlaintextPasswordUsers = users.Where(u => !PasswordHasher.IsHashed(u.Value)).Select(u => u.Key).ToList(),
             Delivery = LoadDelivery(mta, hostname),
+            ApiKeys = LoadApiKeys(mta),
             Webhooks = LoadWebhooks(mta),
         };
     }

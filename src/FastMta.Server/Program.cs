@@ -1,11 +1,16 @@
 using FastMta.Inbound;
 using Microsoft.AspNetCore.Connections;
 using FastMta.Server;
+using FastMta.Server.Api;
 using Prometheus;
 
 if (args is ["hash-password", ..])
 {
     return PasswordCommand.Run(args);
+}
+if (args is ["hash-api-key" or "generate-api-key", ..])
+{
+    return ApiKeyCommand.Run(args);
 }
 
 // Configuration files are read from the application's folder (its embedded defaults travel with the build);
@@ -47,6 +52,8 @@ using var meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
 {
     InstrumentFilterPredicate = instrument => instrument.Meter.Name.StartsWith("FastMta.", StringComparison.Ordinal),
 });
+builder.Services.AddSingleton<InjectionSpooler>();
+builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
 if (settings.CertificateIsSelfSigned)
@@ -62,6 +69,8 @@ app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryServi
     ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections, queuedMessages = delivery.Queue?.MessageCount })
     : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapMetrics("/metrics");
+app.MapInjectionApi();
+app.MapOpenApi();
 
 try
 {

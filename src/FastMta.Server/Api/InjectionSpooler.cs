@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using FastMta.Inbound;
+using FastMta.Spool;
+using MimeKit;
+
+namespace FastMta.Server.Api;
+
+/// <summary>The outcome of spooling one validated message: its id, or why it was refused.</summary>
+internal readonly record struct SpoolOutcome(string? Id, InjectionError? Error, bool Unavailable);
+
+/// <summary>
+/// Writes a validated message into the spool exactly as an SMTP session does: envelope, Received header, body
+/// through the pooled <see cref="MessageWriter"/> (chunks reach the log as they fill), then a durable commit. The id
+/// is returned only after <see cref="MessageWriter.CommitAsync"/>, the same promise as SMTP's 250. Any failure
+/// before that abandons the writer, so nothing partial is ever queued.
+/// </summary>
+internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool, TimeProvider time, ILogger<InjectionSpooler> logger)
+{
+    // Received "from" name: an HTTP client has no HELO. "with HTTP" (loopback, no keys) or "HTTPA" (authenticated
+    // with an API key), after RFC 3848's ESMTP/ESMTPA; the listener is plain HTTP, so there is no "S" form yet.
+    private const string ReceivedFromName = "api";
+    private readonly byte[] hostname = Encoding.ASCII.GetBytes(settings.Inbound.Hostname);
+
+    public async Task<SpoolOutcome> SpoolAsync(ValidatedMessage message, IPAddress? client, string? apiKeyName, CancellationToken cancellationToken)
+    {
+        if (!spool.IsOpen)
+        {
+            return new SpoolOutcome(null, null, Unavailable: true);
+        }
+        InjectionRequest request = message.Request;
+        long max = settings.Inbound.MaxMessageBytes;
+        DateTimeOffset now = time.GetUtcNow();
+        // Built before the writer is taken: MimeKit's checks (and any surprise) happen before anything is spooled.
+        MimeMessage? mime = request.Content is null ? MessageBuilder.Build(message, settings.Inbound.Hostname, now) : null;
+        MessageWriter writer = spool.Spool.CreateWriter();
+        try
+        {
+            string protocol = apiKeyName is null ? "HTTP" : "HTTPA";
+            writer.SetOrigin(client?.ToString() ?? "unknown", ReceivedFromName, apiKeyName, protocol);
+            writer.SetSender(message.Sender, SenderParameters(message));
+            foreach (byte[] recipient in message.Recipients)
+            {
+                writer.AddRecipient(recipient, default);
+            }
+            WriteReceivedHeader(writer, client, protocol, now);
+            long contentStart = writer.BodyLength;
+            if (mime is not null)
+            {
+                var stream = new SpoolStream(writer, max);
+                await MessageBuilder.WriteAsync(mime, stream, cancellationToken);
+                if (stream.TooLarge)
+                {
+                    return new SpoolOutcome(null, InjectionValidator.TooLarge("message", max), false);
+                }
+            }
+            else
+            {
+                string added = (request.Pool is null ? "" : $"{PoolHeader.Name}: {request.Pool}\r\n")
+                    + MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now);
+                writer.Write(Encoding.ASCII.GetBytes(added));
+                await RawContent.WriteAsync(request.Content!, writer, cancellationToken);
+            }
+            if (writer.BodyLength - contentStart > max)
+            {
+                return new SpoolOutcome(null, InjectionValidator.TooLarge(mime is null ? "content" : "message", max), false);
+            }
+            // Not cancelled by the client going away: once the body is complete it is committed or refused.
+            await writer.CommitAsync(CancellationToken.None);
+            return new SpoolOutcome(writer.Id.ToString(), null, false);
+        }
+        catch (SpoolUnavailableException ex)
+        {
+            logger.LogWarning(ex, "HTTP API: the spool refused a message from {Client}", client);
+            return new SpoolOutcome(null, null, Unavailable: true);
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("envelope", StringComparison.Ordinal))
+        {
+            // The envelope (recipients) does not fit one spool page.
+            return new SpoolOutcome(null, new InjectionError(StatusCodes.Status413PayloadTooLarge, "The message is too large.",
+                new Dictionary<string, string[]> { ["recipients"] = [ex.Message] }), false);
+        }
+        finally
+        {
+            writer.Dispose(); // after a commit: back to the pool; otherwise the transaction is abandoned
+        }
+    }
+
+    // As an SMTP client would have to say it: SMTPUTF8 for a UTF-8 address (RFC 6531), BODY=8BITMIME for 8-bit raw
+    // content (RFC 6152); the queue reads both from the stored MAIL parameters.
+    private static byte[] SenderParameters(ValidatedMessage message)
+    {
+        bool eightBit = message.Request.Content is { } content && RawContent.HasEightBit(content);
+        string parameters = (eightBit, message.SmtpUtf8) switch
+        {
+            (true, true) => "BODY=8BITMIME SMTPUTF8",
+            (true, false) => "BODY=8BITMIME",
+            (false, true) => "SMTPUTF8",
+            _ => "",
+        };
+        return Encoding.ASCII.GetBytes(parameters);
+    }
+
+    private void WriteReceivedHeader(MessageWriter writer, IPAddress? client, string protocol, DateTimeOffset now)
+    {
+        Span<byte> id = stackalloc byte[32];
+        writer.Id.TryFormat(id, out int written);
+        ReceivedHeader.Write(writer, ReceivedFromName, client, hostname, protocol, id[..written], now);
+    }
+}
