@@ -2,7 +2,7 @@ using FastMta.Inbound;
 using Microsoft.AspNetCore.Connections;
 using FastMta.Server;
 using FastMta.Server.Api;
-using Prometheus;
+using FastMta.Server.Monitoring;
 
 if (args is ["hash-password", ..])
 {
@@ -47,11 +47,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Listen(settings.HttpEndpoint);
 });
 
-// Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...) on /metrics.
-using var meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
-{
-    InstrumentFilterPredicate = instrument => instrument.Meter.Name.StartsWith("FastMta.", StringComparison.Ordinal),
-});
+// Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
+// the process's on /metrics (Monitoring/PrometheusMetrics.cs).
+builder.Services.AddPrometheusMetrics();
 builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
 var app = builder.Build();
@@ -68,7 +66,7 @@ foreach (string user in settings.PlaintextPasswordUsers)
 app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryService delivery) => spool.IsOpen
     ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections, queuedMessages = delivery.Queue?.MessageCount })
     : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
-app.MapMetrics("/metrics");
+app.MapPrometheusMetrics();
 app.MapInjectionApi();
 app.MapOpenApi();
 
