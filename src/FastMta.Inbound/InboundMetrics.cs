@@ -2,7 +2,8 @@ using System.Diagnostics.Metrics;
 
 namespace FastMta.Inbound;
 
-// The SMTP front door's instruments. Tag values come from small fixed sets (never addresses or message ids).
+// The SMTP front door's instruments. Tag values come from small fixed sets (never addresses or message ids). Names and
+// units are chosen for their Prometheus names: "fastmta.smtp.connections" + "{connection}" -> fastmta_smtp_connections_total.
 public sealed class InboundMetrics
 {
     public const string MeterName = "FastMta.Inbound";
@@ -10,25 +11,25 @@ public sealed class InboundMetrics
 
     public static readonly InboundMetrics Instance = new();
 
-    private readonly Counter<long> _connections = Meter.CreateCounter<long>("fastmta.smtp.connections",
+    private readonly Counter<long> _connections = Meter.CreateCounter<long>("fastmta.smtp.connections", "{connection}",
         description: "SMTP connections accepted.");
-    private readonly UpDownCounter<long> _activeConnections = Meter.CreateUpDownCounter<long>("fastmta.smtp.active_connections",
+    private readonly UpDownCounter<long> _activeConnections = Meter.CreateUpDownCounter<long>("fastmta.smtp.active_connections", "{connection}",
         description: "SMTP connections open now.");
-    private readonly Counter<long> _connectionsRefused = Meter.CreateCounter<long>("fastmta.smtp.connections_refused",
+    private readonly Counter<long> _connectionsRefused = Meter.CreateCounter<long>("fastmta.smtp.connections_refused", "{connection}",
         description: "SMTP connections refused with 421 because Mta:Limits:MaxConnections was reached.");
-    private readonly Counter<long> _messagesAccepted = Meter.CreateCounter<long>("fastmta.smtp.messages_accepted",
+    private readonly Counter<long> _messagesAccepted = Meter.CreateCounter<long>("fastmta.smtp.messages_accepted", "{message}",
         description: "Messages durably spooled and acknowledged with 250.");
-    private readonly Counter<long> _bytesAccepted = Meter.CreateCounter<long>("fastmta.smtp.accepted_bytes",
+    private readonly Counter<long> _bytesAccepted = Meter.CreateCounter<long>("fastmta.smtp.accepted", "By",
         description: "Body bytes of messages acknowledged with 250 (including the Received header).");
-    private readonly Counter<long> _recipientsAccepted = Meter.CreateCounter<long>("fastmta.smtp.recipients_accepted",
+    private readonly Counter<long> _recipientsAccepted = Meter.CreateCounter<long>("fastmta.smtp.recipients_accepted", "{recipient}",
         description: "Recipients of messages acknowledged with 250.");
-    private readonly Counter<long> _rejections = Meter.CreateCounter<long>("fastmta.smtp.rejections",
+    private readonly Counter<long> _rejections = Meter.CreateCounter<long>("fastmta.smtp.rejections", "{rejection}",
         description: "Commands or messages refused with a 4xx/5xx reply, by reason.");
-    private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes",
+    private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes", "{handshake}",
         description: "STARTTLS handshakes, by result (ok, failed).");
-    private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts",
+    private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts", "{attempt}",
         description: "AUTH attempts, by result (ok, failed, rate_limited).");
-    private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended",
+    private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended", "{session}",
         description: "SMTP sessions ended, by how (quit, client_closed, timeout, too_many_errors, shutdown, error).");
 
     public void ConnectionOpened()

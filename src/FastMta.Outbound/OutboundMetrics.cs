@@ -3,26 +3,28 @@ using System.Diagnostics.Metrics;
 namespace FastMta.Outbound;
 
 // The outbound side's instruments. Tag values come from small fixed sets (reasons, outcomes), never hosts,
-// addresses or recipients.
+// addresses or recipients. Names and units are chosen for their Prometheus names (fastmta_outbound_*).
 public sealed class OutboundMetrics
 {
     public const string MeterName = "FastMta.Outbound";
     private static readonly Meter Meter = new(MeterName);
+    private static readonly double[] DeliverySeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
     public static readonly OutboundMetrics Instance = new();
 
-    private readonly Counter<long> _connectionsOpened = Meter.CreateCounter<long>("fastmta.outbound.connections_opened",
+    private readonly Counter<long> _connectionsOpened = Meter.CreateCounter<long>("fastmta.outbound.connections_opened", "{connection}",
         description: "Outbound SMTP connections established (greeting and EHLO done).");
-    private readonly Counter<long> _connectionFailures = Meter.CreateCounter<long>("fastmta.outbound.connection_failures",
+    private readonly Counter<long> _connectionFailures = Meter.CreateCounter<long>("fastmta.outbound.connection_failures", "{connection}",
         description: "Outbound connections that failed or died, by reason (connect, timeout, lost, greeting, helo, tls, tls_required, shutdown_421, protocol).");
-    private readonly UpDownCounter<long> _connectionsOpen = Meter.CreateUpDownCounter<long>("fastmta.outbound.connections_open",
+    private readonly UpDownCounter<long> _connectionsOpen = Meter.CreateUpDownCounter<long>("fastmta.outbound.connections_open", "{connection}",
         description: "Outbound SMTP connections open now (leased or idle in the pool).");
-    private readonly Counter<long> _transactions = Meter.CreateCounter<long>("fastmta.outbound.transactions",
+    private readonly Counter<long> _transactions = Meter.CreateCounter<long>("fastmta.outbound.transactions", "{transaction}",
         description: "Mail transactions attempted (MAIL FROM sent, or refused locally for SIZE/SMTPUTF8).");
-    private readonly Counter<long> _recipients = Meter.CreateCounter<long>("fastmta.outbound.recipients",
+    private readonly Counter<long> _recipients = Meter.CreateCounter<long>("fastmta.outbound.recipients", "{recipient}",
         description: "Recipient delivery attempts, by outcome (delivered, deferred, failed).");
-    private readonly Histogram<double> _deliveryDuration = Meter.CreateHistogram<double>("fastmta.outbound.delivery_duration",
-        unit: "s", description: "Time of one delivery call: DNS, connection lease and the SMTP transaction.");
+    private readonly Histogram<double> _deliveryDuration = Meter.CreateHistogram("fastmta.outbound.delivery.duration", "s",
+        "Time of one delivery call: DNS, connection lease and the SMTP transaction.",
+        tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DeliverySeconds });
 
     public void ConnectionOpened()
     {

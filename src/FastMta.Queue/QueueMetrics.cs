@@ -5,11 +5,17 @@ namespace FastMta.Queue;
 /// <summary>
 /// The queue's instruments on the Meter "FastMta.Queue". Labels come from small fixed sets (state, outcome, kind),
 /// never domains or recipients. The depth gauges read counters the queue keeps as it goes: a scrape costs nothing
-/// however large the queue is.
+/// however large the queue is. Names and units are chosen for their Prometheus names (fastmta_queue_messages,
+/// fastmta_delivery_recipients_total, fastmta_delivery_latency_seconds).
 /// </summary>
 internal sealed class QueueMetrics : IDisposable
 {
     public const string MeterName = "FastMta.Queue";
+
+    // An attempt takes milliseconds to a few SMTP timeouts (minutes); end-to-end latency runs up to Mta:Queue:MaxAge (days).
+    private static readonly double[] AttemptSeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+    private static readonly double[] LatencySeconds =
+        [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 432000];
 
     private readonly Meter meter = new(MeterName);
     private readonly Counter<long> recipients;
@@ -34,10 +40,12 @@ internal sealed class QueueMetrics : IDisposable
         }, "{recipient}", "Queued recipients by state: pending (never attempted), in_flight (in a delivery attempt now), deferred (waiting for a retry).");
         recipients = meter.CreateCounter<long>("fastmta.delivery.recipients", "{recipient}",
             "Recipient delivery outcomes: delivered, deferred (will retry), failed (permanent reply or DNS failure, bounced), expired (past Mta:Queue:MaxAge, bounced).");
-        attemptDuration = meter.CreateHistogram<double>("fastmta.delivery.attempt.duration", "s",
-            "Time of one delivery attempt (DNS, connection, SMTP transaction) as the queue saw it.");
-        deliveryLatency = meter.CreateHistogram<double>("fastmta.delivery.latency", "s",
-            "Time from reception to successful delivery, per recipient: the end-to-end queue delay.");
+        attemptDuration = meter.CreateHistogram("fastmta.delivery.attempt.duration", "s",
+            "Time of one delivery attempt (DNS, connection, SMTP transaction) as the queue saw it.",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = AttemptSeconds });
+        deliveryLatency = meter.CreateHistogram("fastmta.delivery.latency", "s",
+            "Time from reception to successful delivery, per recipient: the end-to-end queue delay.",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencySeconds });
         bounces = meter.CreateCounter<long>("fastmta.queue.bounces", "{message}",
             "Delivery status notifications: queued (spooled for the sender), suppressed (null sender: never bounce a bounce), error (could not be spooled).");
         errors = meter.CreateCounter<long>("fastmta.queue.errors", "{error}",

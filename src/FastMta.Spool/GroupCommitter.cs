@@ -137,7 +137,7 @@ internal sealed class GroupCommitter
                 Volatile.Write(ref commitRequested, false);
                 await log.CommitAsync().ConfigureAwait(false);
                 long committed = log.CommittedUntilAddress;
-                double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                double elapsedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
                 if (Volatile.Read(ref watermark) <= SpoolFiles.FirstAddress && committed > SpoolFiles.FirstAddress)
                 {
@@ -147,7 +147,7 @@ internal sealed class GroupCommitter
                 }
 
                 int completed = CompleteCommitted(committed);
-                metrics.CommitCompleted(elapsedMs, completed);
+                metrics.CommitCompleted(elapsedSeconds, completed);
                 MaybeWriteWatermark(committed);
             }
         }

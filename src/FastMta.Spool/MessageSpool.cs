@@ -142,10 +142,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
             }
 
             var metrics = new SpoolMetrics();
-            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            metrics.RecoveryCompleted(elapsedMs);
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+            metrics.RecoveryCompleted(elapsed.TotalSeconds);
             var spool = new MessageSpool(resolved, logger, device, log, rawLog, metrics, watermark);
-            Log.SpoolOpened(logger, path, begin, committed, watermark, elapsedMs);
+            Log.SpoolOpened(logger, path, begin, committed, watermark, elapsed.TotalMilliseconds);
             return Task.FromResult(spool);
         }
         catch

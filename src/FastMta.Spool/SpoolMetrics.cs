@@ -2,10 +2,15 @@ using System.Diagnostics.Metrics;
 
 namespace FastMta.Spool;
 
-/// <summary>The spool's instruments, on one Meter named "FastMta.Spool". Plain counters mirror them for tests and tools.</summary>
+/// <summary>The spool's instruments, on one Meter named "FastMta.Spool". Plain counters mirror them for tests and tools.
+/// Names and units are chosen for the Prometheus names they export as (fastmta_spool_*; durations in seconds).</summary>
 internal sealed class SpoolMetrics : IDisposable
 {
     public const string MeterName = "FastMta.Spool";
+
+    // A group commit is one fsync'd write: sub-millisecond on fast disks, seconds when the disk is saturated.
+    private static readonly double[] CommitSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+    private static readonly double[] RecoverySeconds = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
     private readonly Meter meter;
     private readonly Counter<long> messagesCommitted;
@@ -27,12 +32,13 @@ internal sealed class SpoolMetrics : IDisposable
         meter = new Meter(MeterName);
         messagesCommitted = meter.CreateCounter<long>("fastmta.spool.messages.committed", "{message}",
             "Messages made durable in the spool (each one was answered 250). Compare with SMTP DATA attempts to spot spool refusals.");
-        bodyBytesCommitted = meter.CreateCounter<long>("fastmta.spool.body.bytes.committed", "By",
+        bodyBytesCommitted = meter.CreateCounter<long>("fastmta.spool.body.committed", "By",
             "Message body bytes made durable in the spool; the write volume the disk must sustain.");
         commits = meter.CreateCounter<long>("fastmta.spool.commits", "{commit}",
             "FasterLog commits issued by the group committer. Far fewer than messages under load: each commit is shared.");
-        commitDuration = meter.CreateHistogram<double>("fastmta.spool.commit.duration", "ms",
-            "Time for one group commit to reach stable storage. Rising values mean the disk is the bottleneck and SMTP replies slow down.");
+        commitDuration = meter.CreateHistogram("fastmta.spool.commit.duration", "s",
+            "Time for one group commit to reach stable storage. Rising values mean the disk is the bottleneck and SMTP replies slow down.",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = CommitSeconds });
         messagesPerCommit = meter.CreateHistogram<int>("fastmta.spool.commit.messages", "{message}",
             "Messages acknowledged by one group commit. Near 1 means light load or a slow committer wake-up; higher means batching works.");
         commitFailures = meter.CreateCounter<long>("fastmta.spool.commit.failures", "{failure}",
@@ -41,12 +47,13 @@ internal sealed class SpoolMetrics : IDisposable
             "Body chunks without a committed envelope (RSET, client disconnected mid-DATA) skipped while reading the spool. They use disk until space is reclaimed.");
         copiedForward = meter.CreateCounter<long>("fastmta.spool.messages.copied_forward", "{message}",
             "Long-lived (deferred) messages re-appended near the log tail so that the old segments they sat in can be reclaimed.");
-        copiedForwardBytes = meter.CreateCounter<long>("fastmta.spool.copied_forward.bytes", "By",
+        copiedForwardBytes = meter.CreateCounter<long>("fastmta.spool.body.copied_forward", "By",
             "Body bytes rewritten by copy-forward; the write amplification that space reclamation costs.");
         meter.CreateObservableGauge("fastmta.spool.begin.address", () => Volatile.Read(ref beginAddress), "By",
             "The spool log's begin address after the last truncation; rising means space is reclaimed.");
-        recoveryDuration = meter.CreateHistogram<double>("fastmta.spool.recovery.duration", "ms",
-            "Time to open, recover and verify the spool at start-up.");
+        recoveryDuration = meter.CreateHistogram("fastmta.spool.recovery.duration", "s",
+            "Time to open, recover and verify the spool at start-up.",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoverySeconds });
     }
 
     public long CommitsIssued => Volatile.Read(ref commitsIssued);
@@ -60,11 +67,11 @@ internal sealed class SpoolMetrics : IDisposable
         bodyBytesCommitted.Add(bodyBytes);
     }
 
-    public void CommitCompleted(double milliseconds, int messages)
+    public void CommitCompleted(double seconds, int messages)
     {
         Interlocked.Increment(ref commitsIssued);
         commits.Add(1);
-        commitDuration.Record(milliseconds);
+        commitDuration.Record(seconds);
         messagesPerCommit.Record(messages);
     }
 
@@ -87,7 +94,7 @@ internal sealed class SpoolMetrics : IDisposable
 
     public void Truncated(long newBegin) => Volatile.Write(ref beginAddress, newBegin);
 
-    public void RecoveryCompleted(double milliseconds) => recoveryDuration.Record(milliseconds);
+    public void RecoveryCompleted(double seconds) => recoveryDuration.Record(seconds);
 
     public void Dispose() => meter.Dispose();
 }

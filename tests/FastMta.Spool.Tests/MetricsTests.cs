@@ -43,7 +43,7 @@ public sealed class MetricsTests
         Assert.True(Interlocked.Read(ref committed) >= 1);
         string[] expected =
         [
-            "fastmta.spool.messages.committed", "fastmta.spool.body.bytes.committed", "fastmta.spool.commits",
+            "fastmta.spool.messages.committed", "fastmta.spool.body.committed", "fastmta.spool.commits",
             "fastmta.spool.commit.duration", "fastmta.spool.commit.messages", "fastmta.spool.commit.failures",
             "fastmta.spool.orphan.chunks.skipped", "fastmta.spool.recovery.duration",
         ];

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace FastMta.Queue;
 
 /// <summary>The delivery log's instruments, on their own Meter so the queue manager's "FastMta.Queue" meter stays
-/// about queueing. No tags: one delivery log per process.</summary>
+/// about queueing. No tags: one delivery log per process. Exported as fastmta_deliverylog_*_total.</summary>
 public sealed class DeliveryLogMetrics
 {
     public const string MeterName = "FastMta.DeliveryLog";
@@ -18,11 +18,11 @@ public sealed class DeliveryLogMetrics
     internal DeliveryLogMetrics(Meter meter)
     {
         Meter = meter;
-        _written = meter.CreateCounter<long>("fastmta.delivery_log.events.written", "{event}",
+        _written = meter.CreateCounter<long>("fastmta.deliverylog.events.written", "{event}",
             "Delivery events written to the delivery log file.");
-        _dropped = meter.CreateCounter<long>("fastmta.delivery_log.events.dropped", "{event}",
+        _dropped = meter.CreateCounter<long>("fastmta.deliverylog.events.dropped", "{event}",
             "Delivery events dropped because the log's queue was full (the disk is slower than the event rate) or the log was closed. Mail is unaffected; the log has gaps.");
-        _writeErrors = meter.CreateCounter<long>("fastmta.delivery_log.write.errors", "{error}",
+        _writeErrors = meter.CreateCounter<long>("fastmta.deliverylog.write.errors", "{error}",
             "Failed writes to the delivery log file (disk full, permissions); the events of a failed write are lost.");
     }
 

@@ -189,8 +189,8 @@ public sealed class DeliveryLogTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"bob{i}@example.com"),
             ReadLines(stream.Written).Select(l => l.GetProperty("recipient").GetString()));
         Assert.Equal(5, log.EventsWritten);
-        Assert.Equal(6, measured["fastmta.delivery_log.events.dropped"]);
-        Assert.Equal(5, measured["fastmta.delivery_log.events.written"]);
+        Assert.Equal(6, measured["fastmta.deliverylog.events.dropped"]);
+        Assert.Equal(5, measured["fastmta.deliverylog.events.written"]);
 
         log.Publish(Delivery(11));
         Assert.Equal(7, log.EventsDropped);
@@ -229,7 +229,7 @@ public sealed class DeliveryLogTests : IDisposable
         await log.DisposeAsync();
 
         Assert.Equal(1, log.WriteErrors);
-        Assert.Equal(1, measured["fastmta.delivery_log.write.errors"]);
+        Assert.Equal(1, measured["fastmta.deliverylog.write.errors"]);
         // The failed write left half a line; the next batch ends it first, so every other line is whole JSON.
         var lines = Encoding.UTF8.GetString(stream.Written).Split('\n');
         Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse(lines[0]));
