@@ -6,9 +6,9 @@ internal sealed class CompiledLimits
     public CompiledLimits(int? perSecond, int? perMinute, int? perHour, int? burst, int? maxConnections, long frequency)
     {
         // Burst sizes the finest configured cell; coarser cells hold their own count.
-        Second = Cell(perSecond, frequency, ref burst);
-        Minute = Cell(perMinute, frequency * 60, ref burst);
-        Hour = Cell(perHour, frequency * 3600, ref burst);
+        Second = Cell(perSecond, frequency, 1, ref burst);
+        Minute = Cell(perMinute, frequency, 60, ref burst);
+        Hour = Cell(perHour, frequency, 3600, ref burst);
         MaxConnections = maxConnections ?? int.MaxValue;
         Finest = Second.Enabled ? Second : Minute.Enabled ? Minute : Hour;
     }
@@ -79,14 +79,14 @@ internal sealed class CompiledLimits
         }
     }
 
-    private static RateCell Cell(int? count, long periodTicks, ref int? burst)
+    private static RateCell Cell(int? count, long frequency, int periodSeconds, ref int? burst)
     {
         if (count is not int n)
         {
             return default;
         }
 
-        var cell = new RateCell(n, periodTicks, burst ?? n);
+        var cell = new RateCell(n, frequency * periodSeconds, burst ?? n, periodSeconds);
         burst = null;
         return cell;
     }

@@ -25,7 +25,7 @@ internal sealed class CompiledRule
         };
         ShapingRule o = Options;
         Limits = new CompiledLimits(o.MessagesPerSecond, o.MessagesPerMinute, o.MessagesPerHour, o.Burst, o.MaxConnections, frequency);
-        Connect = o.ConnectionsPerMinute is int perMinute ? new RateCell(perMinute, frequency * 60, perMinute) : default;
+        Connect = o.ConnectionsPerMinute is int perMinute ? new RateCell(perMinute, frequency * 60, perMinute, 60) : default;
         MaxMessagesPerConnection = o.MaxMessagesPerConnection ?? int.MaxValue;
         if (o.SourceTotal is { } total)
         {

@@ -7,8 +7,9 @@ namespace FastMta.Shaping;
 /// </summary>
 internal readonly struct RateCell
 {
-    public RateCell(int count, long periodTicks, int burst)
+    public RateCell(int count, long periodTicks, int burst, double periodSeconds)
     {
+        PerSecond = count / periodSeconds;
         Interval = Math.Max(1, (periodTicks + (count / 2)) / count);
         Tolerance = (long)(burst - 1) * Interval;
         Burst = burst;
@@ -21,6 +22,9 @@ internal readonly struct RateCell
     public long Tolerance { get; }
 
     public int Burst { get; }
+
+    /// <summary>The configured rate, for display (the interval is rounded to whole ticks).</summary>
+    public double PerSecond { get; }
 
     public bool Enabled => Interval > 0;
 

@@ -152,7 +152,7 @@ public sealed partial class TrafficShaper : IDisposable
                 key.Source,
                 rule.Name,
                 key.Scope.Length == 0 ? rule.Name : key.Scope,
-                finest.Enabled ? (double)_frequency / finest.Interval : null,
+                finest.Enabled ? finest.PerSecond : null,
                 finest.Enabled ? finest.Available(tat, now) : null,
                 finest.Enabled ? ToUtc(finest.NextTokenAt(tat, now), now, utcNow) : null,
                 state.InUse,

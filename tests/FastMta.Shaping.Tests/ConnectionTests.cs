@@ -1,0 +1,122 @@
+namespace FastMta.Shaping.Tests;
+
+public sealed class ConnectionTests
+{
+    [Fact]
+    public void MaxConnectionsRefusesWithoutARetryTimeUntilALeaseIsReleasedAndReleaseIsIdempotent()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule rule = Shapers.Rule("two", "two.example");
+        rule.MaxConnections = 2;
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+
+        Admission first = shaper.TryAdmit("default", "two.example", "mx");
+        Admission second = shaper.TryAdmit("default", "two.example", "mx");
+        Assert.True(first.Granted && second.Granted);
+        Admission third = shaper.TryAdmit("default", "two.example", "mx");
+        Assert.Equal(AdmissionResult.Connections, third.Result);
+        Assert.Null(third.RetryAt);
+        Assert.False(third.Lease.IsValid);
+
+        shaper.Release(first.Lease);
+        shaper.Release(first.Lease);
+        shaper.Release(default);
+        Admission fourth = shaper.TryAdmit("default", "two.example", "mx");
+        Assert.True(fourth.Granted);
+        Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "two.example", "mx").Result);
+
+        // A stale copy of the first lease must not free the slot it now shares with the fourth.
+        shaper.Release(first.Lease);
+        Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "two.example", "mx").Result);
+        Assert.Equal(2, Assert.Single(shaper.Snapshot()).ConnectionsInUse);
+    }
+
+    [Fact]
+    public void ConnectionsAreCountedPerSourceAndDestinationKey()
+    {
+        ShapingRule rule = Shapers.Rule("one", "one.example");
+        rule.MaxConnections = 1;
+        ShapingOptions options = Shapers.Options(rule);
+        options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
+        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+
+        Admission first = shaper.TryAdmit("default", "one.example", "mx");
+        Admission second = shaper.TryAdmit("default", "one.example", "mx");
+        Assert.NotEqual(first.Source!.Name, second.Source!.Name);
+        Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "one.example", "mx").Result);
+        Assert.True(shaper.TryAdmit("default", "other.example", "mx.other").Granted);
+    }
+
+    [Fact]
+    public void NextMessageOnAConnectionStopsAtMaxMessagesPerConnectionAndTakesRateTokens()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule rule = Shapers.Rule("r", "r.example");
+        rule.MaxMessagesPerConnection = 3;
+        rule.MessagesPerSecond = 10;
+        rule.Burst = 2;
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+
+        Admission admission = shaper.TryAdmit("default", "r.example", "mx");
+        Assert.Equal(3, admission.Rule!.MaxMessagesPerConnection);
+        Assert.True(shaper.TryAdmitNext(admission.Lease, 1).Granted);
+        Admission rate = shaper.TryAdmitNext(admission.Lease, 2);
+        Assert.Equal(AdmissionResult.Rate, rate.Result);
+        Assert.Equal(ManualTimeProvider.Monday.AddMilliseconds(100), rate.RetryAt);
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.True(shaper.TryAdmitNext(admission.Lease, 2).Granted);
+        Assert.Equal(AdmissionResult.MessagesPerConnection, shaper.TryAdmitNext(admission.Lease, 3).Result);
+
+        shaper.Release(admission.Lease);
+        Assert.Throws<ArgumentException>(() => shaper.TryAdmitNext(admission.Lease, 1));
+    }
+
+    [Fact]
+    public void ConnectionRateLimitsNewConnectionsButNotMessagesOnOpenOnes()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule rule = Shapers.Rule("r", "r.example");
+        rule.ConnectionsPerMinute = 2;
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+
+        Admission first = shaper.TryAdmit("default", "r.example", "mx");
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
+        Admission refused = shaper.TryAdmit("default", "r.example", "mx");
+        Assert.Equal(AdmissionResult.Rate, refused.Result);
+        Assert.Equal(ManualTimeProvider.Monday.AddSeconds(30), refused.RetryAt);
+        Assert.True(shaper.TryAdmitNext(first.Lease, 1).Granted);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
+    }
+
+    [Fact]
+    public void ConcurrentAdmissionsNeverExceedMaxConnections()
+    {
+        ShapingRule rule = Shapers.Rule("r", "r.example");
+        rule.MaxConnections = 7;
+        using var shaper = new TrafficShaper(Shapers.Options(rule), new ManualTimeProvider());
+        int inUse = 0;
+        int peak = 0;
+        Parallel.For(0, 8, _ =>
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                Admission admission = shaper.TryAdmit("default", "r.example", "mx");
+                if (admission.Granted)
+                {
+                    int now = Interlocked.Increment(ref inUse);
+                    int seen;
+                    while (now > (seen = Volatile.Read(ref peak)) && Interlocked.CompareExchange(ref peak, now, seen) != seen)
+                    {
+                    }
+
+                    Interlocked.Decrement(ref inUse);
+                    shaper.Release(admission.Lease);
+                }
+            }
+        });
+
+        Assert.InRange(peak, 1, 7);
+        Assert.Equal(0, Assert.Single(shaper.Snapshot()).ConnectionsInUse);
+    }
+}
