@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Tests.Shared;
@@ -33,7 +36,7 @@ public sealed class CliTests(ITestOutputHelper output)
 
         CliResult queue = await RunAsync(server, "queue");
         Assert.Equal(0, queue.ExitCode);
-        Assert.Contains("2 messages queued: 0 pending, 0 in flight, 2 deferred recipients; 1 destination", queue.Stdout);
+        Assert.Contains("2 messages queued; recipients: 0 pending, 0 in flight, 2 deferred; 1 destination", queue.Stdout);
         string[] lines = queue.Lines;
         int header = Array.FindIndex(lines, l => l.StartsWith("domain", StringComparison.Ordinal));
         Assert.True(header > 0, queue.ToString());
@@ -135,7 +138,7 @@ public sealed class CliTests(ITestOutputHelper output)
         Assert.All(dsns, d => Assert.Equal(("", "alice@sender.test"), (d.Sender, Assert.Single(d.Recipients))));
         await WaitForQueueAsync(server, q => q.GetProperty("messages").GetInt32() == 0, "the queue empties");
         CliResult queue = await RunAsync(server, "queue");
-        Assert.StartsWith("0 messages queued: 0 pending, 0 in flight, 0 deferred recipients; 0 destinations", queue.Stdout);
+        Assert.StartsWith("0 messages queued; recipients: 0 pending, 0 in flight, 0 deferred; 0 destinations", queue.Stdout);
     }
 
     [Fact]
@@ -194,6 +197,63 @@ public sealed class CliTests(ITestOutputHelper output)
         Assert.Equal("", result.Stdout);
     }
 
+    [Fact]
+    public async Task Send_injects_a_composed_message_and_an_eml_file_over_the_HTTP_API()
+    {
+        await using LoopbackSmtpSink sink = SlowSink();
+        await using ServerProcess server = await StartRelayAsync(sink);
+
+        CliResult composed = await RunAsync(server, "send", "--from", "alice@sender.test", "--to", "bob@slow.test", "--to", "carol@fast.test",
+            "--subject", "From the CLI", "--text", "Composed by the server.");
+        Assert.Equal(0, composed.ExitCode);
+        string id = Assert.Single(Regex.Match(composed.Stdout, @"^Queued as (\S+)\.$", RegexOptions.Multiline).Groups.Values.Skip(1)).Value;
+        SinkMessage carols = Assert.Single(await sink.WaitForMessagesAsync(1, Wait));
+        Assert.Contains("Subject: From the CLI", Encoding.UTF8.GetString(carols.Data));
+        await WaitForAsync(server, $"api/v1/queue/messages/{id}", m => Attempts(m, "bob@slow.test") == 1, "bob@slow.test tried once");
+        CliResult message = await RunAsync(server, "message", id);
+        Assert.Contains(message.Lines, l => l.StartsWith("bob@slow.test", StringComparison.Ordinal) && l.Contains("deferred"));
+
+        string eml = Path.Combine(Path.GetDirectoryName(server.SpoolPath)!, "message.eml");
+        await File.WriteAllTextAsync(eml, "From: alice@sender.test\r\nTo: dave@fast.test\r\nSubject: From a file\r\n\r\nSent as written.\r\n");
+        CliResult file = await RunAsync(server, "send", "--from", "alice@sender.test", "--to", "dave@fast.test", "--file", eml, "--json");
+        Assert.Equal(0, file.ExitCode);
+        Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(file.Stdout).RootElement.GetProperty("id").GetString()));
+        SinkMessage daves = (await sink.WaitForMessagesAsync(2, Wait)).Single(m => m.Recipients.Contains("dave@fast.test"));
+        Assert.EndsWith("Subject: From a file\r\n\r\nSent as written.\r\n", Encoding.UTF8.GetString(daves.Data));
+
+        CliResult both = await RunAsync(server, "send", "--from", "alice@sender.test", "--to", "x@fast.test", "--file", eml, "--subject", "S");
+        Assert.Equal(2, both.ExitCode);
+        CliResult noRecipient = await RunAsync(server, "send", "--from", "alice@sender.test", "--subject", "S", "--text", "T");
+        Assert.Equal(2, noRecipient.ExitCode);
+        CliResult invalid = await RunAsync(server, "send", "--from", "not an address", "--to", "x@fast.test", "--subject", "S", "--text", "T");
+        Assert.Equal(1, invalid.ExitCode);
+        Assert.Contains("400", invalid.Stderr);
+    }
+
+    [Fact]
+    public async Task With_API_keys_configured_a_request_without_the_key_exits_1_with_401_and_the_right_key_works()
+    {
+        const string key = "cli-test-key-0123456789abcdefghijklmnopqrstuvw";
+        string hash = "sha256$" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        await using LoopbackSmtpSink sink = SlowSink();
+        await using ServerProcess server = await StartRelayAsync(sink, $"Mta:Http:ApiKeys:ops={hash}");
+        string[] send = ["send", "--from", "alice@sender.test", "--to", "bob@slow.test", "--subject", "S", "--text", "T"];
+
+        CliResult anonymous = await RunAsync(server, send);
+        Assert.Equal(1, anonymous.ExitCode);
+        Assert.Contains("401", anonymous.Stderr);
+        Assert.Contains("--api-key or FASTMTA_API_KEY", anonymous.Stderr);
+        CliResult wrong = await RunAsync(server, [.. send, "--api-key", "not-the-key"]);
+        Assert.Equal(1, wrong.ExitCode);
+
+        CliResult keyed = await RunAsync(server, [.. send, "--api-key", key]);
+        Assert.Equal(0, keyed.ExitCode);
+        Assert.StartsWith("Queued as ", keyed.Stdout);
+        CliResult fromEnvironment = await RunAsync(server, ["messages", "--domain", "slow.test"], environment: ("FASTMTA_API_KEY", key));
+        Assert.Equal(0, fromEnvironment.ExitCode);
+        Assert.Contains("alice@sender.test", fromEnvironment.Stdout);
+    }
+
     private sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     {
         public string[] Lines => Stdout.Split('\n', StringSplitOptions.TrimEntries);
@@ -204,8 +264,13 @@ public sealed class CliTests(ITestOutputHelper output)
     private Task<CliResult> RunAsync(ServerProcess server, params string[] args) =>
         RunAsync($"http://127.0.0.1:{server.HttpPort}", args);
 
+    private Task<CliResult> RunAsync(ServerProcess server, string[] args, (string Name, string Value) environment) =>
+        RunAsync($"http://127.0.0.1:{server.HttpPort}", args, environment);
+
+    private Task<CliResult> RunAsync(string url, params string[] args) => RunAsync(url, args, null);
+
     // One CLI process, stdout and stderr redirected (so: no spinner), bounded by a timeout; environment defaults cleared.
-    private async Task<CliResult> RunAsync(string url, params string[] args)
+    private async Task<CliResult> RunAsync(string url, string[] args, (string Name, string Value)? environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -223,6 +288,11 @@ public sealed class CliTests(ITestOutputHelper output)
         info.ArgumentList.Add(url);
         info.Environment.Remove("FASTMTA_URL");
         info.Environment.Remove("FASTMTA_API_KEY");
+        if (environment is { } variable)
+        {
+            info.Environment[variable.Name] = variable.Value;
+        }
+
         using var process = Process.Start(info)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();

@@ -122,8 +122,8 @@ internal static class QueueCommands
     private static void Write(QueueSummary s, Dictionary<string, DateTimeOffset?> suspensions, DateTimeOffset now)
     {
         TextWriter o = CliContext.Out;
-        o.WriteLine($"{Format.Plural(s.Messages, "message", "messages")} queued: {s.Pending} pending, {s.InFlight} in flight, "
-                    + $"{s.Deferred} deferred recipients; {Format.Plural(s.DestinationCount, "destination", "destinations")}"
+        o.WriteLine($"{Format.Plural(s.Messages, "message", "messages")} queued; recipients: {s.Pending} pending, {s.InFlight} in flight, "
+                    + $"{s.Deferred} deferred; {Format.Plural(s.DestinationCount, "destination", "destinations")}"
                     + (s.Destinations.Count < s.DestinationCount ? $" (largest {s.Destinations.Count} shown)" : ""));
         if (s.Destinations.Count == 0)
         {
