@@ -18,7 +18,8 @@ public sealed partial class TrafficShaper
         CompiledConfig config = Volatile.Read(ref _config);
         if (!config.Pools.TryGetValue(pool, out CompiledPool? compiledPool))
         {
-            _metrics.Admission(pool.Length <= 64 ? pool : "unknown", string.Empty, string.Empty, AdmissionResult.UnknownPool);
+            // The name may come from a message header: never a label.
+            _metrics.Admission("unknown", string.Empty, string.Empty, AdmissionResult.UnknownPool);
             return new Admission { Result = AdmissionResult.UnknownPool };
         }
 
