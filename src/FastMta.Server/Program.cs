@@ -1,6 +1,7 @@
 using FastMta.Inbound;
 using Microsoft.AspNetCore.Connections;
 using FastMta.Server;
+using FastMta.Server.Admin;
 using FastMta.Server.Api;
 using FastMta.Server.Monitoring;
 
@@ -67,6 +68,7 @@ app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryServi
     ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections, queuedMessages = delivery.Queue?.MessageCount })
     : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapPrometheusMetrics();
+app.MapAdminApi();
 app.MapInjectionApi();
 app.MapOpenApi();
 

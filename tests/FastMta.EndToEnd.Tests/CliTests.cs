@@ -249,6 +249,9 @@ public sealed class CliTests(ITestOutputHelper output)
         CliResult keyed = await RunAsync(server, [.. send, "--api-key", key]);
         Assert.Equal(0, keyed.ExitCode);
         Assert.StartsWith("Queued as ", keyed.Stdout);
+        CliResult adminWithoutKey = await RunAsync(server, "queue");
+        Assert.Equal(1, adminWithoutKey.ExitCode); // the admin API takes the same keys
+        Assert.Contains("401", adminWithoutKey.Stderr);
         CliResult fromEnvironment = await RunAsync(server, ["messages", "--domain", "slow.test"], environment: ("FASTMTA_API_KEY", key));
         Assert.Equal(0, fromEnvironment.ExitCode);
         Assert.Contains("alice@sender.test", fromEnvironment.Stdout);

@@ -1,4 +1,5 @@
 using FastMta.Queue;
+using FastMta.Server.Api;
 
 namespace FastMta.Server.Admin;
 
@@ -14,7 +15,8 @@ internal static class AdminEndpoints
 
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Admin");
+        // Same bearer keys as the injection API; without keys, loopback clients only.
+        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Admin").RequireApiKey();
 
         api.MapGet("/queue", (DeliveryService delivery, int? limit) =>
                 WithQueue(delivery, queue => Results.Ok(queue.GetSummary(Limit(limit, 1000)))))
