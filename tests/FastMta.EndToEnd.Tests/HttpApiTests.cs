@@ -28,6 +28,9 @@ public sealed class HttpApiTests(ITestOutputHelper output)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         }
+        // As curl does for large bodies: a server refusing the body (413) answers before the client sends it, so
+        // the answer cannot be lost to a connection reset while the client is still writing.
+        request.Headers.ExpectContinue = true;
         HttpResponseMessage response = await Http.SendAsync(request);
         string body = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, body.Length > 0 ? JsonNode.Parse(body) : null, response);
