@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using FastMta.Smtp;
 
 namespace FastMta.Inbound;
 
@@ -23,6 +24,13 @@ public sealed class InboundMetrics
         description: "Body bytes of messages acknowledged with 250 (including the Received header).");
     private readonly Counter<long> _recipientsAccepted = Meter.CreateCounter<long>("fastmta.smtp.recipients_accepted", "{recipient}",
         description: "Recipients of messages acknowledged with 250.");
+    private readonly Counter<long> _commands = Meter.CreateCounter<long>("fastmta.smtp.commands", "{command}",
+        description: "SMTP command lines received, by verb (lower case; \"unknown\" for unrecognised ones).");
+
+    // One tag per verb, made once: counting a command allocates nothing.
+    private static readonly KeyValuePair<string, object?>[] VerbTags =
+        [.. Enum.GetValues<SmtpVerb>().Select(v => new KeyValuePair<string, object?>("verb", v.ToString().ToLowerInvariant()))];
+
     private readonly Counter<long> _rejections = Meter.CreateCounter<long>("fastmta.smtp.rejections", "{rejection}",
         description: "Commands or messages refused with a 4xx/5xx reply, by reason.");
     private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes", "{handshake}",
@@ -47,6 +55,8 @@ public sealed class InboundMetrics
         _bytesAccepted.Add(bodyBytes);
         _recipientsAccepted.Add(recipients);
     }
+
+    public void Command(SmtpVerb verb) => _commands.Add(1, VerbTags[(int)verb]);
 
     public void Rejected(string reason) => _rejections.Add(1, new KeyValuePair<string, object?>("reason", reason));
     public void TlsHandshake(string result) => _tlsHandshakes.Add(1, new KeyValuePair<string, object?>("result", result));

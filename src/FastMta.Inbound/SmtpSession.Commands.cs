@@ -27,6 +27,7 @@ internal sealed partial class SmtpSession
         }
 
         SmtpVerb verb = CommandParser.ParseVerb(line, out ReadOnlySpan<byte> argument);
+        _server.Metrics.Command(verb);
         return verb switch
         {
             SmtpVerb.Ehlo => Hello(argument, esmtp: true),

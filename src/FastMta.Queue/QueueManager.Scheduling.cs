@@ -10,6 +10,7 @@ public sealed partial class QueueManager
     private readonly Dictionary<string, DestinationQueue> destinations = new(StringComparer.Ordinal);
     private readonly Queue<DestinationQueue> runnable = new();
     private int deliveriesInFlight;
+    private ITimer? dueTimer; // only the scheduler task touches it
 
     /// <summary>Puts the message in the heap for <paramref name="dueMs"/> unless it is already due earlier.</summary>
     private void Schedule(QueuedMessage message, long dueMs)
@@ -65,7 +66,8 @@ public sealed partial class QueueManager
         }
     }
 
-    // Sleeps until the next due time or a signal (new message, finished attempt, finished move): never polls.
+    // Sleeps until the next due time or a signal (new message, finished attempt, finished move): never polls. One
+    // timer, re-armed per wait, signals the same channel as everything else, so a wait allocates nothing.
     private async Task WaitForWorkAsync(long nextDueMs, CancellationToken stop)
     {
         if (wake.Reader.TryRead(out _))
@@ -73,20 +75,12 @@ public sealed partial class QueueManager
             return;
         }
 
-        TimeSpan delay = nextDueMs == long.MaxValue
+        dueTimer ??= time.CreateTimer(static state => ((QueueManager)state!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        dueTimer.Change(nextDueMs == long.MaxValue
             ? Timeout.InfiniteTimeSpan
-            : TimeSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs));
-        using var timer = new CancellationTokenSource(delay, time);
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timer.Token);
-        try
-        {
-            await wake.Reader.WaitToReadAsync(linked.Token).ConfigureAwait(false);
-            wake.Reader.TryRead(out _);
-        }
-        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-        {
-            // the due time came
-        }
+            : TimeSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs)), Timeout.InfiniteTimeSpan);
+        await wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
+        wake.Reader.TryRead(out _);
     }
 
     /// <summary>Turns the message's due recipients into transactions, one per domain (split at the recipient limit).</summary>

@@ -32,7 +32,8 @@ public sealed partial class QueueManager : IAsyncDisposable
     private readonly Dictionary<long, QueuedMessage> byFirstAddress = [];
     private readonly SortedSet<long> firstAddresses = [];
 
-    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly CancellationTokenSource stopping = new();
     private readonly CancellationTokenSource abortDeliveries = new();
     private readonly TaskCompletionSource workersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -130,6 +131,7 @@ public sealed partial class QueueManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        dueTimer?.Dispose(); // the scheduler task has ended
         stopping.Dispose();
         abortDeliveries.Dispose();
         metrics.Dispose();

@@ -87,7 +87,7 @@ public sealed partial class MetricsTests(ITestOutputHelper output)
         var names = MetricNames(after);
         string[] expected =
         [
-            "fastmta_smtp_connections_total", "fastmta_smtp_messages_accepted_total", "fastmta_smtp_accepted_bytes_total",
+            "fastmta_smtp_connections_total", "fastmta_smtp_commands_total", "fastmta_smtp_messages_accepted_total", "fastmta_smtp_accepted_bytes_total",
             "fastmta_spool_messages_committed_total", "fastmta_spool_body_committed_bytes_total", "fastmta_spool_commits_total",
             "fastmta_spool_commit_duration_seconds_bucket", "fastmta_spool_recovery_duration_seconds_count",
             "fastmta_queue_messages", "fastmta_queue_recipients", "fastmta_delivery_recipients_total",
