@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using FastMta.Spool;
 
 namespace FastMta.Queue;
@@ -27,6 +28,25 @@ public sealed class DeliveryRequest
 
     /// <summary>The client declared BODY=8BITMIME (sent on as BODY=8BITMIME when the receiver offers it).</summary>
     public required bool EightBitMime { get; init; }
+
+    /// <summary>The egress address traffic shaping chose (the connection binds to it); null = the agent's default.</summary>
+    public IPAddress? SourceAddress { get; init; }
+
+    /// <summary>The EHLO name that goes with <see cref="SourceAddress"/>; null = the agent's default.</summary>
+    public string? EhloName { get; init; }
+
+    /// <summary>The shaping rule's limit on messages per connection; null = the agent's default.</summary>
+    public int? MaxMessagesPerConnection { get; init; }
+}
+
+/// <summary>
+/// The site of a destination domain: its sorted MX host names (or route), so that traffic shaping can give every
+/// domain hosted by one provider one budget. Implemented by the outbound side over its DNS cache.
+/// </summary>
+public interface ISiteResolver
+{
+    /// <summary>Never throws for DNS problems: a domain that does not resolve is its own site.</summary>
+    ValueTask<string> GetSiteAsync(string domain, CancellationToken cancellationToken);
 }
 
 /// <summary>The outcome class of one recipient in one attempt.</summary>

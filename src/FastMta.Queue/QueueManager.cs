@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using FastMta.Shaping;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
 
@@ -25,6 +26,8 @@ public sealed partial class QueueManager : IAsyncDisposable
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private readonly QueueMetrics metrics = new();
+    private readonly TrafficShaper? shaper;
+    private readonly ISiteResolver? sites;
     private readonly Lock gate = new();
 
     // The live index: every message with a recipient not yet final, by the address of its first log entry, so the
@@ -42,8 +45,19 @@ public sealed partial class QueueManager : IAsyncDisposable
     private Task schedulerTask = Task.CompletedTask;
     private Task maintenanceTask = Task.CompletedTask;
 
-    public QueueManager(MessageSpool spool, IDeliveryAgent agent, IDeliveryEventSink events, QueueOptions options, ILogger<QueueManager> logger, TimeProvider? timeProvider = null)
+    /// <param name="shaper">Traffic shaping: which egress source may send to which destination, and when. Null: no
+    /// shaping (each destination gets MaxConcurrencyPerDestination and the agent's default source).</param>
+    /// <param name="sites">Resolves a domain's site (MX set) for shaping rules; required with a shaper.</param>
+    public QueueManager(MessageSpool spool, IDeliveryAgent agent, IDeliveryEventSink events, QueueOptions options, ILogger<QueueManager> logger,
+        TimeProvider? timeProvider = null, TrafficShaper? shaper = null, ISiteResolver? sites = null)
     {
+        if (shaper is not null && sites is null)
+        {
+            throw new ArgumentException("Traffic shaping needs a site resolver.", nameof(sites));
+        }
+
+        this.shaper = shaper;
+        this.sites = sites;
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         this.spool = spool ?? throw new ArgumentNullException(nameof(spool));
