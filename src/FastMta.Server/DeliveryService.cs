@@ -2,21 +2,62 @@ using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
 using FastMta.Server.Webhooks;
+using FastMta.Shaping;
+using Microsoft.Extensions.Primitives;
 
 namespace FastMta.Server;
 
 // Starts the queue after the spool is open and before Kestrel accepts mail (hosted services registered before the
 // server start first and stop last), so every committed message is indexed. On shutdown Kestrel drains first, then
 // the queue finishes or abandons its attempts (abandoned ones are retried after restart), then the spool closes.
-internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, ILoggerFactory loggerFactory, TimeProvider time) : IHostedService, IAsyncDisposable
+// Traffic shaping: one TrafficShaper for the process, handed to the queue with the resolver as its site resolver;
+// Mta:Egress and Mta:Shaping are re-read when the configuration reloads (an invalid change is logged and ignored).
+internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, ILoggerFactory loggerFactory, TimeProvider time,
+    IConfiguration configuration) : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private DeliveryLog? deliveryLog;
     private List<WebhookPublisher> webhooks = [];
     private OutboundConnectionPool? pool;
     private QueueManager? queue;
+    private TrafficShaper? shaper;
+    private IDisposable? reloadSubscription;
+    private ShapingOptions shapingOptions = settings.Shaping.Options;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> suspensions = new(StringComparer.OrdinalIgnoreCase);
 
     public QueueManager? Queue => queue;
+
+    /// <summary>The live shaper (null while delivery is disabled or stopped).</summary>
+    public TrafficShaper? Shaper => shaper;
+
+    /// <summary>The shaping configuration in force (the latest one that loaded).</summary>
+    public ShapingOptions ShapingOptions => Volatile.Read(ref shapingOptions);
+
+    /// <summary>Sources suspended through <see cref="SuspendSource"/> and until when (null: until resumed), for the
+    /// admin API (the shaper keeps its own state; this is the record of what the admin asked).</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions => suspensions;
+
+    public bool SuspendSource(string name, DateTimeOffset? until)
+    {
+        if (shaper?.SuspendSource(name, until) != true)
+        {
+            return false;
+        }
+
+        suspensions[name] = until;
+        return true;
+    }
+
+    public bool ResumeSource(string name)
+    {
+        if (shaper?.ResumeSource(name) != true)
+        {
+            return false;
+        }
+
+        suspensions.TryRemove(name, out _);
+        return true;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -35,7 +76,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         var agent = new SmtpDeliveryAgent(resolver, pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
         webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
         IDeliveryEventSink events = webhooks.Count == 0 ? deliveryLog : new DeliveryEventFanOut([deliveryLog, .. webhooks]);
-        queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time);
+        shaper = new TrafficShaper(settings.Shaping.Options, time);
+        queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
+            shaper, new SiteResolverAdapter(resolver));
+        reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
         await queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
             queue.MessageCount, delivery.Port, delivery.Routes.Count, delivery.DeliveryLogPath);
@@ -51,8 +95,31 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         await DisposeAsync();
     }
 
+    private void ReloadShaping(ILogger logger)
+    {
+        if (shaper is not { } current)
+        {
+            return;
+        }
+
+        try
+        {
+            ShapingSettings reloaded = settings.ReloadShaping(configuration);
+            current.Update(reloaded.Options);
+            Volatile.Write(ref shapingOptions, reloaded.Options);
+            logger.LogInformation("Traffic shaping reloaded: {Sources} source(s), {Pools} pool(s), {Rules} rule(s)",
+                reloaded.Options.Sources.Count, reloaded.Options.Pools.Count, reloaded.Options.Rules.Count);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            logger.LogError("Traffic shaping configuration not reloaded, the previous one stays in force: {Error}", e.Message);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        reloadSubscription?.Dispose();
+        reloadSubscription = null;
         if (queue is not null)
         {
             await queue.DisposeAsync();
@@ -65,6 +132,9 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
             pool = null;
         }
 
+        shaper?.Dispose();
+        shaper = null;
+
         // After the queue (no more events), before the delivery log; each flushes for at most a few seconds.
         await Task.WhenAll(webhooks.Select(w => w.DisposeAsync().AsTask()));
         webhooks = [];
@@ -73,6 +143,24 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         {
             await deliveryLog.DisposeAsync();
             deliveryLog = null;
+        }
+    }
+
+    // Until DestinationResolver implements ISiteResolver itself: the site is the resolved MX host set (or route),
+    // falling back to the domain when it does not resolve.
+    private sealed class SiteResolverAdapter(DestinationResolver resolver) : ISiteResolver
+    {
+        public async ValueTask<string> GetSiteAsync(string domain, CancellationToken cancellationToken)
+        {
+            try
+            {
+                Destination destination = await resolver.ResolveAsync(domain, cancellationToken);
+                return destination.Site is { Length: > 0 } site ? site : domain;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return domain;
+            }
         }
     }
 }

@@ -69,6 +69,7 @@ app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryServi
     : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapPrometheusMetrics();
 app.MapAdminApi();
+app.MapShapingApi();
 app.MapInjectionApi();
 app.MapOpenApi();
 

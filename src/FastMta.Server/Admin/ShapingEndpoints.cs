@@ -1,0 +1,86 @@
+using System.Globalization;
+using FastMta.Server.Api;
+using FastMta.Shaping;
+
+namespace FastMta.Server.Admin;
+
+/// <summary>
+/// The admin API over traffic shaping: the live state of every active (source, rule, destination key) budget, and
+/// suspending or resuming an egress source. Answers 503 when delivery is disabled (there is no live shaper).
+/// </summary>
+internal static class ShapingEndpoints
+{
+    public static RouteGroupBuilder MapShapingApi(this IEndpointRouteBuilder app)
+    {
+        // Same bearer keys as the injection API; without keys, loopback clients only.
+        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Shaping").RequireApiKey();
+
+        api.MapGet("/shaping", (DeliveryService delivery, TimeProvider time) =>
+                WithShaper(delivery, shaper =>
+                {
+                    DateTimeOffset now = time.GetUtcNow();
+                    ShapingOptions options = delivery.ShapingOptions;
+                    var sources = options.Sources.Count == 0
+                        ? [new SourceResponse(EgressSource.DefaultName, null, null, false, null)]
+                        : options.Sources.Select(s =>
+                        {
+                            delivery.Suspensions.TryGetValue(s.Name, out DateTimeOffset? until);
+                            bool suspended = delivery.Suspensions.ContainsKey(s.Name) && (until is null || until > now);
+                            return new SourceResponse(s.Name, s.Address?.ToString(), s.EhloName, suspended, suspended ? until : null);
+                        }).ToList();
+                    List<ShapingStateSnapshot> states = [.. shaper.Snapshot()
+                        .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Rule, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)];
+                    return Results.Ok(new ShapingResponse(
+                        sources,
+                        [.. sources.Where(s => s.Suspended).Select(s => s.Name)],
+                        [.. options.Rules.Select(r => r.Name).Prepend(ShapingRule.DefaultName)],
+                        states));
+                }))
+            .WithName("GetShaping").WithSummary("Egress sources (suspended or not), rules, and every active (source, rule, key) budget: rate, tokens, next token, connections, warmup.");
+
+        api.MapPost("/sources/{name}/suspend", (DeliveryService delivery, TimeProvider time, string name, string? duration) =>
+            {
+                DateTimeOffset? until = null;
+                if (duration is { Length: > 0 })
+                {
+                    if (!TimeSpan.TryParse(duration, CultureInfo.InvariantCulture, out TimeSpan parsed) || parsed <= TimeSpan.Zero)
+                    {
+                        return Results.ValidationProblem(new Dictionary<string, string[]> { ["duration"] = ["must be a positive time span such as 01:00:00"] });
+                    }
+
+                    until = time.GetUtcNow() + parsed;
+                }
+
+                return WithShaper(delivery, shaper => delivery.SuspendSource(name, until)
+                    ? Results.Ok(new SourceSuspensionResponse(name, true, until))
+                    : UnknownSource(name));
+            })
+            .WithName("SuspendSource").WithSummary("Stops new connections from an egress source, until resumed or for `duration` (hh:mm:ss); its pool's other sources take its share.");
+
+        api.MapPost("/sources/{name}/resume", (DeliveryService delivery, string name) =>
+                WithShaper(delivery, shaper => delivery.ResumeSource(name)
+                    ? Results.Ok(new SourceSuspensionResponse(name, false, null))
+                    : UnknownSource(name)))
+            .WithName("ResumeSource").WithSummary("Ends an egress source's suspension.");
+
+        return api;
+    }
+
+    private static IResult WithShaper(DeliveryService delivery, Func<TrafficShaper, IResult> action) =>
+        delivery.Shaper is { } shaper
+            ? action(shaper)
+            : Results.Problem("Delivery is disabled (Mta:Delivery:Enabled=false): there is no live traffic shaper.", statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    private static IResult UnknownSource(string name) =>
+        Results.Problem($"No egress source named {name} (Mta:Egress:Sources).", statusCode: StatusCodes.Status404NotFound);
+
+    internal sealed record SourceResponse(string Name, string? Address, string? EhloName, bool Suspended, DateTimeOffset? SuspendedUntil);
+
+    internal sealed record ShapingResponse(
+        IReadOnlyList<SourceResponse> Sources,
+        IReadOnlyList<string> SuspendedSources,
+        IReadOnlyList<string> Rules,
+        IReadOnlyList<ShapingStateSnapshot> States);
+
+    internal sealed record SourceSuspensionResponse(string Source, bool Suspended, DateTimeOffset? Until);
+}
