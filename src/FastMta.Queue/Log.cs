@@ -33,4 +33,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Bounced message {MessageId}: DSN {DsnId} for {Count} recipient(s) queued to {Sender}")]
     public static partial void Bounced(ILogger logger, string messageId, string dsnId, int count, string sender);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Error, Message = "Resolving the site of {Domain} for traffic shaping failed; shaping it by its domain")]
+    public static partial void SiteResolutionFailed(ILogger logger, string domain, Exception exception);
 }

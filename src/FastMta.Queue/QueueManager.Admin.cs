@@ -82,7 +82,7 @@ public sealed partial class QueueManager
                 .ThenBy(d => d.Key, StringComparer.Ordinal)
                 .Take(maxDestinations)
                 .Select(d => new DestinationSummary(d.Key, d.Value.Messages, d.Value.Pending, d.Value.InFlight, d.Value.Deferred,
-                    destinations.TryGetValue(d.Key, out DestinationQueue? queue) ? queue.Active : 0,
+                    DestinationsOf(d.Key).Sum(q => q.Active),
                     d.Value.NextAttemptMs == long.MaxValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(d.Value.NextAttemptMs),
                     suspendedUntil.TryGetValue(d.Key, out long until) ? ToTime(until) : null))
                 .ToList();
@@ -149,7 +149,7 @@ public sealed partial class QueueManager
         lock (gate)
         {
             removed = suspendedUntil.Remove(domain);
-            if (removed && destinations.TryGetValue(domain.ToLowerInvariant(), out DestinationQueue? queue))
+            foreach (DestinationQueue queue in removed ? DestinationsOf(domain) : [])
             {
                 MakeRunnableIfReady(queue);
             }
@@ -211,7 +211,7 @@ public sealed partial class QueueManager
         lock (gate)
         {
             // Work waiting in the destination's ready queue has not started: take it back.
-            if (destinations.TryGetValue(domain.ToLowerInvariant(), out DestinationQueue? queue))
+            foreach (DestinationQueue queue in DestinationsOf(domain))
             {
                 while (queue.Ready.TryDequeue(out DeliveryWork? waiting))
                 {
@@ -287,6 +287,10 @@ public sealed partial class QueueManager
         Schedule(work.Message, work.Message.NextDueMs());
     }
 
+    // The ready queues of a domain, one per pool sending to it (a short list; operator actions only).
+    private List<DestinationQueue> DestinationsOf(string domain) =>
+        destinations.Values.Where(q => q.Domain.Equals(domain, StringComparison.OrdinalIgnoreCase)).ToList();
+
     private bool IsSuspended(string domain, long now) =>
         suspendedUntil.Count > 0 && suspendedUntil.TryGetValue(domain, out long until) && until > now;
 
@@ -304,7 +308,7 @@ public sealed partial class QueueManager
             if (until <= now)
             {
                 suspendedUntil.Remove(domain);
-                if (destinations.TryGetValue(domain, out DestinationQueue? queue))
+                foreach (DestinationQueue queue in DestinationsOf(domain))
                 {
                     MakeRunnableIfReady(queue);
                 }

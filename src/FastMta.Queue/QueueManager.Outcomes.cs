@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text;
+using FastMta.Shaping;
 using FastMta.Spool;
 
 namespace FastMta.Queue;
@@ -9,7 +10,7 @@ namespace FastMta.Queue;
 // memory), publish the events and bounce what failed.
 public sealed partial class QueueManager
 {
-    private async Task RunWorkerAsync(DestinationQueue destination, DeliveryWork work)
+    private async Task RunWorkerAsync(DestinationQueue destination, DeliveryWork work, Admission admission)
     {
         await Task.Yield(); // leave the scheduler's lock and thread before anything else runs
         QueuedMessage message = work.Message;
@@ -35,7 +36,7 @@ public sealed partial class QueueManager
             {
                 try
                 {
-                    result = await agent.DeliverAsync(CreateRequest(work, body), abort).ConfigureAwait(false);
+                    result = await agent.DeliverAsync(CreateRequest(work, body, admission), abort).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !abort.IsCancellationRequested)
                 {
@@ -49,7 +50,7 @@ public sealed partial class QueueManager
             metrics.AttemptDuration(seconds);
             // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
             // start while this one's outcomes are being committed (they stay in flight until recorded).
-            ReleaseSlot(destination);
+            ReleaseSlot(destination, admission.Lease);
             slotReleased = true;
             await RecordOutcomesAsync(work, result, body, seconds, AttemptKind.Delivery).ConfigureAwait(false);
         }
@@ -70,7 +71,7 @@ public sealed partial class QueueManager
         {
             if (!slotReleased)
             {
-                ReleaseSlot(destination);
+                ReleaseSlot(destination, admission.Lease);
             }
 
             if (Interlocked.Decrement(ref workersRunning) == 0 && Volatile.Read(ref stopRequested))
@@ -80,7 +81,7 @@ public sealed partial class QueueManager
         }
     }
 
-    private DeliveryRequest CreateRequest(DeliveryWork work, ReadOnlySequence<byte> body)
+    private DeliveryRequest CreateRequest(DeliveryWork work, ReadOnlySequence<byte> body, Admission admission)
     {
         SpooledEnvelope envelope = work.Message.Envelope;
         var recipients = new string[work.RecipientIndexes.Length];
@@ -100,6 +101,9 @@ public sealed partial class QueueManager
             Body = body,
             RequiresSmtpUtf8 = nonAscii || work.Message.SmtpUtf8Requested,
             EightBitMime = work.Message.EightBitMime,
+            SourceAddress = admission.Source?.Address,
+            EhloName = admission.Source?.EhloName,
+            MaxMessagesPerConnection = admission.Rule?.MaxMessagesPerConnection,
         };
     }
 

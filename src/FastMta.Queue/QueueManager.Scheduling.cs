@@ -1,3 +1,4 @@
+using FastMta.Shaping;
 using FastMta.Spool;
 
 namespace FastMta.Queue;
@@ -7,7 +8,7 @@ namespace FastMta.Queue;
 public sealed partial class QueueManager
 {
     private readonly PriorityQueue<QueuedMessage, long> due = new();
-    private readonly Dictionary<string, DestinationQueue> destinations = new(StringComparer.Ordinal);
+    private readonly Dictionary<DestinationKey, DestinationQueue> destinations = [];
     private readonly Queue<DestinationQueue> runnable = new();
     private int deliveriesInFlight;
     private ITimer? dueTimer; // only the scheduler task touches it
@@ -48,8 +49,9 @@ public sealed partial class QueueManager
                     }
 
                     long nextResumeMs = ExpireSuspensions(now);
-                    LaunchReady(now);
-                    nextDueMs = Math.Min(nextResumeMs, due.TryPeek(out _, out long next) ? next : long.MaxValue);
+                    UnparkDue(now);
+                    LaunchReady(now); // may park destinations: the next unpark time is read after it
+                    nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
                 }
 
                 await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
@@ -140,9 +142,14 @@ public sealed partial class QueueManager
 
     private void Enqueue(DeliveryWork work)
     {
-        if (!destinations.TryGetValue(work.Domain, out DestinationQueue? destination))
+        var key = new DestinationKey(work.Message.Pool, work.Domain);
+        if (!destinations.TryGetValue(key, out DestinationQueue? destination))
         {
-            destinations[work.Domain] = destination = new DestinationQueue(work.Domain);
+            destinations[key] = destination = new DestinationQueue(key.Pool, key.Domain);
+            if (shaper is not null)
+            {
+                _ = ResolveSiteAsync(destination); // runnable once its site is known
+            }
         }
 
         destination.Ready.Enqueue(work);
@@ -151,7 +158,8 @@ public sealed partial class QueueManager
 
     private void MakeRunnableIfReady(DestinationQueue destination)
     {
-        if (!destination.Runnable && destination.Ready.Count > 0 && destination.Active < options.MaxConcurrencyPerDestination)
+        if (!destination.Runnable && !destination.Parked && destination.Ready.Count > 0
+            && destination.Active < options.MaxConcurrencyPerDestination && (shaper is null || destination.Site is not null))
         {
             destination.Runnable = true;
             runnable.Enqueue(destination);
@@ -175,24 +183,41 @@ public sealed partial class QueueManager
                 continue; // its ready work waits; Resume (or the suspension's end) puts it back in line
             }
 
+            Admission admission = default;
+            if (shaper is not null)
+            {
+                admission = shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!);
+                if (!admission.Granted)
+                {
+                    Park(destination, admission.RetryAt);
+                    continue;
+                }
+            }
+
             DeliveryWork work = destination.Ready.Dequeue();
             destination.Active++;
             deliveriesInFlight++;
             Interlocked.Increment(ref workersRunning);
-            _ = RunWorkerAsync(destination, work);
+            _ = RunWorkerAsync(destination, work, admission);
             MakeRunnableIfReady(destination);
         }
     }
 
-    private void ReleaseSlot(DestinationQueue destination)
+    private void ReleaseSlot(DestinationQueue destination, Lease lease)
     {
         lock (gate)
         {
             destination.Active--;
             deliveriesInFlight--;
-            if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable)
+            if (lease.IsValid)
             {
-                destinations.Remove(destination.Domain);
+                shaper!.Release(lease);
+                UnparkWaitingForRelease();
+            }
+
+            if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable && !destination.Parked)
+            {
+                destinations.Remove(new DestinationKey(destination.Pool, destination.Domain));
             }
             else
             {

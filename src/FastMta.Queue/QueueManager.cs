@@ -167,6 +167,12 @@ public sealed partial class QueueManager : IAsyncDisposable
 
     private void Index(QueuedMessage message)
     {
+        if (shaper is not null)
+        {
+            // The pool: the sender domain's mapping, else the default. (The X-FastMta-Pool header is not read yet.)
+            message.Pool = shaper.ChoosePool(null, null, DomainOf(message.Envelope.Sender));
+        }
+
         long first = message.Envelope.FirstAddress;
         byFirstAddress.Add(first, message);
         firstAddresses.Add(first);

@@ -54,6 +54,9 @@ internal sealed class QueuedMessage
 
     public bool EightBitMime { get; }
 
+    /// <summary>The egress pool traffic shaping sends the message from ("default" without shaping).</summary>
+    public string Pool { get; set; } = "default";
+
     public long ExpiresAtMs(TimeSpan maxAge) => Envelope.ReceivedAt.ToUnixTimeMilliseconds() + (long)maxAge.TotalMilliseconds;
 
     public bool IsInFlight(int index) => inFlight[index];
@@ -138,11 +141,13 @@ internal sealed class DeliveryWork(QueuedMessage message, string domain, int[] r
 }
 
 /// <summary>
-/// The ready queue of one destination domain. Exists only while it has ready work or deliveries running, so idle
-/// domains cost nothing.
+/// The ready queue of one destination: a domain, and with traffic shaping the egress pool its messages chose. Exists
+/// only while it has ready work or deliveries running, so idle destinations cost nothing.
 /// </summary>
-internal sealed class DestinationQueue(string domain)
+internal sealed class DestinationQueue(string pool, string domain)
 {
+    public string Pool { get; } = pool;
+
     public string Domain { get; } = domain;
 
     public Queue<DeliveryWork> Ready { get; } = new();
@@ -151,4 +156,16 @@ internal sealed class DestinationQueue(string domain)
 
     /// <summary>In the scheduler's round-robin list of destinations with ready work.</summary>
     public bool Runnable { get; set; }
+
+    /// <summary>The domain's site (sorted MX names) for shaping rules; null until resolved (shaping only).</summary>
+    public string? Site { get; set; }
+
+    /// <summary>Refused by traffic shaping: out of the line until <see cref="ParkedUntilMs"/> or, when that is
+    /// long.MaxValue, until a shaping lease is released.</summary>
+    public bool Parked { get; set; }
+
+    public long ParkedUntilMs { get; set; }
 }
+
+/// <summary>Destination queues are keyed by (pool, domain): two pools sending to one domain never wait on each other.</summary>
+internal readonly record struct DestinationKey(string Pool, string Domain);

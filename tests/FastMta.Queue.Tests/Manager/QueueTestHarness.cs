@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
+using FastMta.Shaping;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -46,6 +47,14 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 
     public SpoolOptions SpoolOptions { get; }
 
+    /// <summary>Set before <see cref="StartAsync"/> to shape traffic; sites come from <see cref="Sites"/>.</summary>
+    public ShapingOptions? Shaping { get; set; }
+
+    /// <summary>Domain to site (MX set) for shaping; an unknown domain is its own site.</summary>
+    public Dictionary<string, string> Sites { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public TrafficShaper? Shaper { get; private set; }
+
     public MessageSpool Spool => spool ?? throw new InvalidOperationException("not started");
 
     public QueueManager Queue => queue ?? throw new InvalidOperationException("not started");
@@ -53,7 +62,9 @@ internal sealed class QueueTestHarness : IAsyncDisposable
     public async Task StartAsync()
     {
         spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
-        queue = new QueueManager(spool, Agent, Events, Options, NullLogger<QueueManager>.Instance);
+        Shaper ??= Shaping is null ? null : new TrafficShaper(Shaping);
+        queue = new QueueManager(spool, Agent, Events, Options, NullLogger<QueueManager>.Instance, null, Shaper,
+            Shaper is null ? null : new TableSites(Sites));
         await queue.StartAsync(CancellationToken.None);
     }
 
@@ -144,6 +155,13 @@ internal sealed class QueueTestHarness : IAsyncDisposable
     }
 }
 
+/// <summary>Sites from a table the test fills in (the DNS-backed resolver is tested with a real DNS server in Outbound).</summary>
+internal sealed class TableSites(Dictionary<string, string> sites) : ISiteResolver
+{
+    public ValueTask<string> GetSiteAsync(string domain, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(sites.TryGetValue(domain, out string? site) ? site : domain);
+}
+
 /// <summary>Records every request (with a copy of its body) and answers with the script.</summary>
 internal sealed class ScriptedAgent(Func<DeliveryRequest, CancellationToken, Task<DeliveryResult>> deliver) : IDeliveryAgent
 {
@@ -151,11 +169,13 @@ internal sealed class ScriptedAgent(Func<DeliveryRequest, CancellationToken, Tas
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
-        Attempts.Enqueue(new Attempt(request.MessageId, request.Domain, request.Sender, [.. request.Recipients], request.Body.ToArray(), request.RequiresSmtpUtf8, request.EightBitMime));
+        Attempts.Enqueue(new Attempt(request.MessageId, request.Domain, request.Sender, [.. request.Recipients], request.Body.ToArray(),
+            request.RequiresSmtpUtf8, request.EightBitMime, request.SourceAddress?.ToString(), request.EhloName, DateTime.UtcNow));
         return await deliver(request, cancellationToken);
     }
 
-    public sealed record Attempt(SpoolMessageId MessageId, string Domain, string Sender, string[] Recipients, byte[] Body, bool RequiresSmtpUtf8, bool EightBitMime);
+    public sealed record Attempt(SpoolMessageId MessageId, string Domain, string Sender, string[] Recipients, byte[] Body, bool RequiresSmtpUtf8,
+        bool EightBitMime, string? SourceAddress, string? EhloName, DateTime StartedAt);
 }
 
 internal sealed class RecordingSink : IDeliveryEventSink

@@ -1,0 +1,126 @@
+using System.Net;
+using FastMta.Shaping;
+using static FastMta.Queue.Tests.Manager.QueueTestHarness;
+
+namespace FastMta.Queue.Tests.Manager;
+
+// The queue with a real TrafficShaper: every attempt is admitted first, and the admission's source goes to the agent.
+// Rates are asserted as lower bounds only (a rate limit can make delivery slower, never faster), so a slow machine
+// cannot make these tests fail.
+public sealed class ShapingTests
+{
+    private static EgressSource Source(string name, int lastOctet) =>
+        new() { Name = name, Address = IPAddress.Parse($"127.0.0.{lastOctet}"), EhloName = $"{name}.example.test" };
+
+    private static ShapingRule Rule(string name, int perSecond, params string[] domains) =>
+        new() { Name = name, Match = new ShapingMatch { Domains = [.. domains] }, MessagesPerSecond = perSecond, Burst = 1 };
+
+    [Fact]
+    public async Task Attempts_are_spread_over_the_pool_by_weight_and_carry_the_source_and_its_EHLO_name()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Shaping = new ShapingOptions
+        {
+            Sources = [Source("a", 2), Source("b", 3)],
+            Pools = [new EgressPool { Name = "default", Members = [new PoolMember { SourceName = "a", Weight = 3 }, new PoolMember { SourceName = "b", Weight = 1 }] }],
+        };
+        await h.StartAsync();
+        for (int i = 0; i < 40; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@one.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 40, "all are delivered");
+        var bySource = h.Agent.Attempts.GroupBy(a => (a.SourceAddress, a.EhloName)).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(30, bySource[("127.0.0.2", "a.example.test")]);
+        Assert.Equal(10, bySource[("127.0.0.3", "b.example.test")]);
+    }
+
+    [Fact]
+    public async Task A_rate_limited_domain_is_held_to_its_rate_while_another_domain_is_not_slowed()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Shaping = new ShapingOptions { Rules = [Rule("slow", 10, "slow.test")] };
+        await h.StartAsync();
+        for (int i = 0; i < 11; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@slow.test");
+            await h.SendAsync("s@sender.test", $"r{i}@fast.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 22, "all are delivered");
+        DateTime[] slow = [.. h.Agent.Attempts.Where(a => a.Domain == "slow.test").Select(a => a.StartedAt).Order()];
+        DateTime[] fast = [.. h.Agent.Attempts.Where(a => a.Domain == "fast.test").Select(a => a.StartedAt).Order()];
+        Assert.True(slow[^1] - slow[0] >= TimeSpan.FromMilliseconds(950), $"11 messages at 10/s took {(slow[^1] - slow[0]).TotalMilliseconds} ms");
+        Assert.True(fast[^1] < slow[^1], "fast.test is not held behind slow.test");
+    }
+
+    [Fact]
+    public async Task Domains_whose_MX_hosts_share_a_suffix_share_one_budget()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Shaping = new ShapingOptions
+        {
+            Rules = [new ShapingRule { Name = "bigmail", Match = new ShapingMatch { MxSuffixes = [".bigmail.test"] }, MessagesPerSecond = 10, Burst = 1 }],
+        };
+        h.Sites["one.test"] = "mx1.bigmail.test,mx2.bigmail.test";
+        h.Sites["two.test"] = "mx1.bigmail.test,mx2.bigmail.test";
+        await h.StartAsync();
+        for (int i = 0; i < 6; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@one.test");
+            await h.SendAsync("s@sender.test", $"r{i}@two.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 12, "all are delivered");
+        DateTime[] starts = [.. h.Agent.Attempts.Select(a => a.StartedAt).Order()];
+        Assert.True(starts[^1] - starts[0] >= TimeSpan.FromMilliseconds(1050), $"12 messages over one 10/s budget took {(starts[^1] - starts[0]).TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task A_rule_with_one_connection_never_has_two_attempts_at_once()
+    {
+        int concurrent = 0, peak = 0;
+        await using var h = new QueueTestHarness(async (r, _) =>
+        {
+            int now = Interlocked.Increment(ref concurrent);
+            InterlockedMax(ref peak, now);
+            await Task.Delay(20);
+            Interlocked.Decrement(ref concurrent);
+            return await Deliver(r);
+        });
+        h.Shaping = new ShapingOptions { Rules = [new ShapingRule { Name = "one", Match = new ShapingMatch { Domains = ["one.test"] }, MaxConnections = 1 }] };
+        await h.StartAsync();
+        for (int i = 0; i < 15; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@one.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 15, "all are delivered (each release admits the next)");
+        Assert.Equal(1, peak);
+    }
+
+    [Fact]
+    public async Task A_suspended_source_gets_no_attempts_and_the_pool_uses_the_other()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Shaping = new ShapingOptions { Sources = [Source("a", 2), Source("b", 3)] };
+        await h.StartAsync();
+        h.Shaper!.SuspendSource("a");
+        for (int i = 0; i < 10; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@one.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 10, "all are delivered");
+        Assert.All(h.Agent.Attempts, a => Assert.Equal("127.0.0.3", a.SourceAddress));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}
