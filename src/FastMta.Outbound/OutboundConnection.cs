@@ -68,6 +68,12 @@ public sealed partial class OutboundConnection : IAsyncDisposable
     /// <summary>The source address asked for (null: the OS chose); part of the pool key.</summary>
     public IPAddress? RequestedSource { get; private init; }
 
+    /// <summary>The name this connection said in EHLO/HELO (it goes with the source address); part of the pool key.</summary>
+    public string EhloName { get; private init; } = "";
+
+    // The pool's bookkeeping: the most transactions the current (or last) lease allows before the connection is closed.
+    internal int MessageLimit { get; set; } = int.MaxValue;
+
     // The pool's bookkeeping: when the connection went idle (TimeProvider timestamp); 0 while leased.
     internal long IdleSince { get; set; }
 
@@ -76,8 +82,9 @@ public sealed partial class OutboundConnection : IAsyncDisposable
     /// connection-level failure (the caller tries the next host); <see cref="OperationCanceledException"/> only when
     /// <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
+    /// <param name="ehloName">The name for EHLO/HELO; null = <see cref="OutboundOptions.EhloName"/>.</param>
     public static async Task<OutboundConnection> OpenAsync(IPEndPoint remote, string hostName, IPAddress? source,
-        OutboundOptions options, ILogger logger, CancellationToken cancellationToken)
+        string? ehloName, OutboundOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         OutboundMetrics metrics = OutboundMetrics.Instance;
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -85,7 +92,10 @@ public sealed partial class OutboundConnection : IAsyncDisposable
         try
         {
             await ConnectAsync(socket, remote, hostName, source, options.ConnectTimeout, cancellationToken);
-            connection = new OutboundConnection(socket, hostName, remote, options, logger, metrics) { RequestedSource = source };
+            connection = new OutboundConnection(socket, hostName, remote, options, logger, metrics) {
+                RequestedSource = source,
+                EhloName = ehloName ?? options.EhloName,
+            };
             await connection.HandshakeAsync(cancellationToken);
             connection._counted = true;
             metrics.ConnectionOpened();
@@ -167,13 +177,13 @@ public sealed partial class OutboundConnection : IAsyncDisposable
 
     private async Task EhloAsync()
     {
-        ClientCommandWriter.WriteEhlo(_writer, _options.EhloName);
+        ClientCommandWriter.WriteEhlo(_writer, EhloName);
         await FlushAsync(_options.GreetingTimeout, "sending EHLO");
         SmtpReply reply = await ReadReplyAsync(_options.GreetingTimeout, "waiting for the EHLO reply");
         if (reply.IsPermanent)
         {
             // RFC 5321 3.2: a server that does not know EHLO answers 5xx; older servers then take HELO.
-            ClientCommandWriter.WriteHelo(_writer, _options.EhloName);
+            ClientCommandWriter.WriteHelo(_writer, EhloName);
             await FlushAsync(_options.GreetingTimeout, "sending HELO");
             reply = await ReadReplyAsync(_options.GreetingTimeout, "waiting for the HELO reply");
             if (!reply.IsPositive)

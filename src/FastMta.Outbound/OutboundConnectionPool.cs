@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FastMta.Outbound;
 
 /// <summary>
-/// Established connections per (egress source, receiver address), reused across messages (opening one per message is
+/// Established connections per (egress source, EHLO name, receiver address), reused across messages (opening one per message is
 /// the classic toy-MTA mistake) and capped at <see cref="OutboundOptions.MaxConnectionsPerHost"/>. A lease is
 /// exclusive until <see cref="Return"/>. No lock is held across I/O: connecting, QUIT and close happen outside.
 /// </summary>
@@ -15,7 +15,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
     private readonly OutboundOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<(IPAddress? Source, IPEndPoint Remote), HostPool> _hosts = new();
+    private readonly ConcurrentDictionary<(IPAddress? Source, string EhloName, IPEndPoint Remote), HostPool> _hosts = new();
     private readonly ITimer _sweeper;
     private volatile bool _disposed;
 
@@ -34,20 +34,32 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
 
     public OutboundOptions Options => _options;
 
-    /// <summary>Connections open now (leased, idle or being opened) to one receiver address.</summary>
-    public int OpenConnections(IPEndPoint remote, IPAddress? source = null) =>
-        _hosts.TryGetValue((source, remote), out HostPool? host) ? host.Count : 0;
+    /// <summary>Connections open now (leased, idle or being opened) to one receiver address from one source and
+    /// EHLO name (null = <see cref="OutboundOptions.EhloName"/>).</summary>
+    public int OpenConnections(IPEndPoint remote, IPAddress? source = null, string? ehloName = null) =>
+        _hosts.TryGetValue((source, ehloName ?? _options.EhloName, remote), out HostPool? host) ? host.Count : 0;
+
+    /// <summary>A lease with the options' EHLO name and messages per connection.</summary>
+    public Task<OutboundConnection> LeaseAsync(IPEndPoint remote, string hostName, IPAddress? source,
+        CancellationToken cancellationToken) =>
+        LeaseAsync(remote, hostName, source, null, null, cancellationToken);
 
     /// <summary>
     /// An idle connection that may take another transaction, else a new one while below the per-host limit, else the
     /// next one returned (waits without polling). Throws <see cref="OutboundConnectionException"/> when connecting
     /// fails and <see cref="OperationCanceledException"/> when cancelled.
     /// </summary>
+    /// <param name="ehloName">The EHLO name (null = <see cref="OutboundOptions.EhloName"/>); connections opened with
+    /// another name are never handed out, since the name belongs to the session.</param>
+    /// <param name="messagesPerConnection">Null = <see cref="OutboundOptions.MessagesPerConnection"/>. An idle connection
+    /// that has already sent this many is closed instead of reused, and so is the leased one on return once it has.</param>
     public async Task<OutboundConnection> LeaseAsync(IPEndPoint remote, string hostName, IPAddress? source,
-        CancellationToken cancellationToken)
+        string? ehloName, int? messagesPerConnection, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        HostPool host = _hosts.GetOrAdd((source, remote), static _ => new HostPool());
+        string ehlo = ehloName ?? _options.EhloName;
+        int limit = Math.Max(1, messagesPerConnection ?? _options.MessagesPerConnection);
+        HostPool host = _hosts.GetOrAdd((source, ehlo, remote), static _ => new HostPool());
         while (true)
         {
             List<OutboundConnection>? stale = null;
@@ -58,9 +70,10 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
             {
                 while (host.Idle.TryPop(out OutboundConnection? candidate))
                 {
-                    if (CanReuse(candidate))
+                    if (CanReuse(candidate) && candidate.Transactions < limit)
                     {
                         candidate.IdleSince = 0;
+                        candidate.MessageLimit = limit;
                         idle = candidate;
                         break;
                     }
@@ -96,7 +109,10 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
             {
                 try
                 {
-                    return await OutboundConnection.OpenAsync(remote, hostName, source, _options, _logger, cancellationToken);
+                    OutboundConnection opened = await OutboundConnection.OpenAsync(remote, hostName, source, ehlo, _options,
+                        _logger, cancellationToken);
+                    opened.MessageLimit = limit;
+                    return opened;
                 }
                 catch
                 {
@@ -107,19 +123,26 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
             OutboundConnection? handedOver = await WaitAsync(host, waiter!, cancellationToken);
             if (handedOver is not null)
             {
-                return handedOver;
+                if (handedOver.Transactions < limit)
+                {
+                    handedOver.MessageLimit = limit;
+                    return handedOver;
+                }
+                // Usable under the previous lease's limit but not under this one: close it and take its slot.
+                Release(host);
+                _ = handedOver.QuitAsync(); // Never throws; bounded by its own timeout.
             }
             // A slot was freed rather than a connection handed over: try again.
         }
     }
 
     /// <summary>
-    /// Gives a leased connection back: kept for the next lease when usable and below MessagesPerConnection
-    /// (no RSET is needed after a finished transaction), otherwise closed.
+    /// Gives a leased connection back: kept for the next lease when usable and below its lease's messages per
+    /// connection (no RSET is needed after a finished transaction), otherwise closed with QUIT.
     /// </summary>
     public void Return(OutboundConnection connection)
     {
-        if (!_hosts.TryGetValue((connection.RequestedSource, connection.RemoteEndPoint), out HostPool? host))
+        if (!_hosts.TryGetValue((connection.RequestedSource, connection.EhloName, connection.RemoteEndPoint), out HostPool? host))
         {
             throw new ArgumentException("The connection was not leased from this pool.", nameof(connection));
         }
@@ -169,7 +192,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
     }
 
     private bool CanReuse(OutboundConnection connection) =>
-        connection.IsUsable && connection.Transactions < _options.MessagesPerConnection
+        connection.IsUsable && connection.Transactions < connection.MessageLimit
         && (connection.IdleSince == 0 || _time.GetElapsedTime(connection.IdleSince) < _options.IdleTimeout);
 
     private async Task<OutboundConnection?> WaitAsync(HostPool host, TaskCompletionSource<OutboundConnection?> waiter,

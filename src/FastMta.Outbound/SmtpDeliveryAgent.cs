@@ -64,7 +64,8 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                     Or(destination.EnhancedStatus, "4.4.3"), destination.Detail));
         }
 
-        IPAddress? source = _pool.Options.SourceAddress;
+        // Traffic shaping's choices win; the pool's options are the defaults.
+        IPAddress? source = request.SourceAddress ?? _pool.Options.SourceAddress;
         OutboundConnectionException? lastError = null;
         DestinationHost? lastHost = null;
         foreach (DestinationHost host in destination.Hosts)
@@ -78,7 +79,8 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                 OutboundConnection connection;
                 try
                 {
-                    connection = await _pool.LeaseAsync(remote, host.Name, source, cancellationToken);
+                    connection = await _pool.LeaseAsync(remote, host.Name, source, request.EhloName,
+                        request.MaxMessagesPerConnection, cancellationToken);
                 }
                 catch (OutboundConnectionException e)
                 {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DnsClient;
+using FastMta.Queue;
 using Microsoft.Extensions.Logging;
 
 namespace FastMta.Outbound.Dns;
@@ -10,7 +11,7 @@ namespace FastMta.Outbound.Dns;
 /// cached here per domain, composed (MX plus addresses) and including negative answers, with expiry on the
 /// <see cref="TimeProvider"/>. Concurrent callers for one domain share one lookup. Never throws for DNS problems.
 /// </summary>
-public sealed partial class DestinationResolver : IDestinationResolver
+public sealed partial class DestinationResolver : IDestinationResolver, ISiteResolver
 {
     public const int DefaultRoutePort = 25;
 
@@ -116,6 +117,19 @@ public sealed partial class DestinationResolver : IDestinationResolver
             (Self: this, Route: route));
         Task<Destination> task = lookup.Value;
         return task.IsCompletedSuccessfully ? ValueTask.FromResult(task.Result) : new ValueTask<Destination>(task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// The site traffic shaping keys on: <see cref="Destination.Site"/> of the (cached) resolution, or the normalized
+    /// domain itself when it does not resolve, so that a failing domain is still shaped on its own.
+    /// </summary>
+    public async ValueTask<string> GetSiteAsync(string domain, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        Destination destination = await ResolveAsync(domain, cancellationToken);
+        return destination.Status == ResolutionStatus.Resolved && destination.Site.Length > 0
+            ? destination.Site
+            : NormalizeDomain(domain);
     }
 
     private async Task<Destination> LookupAndCacheAsync(string key, Route? route)
