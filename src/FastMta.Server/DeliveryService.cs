@@ -78,7 +78,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         IDeliveryEventSink events = webhooks.Count == 0 ? deliveryLog : new DeliveryEventFanOut([deliveryLog, .. webhooks]);
         shaper = new TrafficShaper(settings.Shaping.Options, time);
         queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
-            shaper, new SiteResolverAdapter(resolver));
+            shaper, resolver);
         reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
         await queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
@@ -143,24 +143,6 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         {
             await deliveryLog.DisposeAsync();
             deliveryLog = null;
-        }
-    }
-
-    // Until DestinationResolver implements ISiteResolver itself: the site is the resolved MX host set (or route),
-    // falling back to the domain when it does not resolve.
-    private sealed class SiteResolverAdapter(DestinationResolver resolver) : ISiteResolver
-    {
-        public async ValueTask<string> GetSiteAsync(string domain, CancellationToken cancellationToken)
-        {
-            try
-            {
-                Destination destination = await resolver.ResolveAsync(domain, cancellationToken);
-                return destination.Site is { Length: > 0 } site ? site : domain;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return domain;
-            }
         }
     }
 }

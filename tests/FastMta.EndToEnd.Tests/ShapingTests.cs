@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using FastMta.EndToEnd.Tests.Infrastructure;
+using FastMta.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace FastMta.EndToEnd.Tests;
+
+// Traffic shaping end to end: a real FastMta process delivers over static routes to a loopback sink that records the
+// peer address (the egress source), the connection and the arrival time of every message.
+public sealed class ShapingTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private static readonly IPAddress SourceA = IPAddress.Parse("127.0.0.2");
+    private static readonly IPAddress SourceB = IPAddress.Parse("127.0.0.3");
+
+    private Task<ServerProcess> StartRelayAsync(LoopbackSmtpSink sink, params string[] settings) =>
+        ServerProcess.StartAsync(["Mta:Delivery:Enabled=true", "Mta:Queue:RetrySchedule=00:00:01", $"Mta:Routes:*={sink.EndPoint}", .. settings],
+            output: output);
+
+    private static async Task SendAsync(ServerProcess server, IEnumerable<string> recipients)
+    {
+        await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
+        await client.EhloAsync();
+        int n = 0;
+        foreach (string recipient in recipients)
+        {
+            await client.SendMessageAsync("alice@sender.test", [recipient],
+                MessageContent.Simple("alice@sender.test", recipient, $"shaping {++n}", "hello\r\n"));
+        }
+    }
+
+    private static string[] Recipients(string domain, int count) =>
+        [.. Enumerable.Range(1, count).Select(i => $"user{i}@{domain}")];
+
+    private static string[] TwoSources(int weightA, int weightB) =>
+    [
+        $"Mta:Egress:Sources:a:Address={SourceA}",
+        $"Mta:Egress:Sources:b:Address={SourceB}",
+        $"Mta:Egress:Pools:default:a={weightA}",
+        $"Mta:Egress:Pools:default:b={weightB}",
+    ];
+
+    private static async Task<JsonNode> GetJsonAsync(ServerProcess server, string path)
+    {
+        using HttpResponseMessage response = await Http.GetAsync($"http://127.0.0.1:{server.HttpPort}/{path}");
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!;
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(ServerProcess server, string path)
+    {
+        using HttpResponseMessage response = await Http.PostAsync($"http://127.0.0.1:{server.HttpPort}/{path}", null);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Two_sources_in_one_pool_split_the_traffic_by_their_weights()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        // One message per connection, so that every message is one choice of source.
+        await using ServerProcess relay = await StartRelayAsync(sink, [.. TwoSources(3, 1), "Mta:Shaping:Default:MaxMessagesPerConnection=1"]);
+
+        await SendAsync(relay, Recipients("dest.test", 40));
+
+        IReadOnlyList<SinkMessage> messages = await sink.WaitForMessagesAsync(40, Wait);
+        int fromA = messages.Count(m => m.Peer.Address.Equals(SourceA));
+        int fromB = messages.Count(m => m.Peer.Address.Equals(SourceB));
+        output.WriteLine($"127.0.0.2: {fromA}, 127.0.0.3: {fromB}");
+        Assert.Equal(40, fromA + fromB);
+        Assert.InRange(fromA, 28, 32);
+        Assert.InRange(fromB, 8, 12);
+    }
+
+    [Fact]
+    public async Task A_rule_of_10_messages_per_second_holds_its_domain_while_another_domain_is_unaffected()
+    {
+        var arrivals = new ConcurrentQueue<(string Domain, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions
+        {
+            DataReply = m =>
+            {
+                arrivals.Enqueue((m.Recipients[0][(m.Recipients[0].IndexOf('@') + 1)..], clock.Elapsed));
+                return null;
+            },
+        });
+        await using ServerProcess relay = await StartRelayAsync(sink,
+            "Mta:Shaping:Rules:slow:Domains=slow.test", "Mta:Shaping:Rules:slow:MessagesPerSecond=10", "Mta:Shaping:Rules:slow:Burst=1");
+
+        string[] slow = Recipients("slow.test", 30);
+        string[] fast = Recipients("fast.test", 30);
+        await SendAsync(relay, slow.Zip(fast).SelectMany(p => new[] { p.First, p.Second }));
+
+        await sink.WaitForMessagesAsync(60, Wait);
+        var slowTimes = arrivals.Where(a => a.Domain == "slow.test").Select(a => a.At).Order().ToList();
+        var fastTimes = arrivals.Where(a => a.Domain == "fast.test").Select(a => a.At).Order().ToList();
+        Assert.Equal(30, slowTimes.Count);
+        Assert.Equal(30, fastTimes.Count);
+        TimeSpan slowSpan = slowTimes[^1] - slowTimes[0];
+        output.WriteLine($"slow.test: first {slowTimes[0]}, last {slowTimes[^1]} ({slowSpan.TotalSeconds:F2} s); fast.test: last {fastTimes[^1]}");
+        // 30 messages at 10/s with a burst of 1: 29 intervals of 100 ms.
+        Assert.True(slowSpan >= TimeSpan.FromSeconds(2.5), $"30 messages to slow.test arrived within {slowSpan.TotalSeconds:F2} s");
+        Assert.True(fastTimes[^1] < slowTimes[^1] - TimeSpan.FromSeconds(1),
+            $"fast.test finished at {fastTimes[^1]}, slow.test at {slowTimes[^1]}: the slow rule held the other domain back");
+    }
+
+    [Fact]
+    public async Task Max_connections_and_messages_per_connection_of_a_rule_are_observed_at_the_sink()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        await using ServerProcess relay = await StartRelayAsync(sink,
+            "Mta:Shaping:Rules:one:Domains=one.test", "Mta:Shaping:Rules:one:MaxConnections=1", "Mta:Shaping:Rules:one:MaxMessagesPerConnection=5");
+
+        await SendAsync(relay, Recipients("one.test", 20));
+
+        IReadOnlyList<SinkMessage> messages = await sink.WaitForMessagesAsync(20, Wait);
+        var perConnection = messages.GroupBy(m => m.ConnectionNumber).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine($"{sink.ConnectionCount} connection(s): {string.Join(", ", perConnection.Select(p => $"#{p.Key}={p.Value}"))}");
+        Assert.True(sink.ConnectionCount >= 4, $"20 messages at 5 per connection came over {sink.ConnectionCount} connection(s)");
+        Assert.All(perConnection, p => Assert.InRange(p.Value, 1, 5));
+
+        // One connection at a time: once a later connection has carried a message, an earlier one carries no more.
+        int latest = 0;
+        foreach (SinkMessage message in messages)
+        {
+            Assert.True(message.ConnectionNumber >= latest,
+                $"connection #{message.ConnectionNumber} delivered after connection #{latest} had started: two connections were open at once");
+            latest = message.ConnectionNumber;
+        }
+    }
+
+    [Fact]
+    public async Task The_admin_API_shows_the_shaping_state_and_a_suspended_source_opens_no_connections_until_resumed()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        await using ServerProcess relay = await StartRelayAsync(sink,
+        [
+            .. TwoSources(1, 1), "Mta:Shaping:Default:MaxMessagesPerConnection=1",
+            "Mta:Shaping:Rules:dest:Domains=dest.test", "Mta:Shaping:Rules:dest:MessagesPerMinute=6000", "Mta:Shaping:Rules:dest:MaxMessagesPerConnection=1",
+        ]);
+
+        (HttpStatusCode unknown, _) = await PostAsync(relay, "api/v1/sources/nosuch/suspend");
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+        (HttpStatusCode suspended, string body) = await PostAsync(relay, "api/v1/sources/a/suspend");
+        Assert.True(suspended == HttpStatusCode.OK, body);
+
+        JsonNode state = await GetJsonAsync(relay, "api/v1/shaping");
+        output.WriteLine(state.ToJsonString());
+        Assert.Equal(["a"], state["suspendedSources"]!.AsArray().Select(n => (string)n!));
+        Assert.Contains("dest", state["rules"]!.AsArray().Select(n => (string)n!));
+        Assert.Contains(state["sources"]!.AsArray(), s => (string)s!["name"]! == "b" && (string)s["address"]! == "127.0.0.3");
+
+        await SendAsync(relay, Recipients("dest.test", 10));
+        IReadOnlyList<SinkMessage> first = await sink.WaitForMessagesAsync(10, Wait);
+        Assert.All(first, m => Assert.Equal(SourceB, m.Peer.Address));
+
+        state = await GetJsonAsync(relay, "api/v1/shaping");
+        output.WriteLine(state.ToJsonString());
+        JsonArray states = state["states"]!.AsArray();
+        Assert.Contains(states, s => (string)s!["source"]! == "b" && (string)s["rule"]! == "dest" && (double?)s["messagesPerSecond"] == 100);
+
+        (HttpStatusCode resumed, body) = await PostAsync(relay, "api/v1/sources/a/resume");
+        Assert.True(resumed == HttpStatusCode.OK, body);
+        Assert.Empty((await GetJsonAsync(relay, "api/v1/shaping"))["suspendedSources"]!.AsArray());
+
+        await SendAsync(relay, Recipients("dest.test", 10));
+        IReadOnlyList<SinkMessage> all = await sink.WaitForMessagesAsync(20, Wait);
+        int fromA = all.Skip(10).Count(m => m.Peer.Address.Equals(SourceA));
+        output.WriteLine($"after resume: {fromA} of 10 from 127.0.0.2");
+        Assert.InRange(fromA, 3, 7);
+    }
+}
