@@ -18,6 +18,8 @@ var root = new RootCommand("fastmta: operate a FastMta server through its HTTP a
     DestinationCommands.Suspended(),
     DestinationCommands.Bounce(),
     DestinationCommands.Delete(),
+    ShapingCommands.Shaping(),
+    ShapingCommands.Source(),
     SendCommand.Create(),
 };
 

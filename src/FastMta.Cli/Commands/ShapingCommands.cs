@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace FastMta.Cli.Commands;
+
+/// <summary>`shaping` (the traffic shaper's live state) and `source suspend|resume` (egress sources).</summary>
+internal static class ShapingCommands
+{
+    public static Command Shaping()
+    {
+        var command = new Command("shaping", "Egress sources and every active (source, rule, destination) budget: rate, tokens, connections, warmup.");
+        command.SetAction((parsed, ct) => CliContext.RunAsync(parsed, ct, async (cli, ct) =>
+        {
+            string json = await cli.Client.GetAsync("api/v1/shaping", ct);
+            if (cli.Json)
+            {
+                CliContext.PrintJson(json);
+                return CliContext.Ok;
+            }
+
+            var state = AdminClient.Read<ShapingResponse>(json);
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            var sources = new TableWriter("source", "address", "ehlo name", "suspended");
+            foreach (ShapingSource s in state.Sources)
+            {
+                sources.AddRow(s.Name, s.Address ?? Format.None, s.EhloName ?? Format.None,
+                    !s.Suspended ? "no" : s.SuspendedUntil is null ? "until resumed" : Format.Time(s.SuspendedUntil, now));
+            }
+
+            sources.Write(CliContext.Out);
+            CliContext.Out.WriteLine();
+            CliContext.Out.WriteLine($"Rules: {string.Join(", ", state.Rules)}");
+            if (state.States.Count == 0)
+            {
+                CliContext.Out.WriteLine("No active destination budget.");
+                return CliContext.Ok;
+            }
+
+            CliContext.Out.WriteLine();
+            var table = new TableWriter("source", "rule", "key", TableColumn.Number("msg/s"), TableColumn.Number("tokens"), "next token",
+                TableColumn.Number("connections"), TableColumn.Number("warmup today"));
+            foreach (ShapingState s in state.States)
+            {
+                table.AddRow(s.Source, s.Rule, s.Key,
+                    s.MessagesPerSecond is { } rate ? rate.ToString("0.###", CultureInfo.InvariantCulture) : Format.None,
+                    s.TokensAvailable?.ToString(CultureInfo.InvariantCulture) ?? Format.None,
+                    s.NextTokenAt is { } next && next > now ? Format.Time(next, now) : Format.None,
+                    s.MaxConnections is { } max ? $"{s.ConnectionsInUse}/{max}" : Format.Number(s.ConnectionsInUse),
+                    s.WarmupCapToday is { } cap ? $"{s.WarmupSentToday}/{cap}" : Format.None);
+            }
+
+            table.Write(CliContext.Out);
+            return CliContext.Ok;
+        }));
+        return command;
+    }
+
+    public static Command Source()
+    {
+        var name = new Argument<string>("name") { Description = "The source's name (Mta:Egress:Sources:<name>)." };
+        var duration = new Option<TimeSpan?>("--duration")
+        {
+            Description = "How long (hh:mm:ss, e.g. 01:00:00); without it, until resumed.",
+            HelpName = "hh:mm:ss",
+            CustomParser = r =>
+            {
+                string text = r.Tokens.Single().Value;
+                if (TimeSpan.TryParseExact(text, [@"h\:mm\:ss", @"hh\:mm\:ss", @"d\.hh\:mm\:ss"], CultureInfo.InvariantCulture, out TimeSpan value)
+                    && value > TimeSpan.Zero)
+                {
+                    return value;
+                }
+
+                r.AddError($"--duration must be a positive time span such as 01:00:00, not '{text}'.");
+                return null;
+            },
+        };
+        var suspend = new Command("suspend", "Stops new connections from an egress source; its pool's other sources take its share.") { name, duration };
+        suspend.SetAction((parsed, ct) => CliContext.RunAsync(parsed, ct, async (cli, ct) =>
+        {
+            string? length = parsed.GetValue(duration)?.ToString("c", CultureInfo.InvariantCulture);
+            string json = await cli.Client.PostAsync(
+                AdminClient.Query($"api/v1/sources/{Uri.EscapeDataString(parsed.GetValue(name)!)}/suspend", ("duration", length)), ct);
+            if (cli.Json)
+            {
+                CliContext.PrintJson(json);
+                return CliContext.Ok;
+            }
+
+            var s = AdminClient.Read<SourceSuspension>(json);
+            CliContext.Out.WriteLine(s.Until is { } until
+                ? $"Suspended source {s.Source} until {Format.Time(until, DateTimeOffset.UtcNow)}."
+                : $"Suspended source {s.Source} until resumed ('fastmta source resume {s.Source}').");
+            return CliContext.Ok;
+        }));
+
+        var resumeName = new Argument<string>("name") { Description = "The source's name (Mta:Egress:Sources:<name>)." };
+        var resume = new Command("resume", "Ends an egress source's suspension.") { resumeName };
+        resume.SetAction((parsed, ct) => CliContext.RunAsync(parsed, ct, async (cli, ct) =>
+        {
+            string json = await cli.Client.PostAsync($"api/v1/sources/{Uri.EscapeDataString(parsed.GetValue(resumeName)!)}/resume", ct);
+            if (cli.Json)
+            {
+                CliContext.PrintJson(json);
+                return CliContext.Ok;
+            }
+
+            CliContext.Out.WriteLine($"Resumed source {AdminClient.Read<SourceSuspension>(json).Source}.");
+            return CliContext.Ok;
+        }));
+
+        return new Command("source", "Suspends or resumes an egress source (traffic shaping).") { suspend, resume };
+    }
+
+    private sealed record ShapingSource(string Name, string? Address, string? EhloName, bool Suspended, DateTimeOffset? SuspendedUntil);
+
+    private sealed record ShapingState(string Source, string Rule, string Key, double? MessagesPerSecond, long? TokensAvailable,
+        DateTimeOffset? NextTokenAt, int ConnectionsInUse, int? MaxConnections, long WarmupSentToday, int? WarmupCapToday);
+
+    private sealed record ShapingResponse(IReadOnlyList<ShapingSource> Sources, IReadOnlyList<string> SuspendedSources,
+        IReadOnlyList<string> Rules, IReadOnlyList<ShapingState> States);
+
+    private sealed record SourceSuspension(string Source, bool Suspended, DateTimeOffset? Until);
+}
