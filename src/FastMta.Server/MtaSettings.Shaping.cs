@@ -95,6 +95,7 @@ internal sealed partial class MtaSettings
             // The library names its own model's keys; say the ones written in configuration.
             string message = e.Message.Replace("Mta:Shaping:DefaultRule", "Mta:Shaping:Default", StringComparison.Ordinal)
                 .Replace(":Match:", ":", StringComparison.Ordinal)
+                .Replace(":Match needs", " needs", StringComparison.Ordinal)
                 .Replace(":Members:", ":", StringComparison.Ordinal);
             throw new InvalidOperationException(message, e);
         }

@@ -3,6 +3,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using FastMta.EndToEnd.Tests.Infrastructure;
+using FastMta.Server;
+using FastMta.Shaping;
+using Microsoft.Extensions.Configuration;
 using FastMta.Tests.Shared;
 using Xunit.Abstractions;
 
@@ -173,5 +176,80 @@ public sealed class ShapingTests(ITestOutputHelper output)
         int fromA = all.Skip(10).Count(m => m.Peer.Address.Equals(SourceA));
         output.WriteLine($"after resume: {fromA} of 10 from 127.0.0.2");
         Assert.InRange(fromA, 3, 7);
+    }
+
+    [Fact]
+    public void Shaping_settings_are_bound_validated_and_reloaded()
+    {
+        static IConfigurationRoot Config(params (string Key, string Value)[] values) => new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+        // Nothing configured: the delivery settings' limits, one unbound source.
+        MtaSettings plain = MtaSettings.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MessagesPerConnection", "9")));
+        Assert.Empty(plain.Shaping.Options.Sources);
+        Assert.Empty(plain.Shaping.Options.Rules);
+        Assert.Equal((7, 9, 100, (int?)null), (plain.Shaping.Options.DefaultRule.MaxConnections, plain.Shaping.Options.DefaultRule.MaxMessagesPerConnection,
+            plain.Shaping.Options.DefaultRule.MaxRecipientsPerTransaction, plain.Shaping.Options.DefaultRule.MessagesPerSecond));
+
+        IConfigurationRoot config = Config(
+            ("Mta:Hostname", "mta.example.com"),
+            ("Mta:Egress:Sources:ip1:Address", "192.0.2.10"),
+            ("Mta:Egress:Sources:ip2:Address", "192.0.2.11"), ("Mta:Egress:Sources:ip2:EhloName", "mta2.example.com"),
+            ("Mta:Egress:Sources:ip2:Warmup:StartDate", "2026-12-01"), ("Mta:Egress:Sources:ip2:Warmup:DailyCaps", "200, 500,1000"),
+            ("Mta:Egress:Sources:ip2:Warmup:RuleCaps:gmail:0", "50"), ("Mta:Egress:Sources:ip2:Warmup:RuleCaps:gmail:1", "100"),
+            ("Mta:Egress:Pools:default:ip1", "3"), ("Mta:Egress:Pools:default:ip2", "1"), ("Mta:Egress:Pools:tx:ip1", "1"),
+            ("Mta:Egress:SenderDomainPools:billing.example.com", "tx"),
+            ("Mta:Shaping:Default:MessagesPerSecond", "20"),
+            ("Mta:Shaping:Rules:gmail:MxSuffixes:0", ".google.com"), ("Mta:Shaping:Rules:gmail:MxSuffixes:1", ".googlemail.com"),
+            ("Mta:Shaping:Rules:gmail:MessagesPerSecond", "10"), ("Mta:Shaping:Rules:gmail:Burst", "20"), ("Mta:Shaping:Rules:gmail:MaxConnections", "4"),
+            ("Mta:Shaping:Rules:corp:DomainSuffixes", ".example.org"), ("Mta:Shaping:Rules:corp:PerDomain", "true"),
+            ("Mta:Shaping:Rules:corp:SourceTotal:MessagesPerSecond", "50"), ("Mta:Shaping:Rules:corp:SourceTotal:MaxConnections", "20"));
+        MtaSettings settings = MtaSettings.Load(config);
+        ShapingOptions options = settings.Shaping.Options;
+        Assert.Equal(["ip1", "ip2"], options.Sources.Select(s => s.Name));
+        Assert.Equal(("192.0.2.10", "mta.example.com"), (options.Sources[0].Address!.ToString(), options.Sources[0].EhloName));
+        Assert.Equal("mta2.example.com", options.Sources[1].EhloName);
+        WarmupPlan plan = options.Sources[1].Warmup!;
+        Assert.Equal(new DateOnly(2026, 12, 1), plan.StartDate);
+        Assert.Equal([200, 500, 1000], plan.DailyCaps);
+        Assert.Equal([50, 100], plan.RuleCaps["gmail"]);
+        EgressPool pool = options.Pools.Single(p => p.Name == "default");
+        Assert.Equal([("ip1", 3), ("ip2", 1)], pool.Members.Select(m => (m.SourceName, m.Weight)));
+        Assert.Equal("tx", options.SenderDomainPools["billing.example.com"]);
+        ShapingRule gmail = options.Rules.Single(r => r.Name == "gmail");
+        Assert.Equal([".google.com", ".googlemail.com"], gmail.Match.MxSuffixes);
+        Assert.Equal((10, 20, 4, (int?)null), (gmail.MessagesPerSecond, gmail.Burst, gmail.MaxConnections, gmail.MaxMessagesPerConnection));
+        ShapingRule corp = options.Rules.Single(r => r.Name == "corp");
+        Assert.True(corp.PerDomain);
+        Assert.Equal((50, 20), (corp.SourceTotal!.MessagesPerSecond, corp.SourceTotal.MaxConnections));
+        Assert.Equal(20, options.DefaultRule.MessagesPerSecond);
+        using (var shaper = new TrafficShaper(options))
+        {
+            Assert.Equal("gmail", shaper.Match("example.net", "alt1.aspmx.l.google.com,aspmx.l.google.com").Name);
+            Assert.Equal("tx", shaper.ChoosePool(null, null, "billing.example.com"));
+        }
+
+        // Reload reads the section again (the host name stays the start-up one).
+        config["Mta:Shaping:Rules:gmail:MessagesPerSecond"] = "3";
+        Assert.Equal(3, settings.ReloadShaping(config).Options.Rules.Single(r => r.Name == "gmail").MessagesPerSecond);
+        config["Mta:Shaping:Rules:gmail:MxSuffixes:0"] = "google.com";
+        InvalidOperationException reload = Assert.Throws<InvalidOperationException>(() => settings.ReloadShaping(config));
+        Assert.StartsWith("Mta:Shaping:Rules:gmail:MxSuffixes", reload.Message);
+
+        foreach ((string key, string value, string named) in new[]
+                 {
+                     ("Mta:Egress:Sources:a:Address", "not-an-ip", "Mta:Egress:Sources:a:Address"),
+                     ("Mta:Egress:Sources:a:Warmup:StartDate", "01/12/2026", "Mta:Egress:Sources:a:Warmup:StartDate"),
+                     ("Mta:Egress:Pools:p:nosuch", "1", "Mta:Egress:Pools:p"),
+                     ("Mta:Egress:SenderDomainPools:x.test", "nosuch", "Mta:Egress:SenderDomainPools:x.test"),
+                     ("Mta:Shaping:Rules:r:MessagesPerSecond", "10", "Mta:Shaping:Rules:r"), // no match
+                     ("Mta:Shaping:Rules:r:Domains", ".x.test", "Mta:Shaping:Rules:r:Domains"),
+                     ("Mta:Shaping:Default:Burst", "0", "Mta:Shaping:Default:Burst"),
+                     ("Mta:Shaping:Default:MaxConnections", "many", "Mta:Shaping:Default:MaxConnections"),
+                 })
+        {
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => MtaSettings.Load(Config((key, value))));
+            Assert.StartsWith(named, e.Message);
+        }
     }
 }
