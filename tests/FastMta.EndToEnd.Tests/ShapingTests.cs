@@ -165,6 +165,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
         state = await GetJsonAsync(relay, "api/v1/shaping");
         output.WriteLine(state.ToJsonString());
         JsonArray states = state["states"]!.AsArray();
+        Assert.Equal(states.Count, (int)state["activeStates"]!);
         Assert.Contains(states, s => (string)s!["source"]! == "b" && (string)s["rule"]! == "dest" && (double?)s["messagesPerSecond"] == 100);
 
         (HttpStatusCode resumed, body) = await PostAsync(relay, "api/v1/sources/a/resume");
@@ -176,6 +177,68 @@ public sealed class ShapingTests(ITestOutputHelper output)
         int fromA = all.Skip(10).Count(m => m.Peer.Address.Equals(SourceA));
         output.WriteLine($"after resume: {fromA} of 10 from 127.0.0.2");
         Assert.InRange(fromA, 3, 7);
+    }
+
+    [Fact]
+    public async Task The_CLI_shows_the_shaping_state_and_suspends_and_resumes_a_source()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        await using ServerProcess relay = await StartRelayAsync(sink, [.. TwoSources(1, 1), "Mta:Shaping:Rules:dest:Domains=dest.test",
+            "Mta:Shaping:Rules:dest:MessagesPerSecond=50"]);
+        await SendAsync(relay, Recipients("dest.test", 4));
+        await sink.WaitForMessagesAsync(4, Wait);
+
+        (int code, string stdout, _) = await RunCliAsync(relay, "source", "suspend", "b", "--duration", "01:00:00");
+        Assert.Equal(0, code);
+        Assert.Contains("Suspended source b until ", stdout);
+
+        (code, stdout, _) = await RunCliAsync(relay, "shaping");
+        Assert.Equal(0, code);
+        string[] lines = stdout.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Contains(lines, l => l.StartsWith("a ", StringComparison.Ordinal) && l.Contains("127.0.0.2") && l.EndsWith(" no", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("b ", StringComparison.Ordinal) && l.Contains("127.0.0.3") && l.Contains("(in 59m"));
+        Assert.Contains("Rules: default, dest", stdout);
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^a\s+dest\s+dest\s+50\s"));
+
+        (code, _, string stderr) = await RunCliAsync(relay, "source", "resume", "nosuch");
+        Assert.Equal(1, code);
+        Assert.Contains("No egress source named nosuch", stderr);
+        (code, stdout, _) = await RunCliAsync(relay, "source", "resume", "b");
+        Assert.Equal(0, code);
+        Assert.Contains("Resumed source b.", stdout);
+        Assert.Empty((await GetJsonAsync(relay, "api/v1/shaping"))["suspendedSources"]!.AsArray());
+    }
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(ServerProcess server, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(RepoLayout.CliDll);
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.ArgumentList.Add("--server");
+        info.ArgumentList.Add($"http://127.0.0.1:{server.HttpPort}");
+        info.Environment.Remove("FASTMTA_URL");
+        info.Environment.Remove("FASTMTA_API_KEY");
+        using var process = Process.Start(info)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(Wait);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"fastmta {string.Join(' ', args)} did not exit within {Wait}.");
+        }
+
+        var result = (process.ExitCode, await stdout, await stderr);
+        output.WriteLine($"$ fastmta {string.Join(' ', args)} -> {result.ExitCode}\n{result.Item2}{result.Item3}");
+        return result;
     }
 
     [Fact]

@@ -8,10 +8,16 @@ internal static class ShapingCommands
 {
     public static Command Shaping()
     {
-        var command = new Command("shaping", "Egress sources and every active (source, rule, destination) budget: rate, tokens, connections, warmup.");
+        var limit = new Option<int?>("--limit")
+        {
+            Description = "Most budgets to list (by source, rule, key; the server's default is 1000).",
+            HelpName = "N",
+            Validators = { r => { if (r.GetValueOrDefault<int?>() is < 1) { r.AddError("--limit must be at least 1."); } } },
+        };
+        var command = new Command("shaping", "Egress sources and every active (source, rule, destination) budget: rate, tokens, connections, warmup.") { limit };
         command.SetAction((parsed, ct) => CliContext.RunAsync(parsed, ct, async (cli, ct) =>
         {
-            string json = await cli.Client.GetAsync("api/v1/shaping", ct);
+            string json = await cli.Client.GetAsync(AdminClient.Query("api/v1/shaping", ("limit", parsed.GetValue(limit))), ct);
             if (cli.Json)
             {
                 CliContext.PrintJson(json);
@@ -50,6 +56,11 @@ internal static class ShapingCommands
             }
 
             table.Write(CliContext.Out);
+            if (state.ActiveStates > state.States.Count)
+            {
+                CliContext.Out.WriteLine($"({state.States.Count} of {state.ActiveStates} active budgets shown; --limit N for more)");
+            }
+
             return CliContext.Ok;
         }));
         return command;
@@ -118,7 +129,7 @@ internal static class ShapingCommands
         DateTimeOffset? NextTokenAt, int ConnectionsInUse, int? MaxConnections, long WarmupSentToday, int? WarmupCapToday);
 
     private sealed record ShapingResponse(IReadOnlyList<ShapingSource> Sources, IReadOnlyList<string> SuspendedSources,
-        IReadOnlyList<string> Rules, IReadOnlyList<ShapingState> States);
+        IReadOnlyList<string> Rules, int ActiveStates, IReadOnlyList<ShapingState> States);
 
     private sealed record SourceSuspension(string Source, bool Suspended, DateTimeOffset? Until);
 }

@@ -10,12 +10,15 @@ namespace FastMta.Server.Admin;
 /// </summary>
 internal static class ShapingEndpoints
 {
+    private const int DefaultLimit = 1000;
+    private const int MaxLimit = 100_000;
+
     public static RouteGroupBuilder MapShapingApi(this IEndpointRouteBuilder app)
     {
         // Same bearer keys as the injection API; without keys, loopback clients only.
         RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Shaping").RequireApiKey();
 
-        api.MapGet("/shaping", (DeliveryService delivery, TimeProvider time) =>
+        api.MapGet("/shaping", (DeliveryService delivery, TimeProvider time, int? limit) =>
                 WithShaper(delivery, shaper =>
                 {
                     DateTimeOffset now = time.GetUtcNow();
@@ -28,15 +31,18 @@ internal static class ShapingEndpoints
                             bool suspended = delivery.Suspensions.ContainsKey(s.Name) && (until is null || until > now);
                             return new SourceResponse(s.Name, s.Address?.ToString(), s.EhloName, suspended, suspended ? until : null);
                         }).ToList();
-                    List<ShapingStateSnapshot> states = [.. shaper.Snapshot()
-                        .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Rule, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)];
+                    IReadOnlyList<ShapingStateSnapshot> all = shaper.Snapshot();
+                    List<ShapingStateSnapshot> states = [.. all
+                        .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Rule, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)
+                        .Take(Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit))];
                     return Results.Ok(new ShapingResponse(
                         sources,
                         [.. sources.Where(s => s.Suspended).Select(s => s.Name)],
                         [.. options.Rules.Select(r => r.Name).Prepend(ShapingRule.DefaultName)],
+                        all.Count,
                         states));
                 }))
-            .WithName("GetShaping").WithSummary("Egress sources (suspended or not), rules, and every active (source, rule, key) budget: rate, tokens, next token, connections, warmup.");
+            .WithName("GetShaping").WithSummary("Egress sources (suspended or not), rules, and the active (source, rule, key) budgets (first `limit`, default 1000, by source, rule, key): rate, tokens, next token, connections, warmup.");
 
         api.MapPost("/sources/{name}/suspend", (DeliveryService delivery, TimeProvider time, string name, string? duration) =>
             {
@@ -80,6 +86,7 @@ internal static class ShapingEndpoints
         IReadOnlyList<SourceResponse> Sources,
         IReadOnlyList<string> SuspendedSources,
         IReadOnlyList<string> Rules,
+        int ActiveStates,
         IReadOnlyList<ShapingStateSnapshot> States);
 
     internal sealed record SourceSuspensionResponse(string Source, bool Suspended, DateTimeOffset? Until);
