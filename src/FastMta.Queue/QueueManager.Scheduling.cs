@@ -143,16 +143,21 @@ public sealed partial class QueueManager
     private void Enqueue(DeliveryWork work)
     {
         var key = new DestinationKey(work.Message.Pool, work.Domain);
+        bool created = false;
         if (!destinations.TryGetValue(key, out DestinationQueue? destination))
         {
             destinations[key] = destination = new DestinationQueue(key.Pool, key.Domain);
-            if (shaper is not null)
-            {
-                _ = ResolveSiteAsync(destination); // runnable once its site is known
-            }
+            created = true;
         }
 
         destination.Ready.Enqueue(work);
+        if (created && shaper is not null)
+        {
+            // Runnable once its site is known. A cached answer completes right here (the lock is re-entrant), so the
+            // work must be in the queue first, or the empty queue would be dropped as idle.
+            _ = ResolveSiteAsync(destination);
+        }
+
         MakeRunnableIfReady(destination);
     }
 
@@ -195,6 +200,13 @@ public sealed partial class QueueManager
             }
 
             DeliveryWork work = destination.Ready.Dequeue();
+            if (admission.Rule?.MaxRecipientsPerTransaction is int limit && limit > 0 && work.RecipientIndexes.Length > limit)
+            {
+                // The rule allows fewer recipients per transaction than the plan put together: the rest waits its turn.
+                destination.Ready.Enqueue(new DeliveryWork(work.Message, work.Domain, work.RecipientIndexes[limit..]));
+                work = new DeliveryWork(work.Message, work.Domain, work.RecipientIndexes[..limit]);
+            }
+
             destination.Active++;
             deliveriesInFlight++;
             Interlocked.Increment(ref workersRunning);
@@ -217,7 +229,7 @@ public sealed partial class QueueManager
 
             if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable && !destination.Parked)
             {
-                destinations.Remove(new DestinationKey(destination.Pool, destination.Domain));
+                RemoveIfCurrent(destination);
             }
             else
             {

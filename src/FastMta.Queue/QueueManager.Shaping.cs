@@ -71,7 +71,17 @@ public sealed partial class QueueManager
         MakeRunnableIfReady(destination);
         if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable)
         {
-            destinations.Remove(new DestinationKey(destination.Pool, destination.Domain));
+            RemoveIfCurrent(destination);
+        }
+    }
+
+    /// <summary>Drops an idle destination queue from the index, unless the index already holds a newer one.</summary>
+    private void RemoveIfCurrent(DestinationQueue destination)
+    {
+        var key = new DestinationKey(destination.Pool, destination.Domain);
+        if (destinations.TryGetValue(key, out DestinationQueue? current) && ReferenceEquals(current, destination))
+        {
+            destinations.Remove(key);
         }
     }
 
@@ -100,7 +110,7 @@ public sealed partial class QueueManager
             MakeRunnableIfReady(destination);
             if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable && !destination.Parked)
             {
-                destinations.Remove(new DestinationKey(destination.Pool, destination.Domain)); // emptied meanwhile (admin)
+                RemoveIfCurrent(destination); // emptied meanwhile (an administrator bounced its mail)
             }
         }
 
