@@ -32,7 +32,7 @@ public sealed class AdminTests
     {
         await using var h = new QueueTestHarness((r, _) => Deliver(r));
         await h.StartAsync();
-        h.Queue.Suspend("held.test", TimeSpan.FromMilliseconds(500));
+        h.Queue.Suspend("held.test", TimeSpan.FromSeconds(2));
         await h.SendAsync("s@sender.test", "a@held.test");
 
         await Task.Delay(200);
