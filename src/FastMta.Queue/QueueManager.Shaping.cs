@@ -14,6 +14,28 @@ public sealed partial class QueueManager
     /// <summary>The live shaper (admin API: snapshot, source suspension), or null without shaping.</summary>
     public TrafficShaper? Shaper => shaper;
 
+    /// <summary>
+    /// Every active destination queue (ready work or attempts running), busiest first: its pool and site, the
+    /// transactions and recipients waiting, attempts running, and why it waits (shaping until a time or a free
+    /// connection, or a suspension). Admin API; O(active destinations).
+    /// </summary>
+    public IReadOnlyList<DestinationQueueInfo> GetDestinationQueues(int limit)
+    {
+        lock (gate)
+        {
+            long now = NowMs;
+            return destinations.Values
+                .OrderByDescending(d => d.Ready.Count + d.Active)
+                .ThenBy(d => d.Domain, StringComparer.Ordinal)
+                .Take(limit)
+                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Length), d.Active,
+                    d.Parked && d.ParkedUntilMs != long.MaxValue ? DateTimeOffset.FromUnixTimeMilliseconds(d.ParkedUntilMs) : null,
+                    d.Parked && d.ParkedUntilMs == long.MaxValue,
+                    IsSuspended(d.Domain, now)))
+                .ToList();
+        }
+    }
+
     private void Park(DestinationQueue destination, DateTimeOffset? retryAt)
     {
         destination.Parked = true;
@@ -117,3 +139,11 @@ public sealed partial class QueueManager
         Signal();
     }
 }
+
+/// <summary>One destination queue as the admin API shows it.</summary>
+/// <param name="Site">The MX set shaping rules match on; null until resolved (or without shaping).</param>
+/// <param name="WaitingTransactions">Planned transactions waiting for their turn.</param>
+/// <param name="ShapedUntil">Traffic shaping holds the destination until then (the next token or warmup day).</param>
+/// <param name="WaitingForConnection">Traffic shaping holds it until a connection slot is released.</param>
+public sealed record DestinationQueueInfo(string Pool, string Domain, string? Site, int WaitingTransactions, int WaitingRecipients,
+    int ActiveAttempts, DateTimeOffset? ShapedUntil, bool WaitingForConnection, bool Suspended);

@@ -102,6 +102,17 @@ public sealed class ShapingTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(relay, "api/v1/destinations/slow.test/suspend")).Status);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(relay, "api/v1/destinations/fast.test/suspend")).Status);
         await SendAsync(relay, slow.Zip(fast).SelectMany(p => new[] { p.First, p.Second }));
+        // The destination view shows both queues held by their suspension, each with its 30 recipients waiting.
+        JsonArray queues = [];
+        for (int i = 0; i < 100 && !(queues.Count == 2 && queues.All(q => (int)q!["waitingRecipients"]! == 30)); i++)
+        {
+            await Task.Delay(100);
+            queues = (await GetJsonAsync(relay, "api/v1/destinations")).AsArray();
+        }
+
+        output.WriteLine(queues.ToJsonString());
+        Assert.Equal(["fast.test", "slow.test"], queues.Select(q => (string)q!["domain"]!).Order());
+        Assert.All(queues, q => Assert.Equal((30, true), ((int)q!["waitingRecipients"]!, (bool)q["suspended"]!)));
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(relay, "api/v1/destinations/slow.test/resume")).Status);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(relay, "api/v1/destinations/fast.test/resume")).Status);
 

@@ -36,6 +36,10 @@ internal static class AdminEndpoints
                 WithQueue(delivery, queue => Results.Ok(new RetryResponse(queue.RetryNow(domain)))))
             .WithName("RetryNow").WithSummary("Makes deferred recipients (of one domain, or all) due now.");
 
+        api.MapGet("/destinations", (DeliveryService delivery, int? limit) =>
+                WithQueue(delivery, queue => Results.Ok(queue.GetDestinationQueues(Limit(limit, DefaultLimit)))))
+            .WithName("ListDestinationQueues").WithSummary("Active destination queues (busiest first): pool, site, waiting work, attempts running, and what holds them (shaping, suspension).");
+
         api.MapGet("/destinations/suspended", (DeliveryService delivery) =>
                 WithQueue(delivery, queue => Results.Ok(queue.Suspensions().Select(s => new SuspensionResponse(s.Key, s.Value)))))
             .WithName("ListSuspensions").WithSummary("Suspended destination domains and when each suspension ends (null: until resumed).");

@@ -145,6 +145,25 @@ public sealed class ShapingTests
         await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 1, "it is delivered after resume");
     }
 
+    [Fact]
+    public async Task The_destination_view_shows_a_rate_limited_destination_waiting_for_its_next_token()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Shaping = new ShapingOptions { Rules = [new ShapingRule { Name = "slow", Match = new ShapingMatch { Domains = ["slow.test"] }, MessagesPerMinute = 1, Burst = 1 }] };
+        h.Sites["slow.test"] = "mx.slow.test";
+        await h.StartAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            await h.SendAsync("s@sender.test", $"r{i}@slow.test");
+        }
+
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 1, "the first is delivered");
+        await WaitUntilAsync(() => h.Queue.GetDestinationQueues(10).Any(d => d.ShapedUntil is not null && d.WaitingTransactions == 2), "the rest wait for a token");
+        DestinationQueueInfo slow = h.Queue.GetDestinationQueues(10).Single();
+        Assert.Equal(("default", "slow.test", "mx.slow.test", 2, false, false), (slow.Pool, slow.Domain, slow.Site, slow.WaitingRecipients, slow.WaitingForConnection, slow.Suspended));
+        Assert.InRange(slow.ShapedUntil!.Value, DateTimeOffset.UtcNow.AddSeconds(30), DateTimeOffset.UtcNow.AddSeconds(61));
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
