@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Shaping;
 
 namespace FastMta.Queue;
@@ -14,6 +15,32 @@ public sealed partial class QueueManager
     /// <summary>The live shaper (admin API: snapshot, source suspension), or null without shaping.</summary>
     public TrafficShaper? Shaper => shaper;
 
+    // The waiting gauge, at scrape time: O(active destinations), labels from configured names only (pools, rules).
+    private IEnumerable<Measurement<long>> ObserveWaiting()
+    {
+        var totals = new Dictionary<(string Pool, string Rule), long>();
+        lock (gate)
+        {
+            foreach (DestinationQueue destination in destinations.Values)
+            {
+                string rule = RuleOf(destination) ?? "none";
+                long recipients = 0;
+                foreach (DeliveryWork work in destination.Ready)
+                {
+                    recipients += work.RecipientIndexes.Length;
+                }
+
+                totals[(destination.Pool, rule)] = totals.GetValueOrDefault((destination.Pool, rule)) + recipients;
+            }
+        }
+
+        return totals.Select(t => new Measurement<long>(t.Value,
+            new KeyValuePair<string, object?>("pool", t.Key.Pool), new KeyValuePair<string, object?>("rule", t.Key.Rule)));
+    }
+
+    private string? RuleOf(DestinationQueue destination) =>
+        shaper is not null && destination.Site is not null ? shaper.Match(destination.Domain, destination.Site).Name : null;
+
     /// <summary>
     /// Every active destination queue (ready work or attempts running), busiest first: its pool and site, the
     /// transactions and recipients waiting, attempts running, and why it waits (shaping until a time or a free
@@ -28,7 +55,7 @@ public sealed partial class QueueManager
                 .OrderByDescending(d => d.Ready.Count + d.Active)
                 .ThenBy(d => d.Domain, StringComparer.Ordinal)
                 .Take(limit)
-                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Length), d.Active,
+                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, RuleOf(d), d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Length), d.Active,
                     d.Parked && d.ParkedUntilMs != long.MaxValue ? DateTimeOffset.FromUnixTimeMilliseconds(d.ParkedUntilMs) : null,
                     d.Parked && d.ParkedUntilMs == long.MaxValue,
                     IsSuspended(d.Domain, now)))
@@ -145,5 +172,6 @@ public sealed partial class QueueManager
 /// <param name="WaitingTransactions">Planned transactions waiting for their turn.</param>
 /// <param name="ShapedUntil">Traffic shaping holds the destination until then (the next token or warmup day).</param>
 /// <param name="WaitingForConnection">Traffic shaping holds it until a connection slot is released.</param>
-public sealed record DestinationQueueInfo(string Pool, string Domain, string? Site, int WaitingTransactions, int WaitingRecipients,
+/// <param name="Rule">The shaping rule in force for it; null until its site is known (or without shaping).</param>
+public sealed record DestinationQueueInfo(string Pool, string Domain, string? Site, string? Rule, int WaitingTransactions, int WaitingRecipients,
     int ActiveAttempts, DateTimeOffset? ShapedUntil, bool WaitingForConnection, bool Suspended);

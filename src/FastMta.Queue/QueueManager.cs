@@ -25,7 +25,7 @@ public sealed partial class QueueManager : IAsyncDisposable
     private readonly QueueOptions options;
     private readonly ILogger logger;
     private readonly TimeProvider time;
-    private readonly QueueMetrics metrics = new();
+    private readonly QueueMetrics metrics;
     private readonly TrafficShaper? shaper;
     private readonly ISiteResolver? sites;
     private readonly Lock gate = new();
@@ -58,6 +58,7 @@ public sealed partial class QueueManager : IAsyncDisposable
 
         this.shaper = shaper;
         this.sites = sites;
+        metrics = new QueueMetrics(ObserveWaiting);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         this.spool = spool ?? throw new ArgumentNullException(nameof(spool));

@@ -28,8 +28,15 @@ internal sealed class QueueMetrics : IDisposable
     private long inFlight;
     private long deferred;
 
-    public QueueMetrics()
+    /// <param name="waiting">Recipients waiting in destination queues, by pool and shaping rule (read at scrape time).</param>
+    public QueueMetrics(Func<IEnumerable<Measurement<long>>>? waiting = null)
     {
+        if (waiting is not null)
+        {
+            meter.CreateObservableGauge("fastmta.queue.waiting", waiting, "{recipient}",
+                "Recipients planned into a transaction and waiting for their destination's turn, by egress pool and shaping rule (held by a rate, connection limit, warmup cap or suspension, or just queued behind other work).");
+        }
+
         meter.CreateObservableGauge("fastmta.queue.messages", () => Volatile.Read(ref messages), "{message}",
             "Messages in the queue with at least one recipient not yet delivered or failed.");
         meter.CreateObservableGauge("fastmta.queue.recipients", () => new Measurement<long>[]

@@ -160,7 +160,7 @@ public sealed class ShapingTests
         await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 1, "the first is delivered");
         await WaitUntilAsync(() => h.Queue.GetDestinationQueues(10).Any(d => d.ShapedUntil is not null && d.WaitingTransactions == 2), "the rest wait for a token");
         DestinationQueueInfo slow = h.Queue.GetDestinationQueues(10).Single();
-        Assert.Equal(("default", "slow.test", "mx.slow.test", 2, false, false), (slow.Pool, slow.Domain, slow.Site, slow.WaitingRecipients, slow.WaitingForConnection, slow.Suspended));
+        Assert.Equal(("default", "slow.test", "mx.slow.test", "slow", 2, false, false), (slow.Pool, slow.Domain, slow.Site, slow.Rule, slow.WaitingRecipients, slow.WaitingForConnection, slow.Suspended));
         Assert.InRange(slow.ShapedUntil!.Value, DateTimeOffset.UtcNow.AddSeconds(30), DateTimeOffset.UtcNow.AddSeconds(61));
     }
 
