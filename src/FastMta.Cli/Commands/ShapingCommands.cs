@@ -69,23 +69,7 @@ internal static class ShapingCommands
     public static Command Source()
     {
         var name = new Argument<string>("name") { Description = "The source's name (Mta:Egress:Sources:<name>)." };
-        var duration = new Option<TimeSpan?>("--duration")
-        {
-            Description = "How long (hh:mm:ss, e.g. 01:00:00); without it, until resumed.",
-            HelpName = "hh:mm:ss",
-            CustomParser = r =>
-            {
-                string text = r.Tokens.Single().Value;
-                if (TimeSpan.TryParseExact(text, [@"h\:mm\:ss", @"hh\:mm\:ss", @"d\.hh\:mm\:ss"], CultureInfo.InvariantCulture, out TimeSpan value)
-                    && value > TimeSpan.Zero)
-                {
-                    return value;
-                }
-
-                r.AddError($"--duration must be a positive time span such as 01:00:00, not '{text}'.");
-                return null;
-            },
-        };
+        var duration = DurationOption.Create(); // a suspension's length
         var suspend = new Command("suspend", "Stops new connections from an egress source; its pool's other sources take its share.") { name, duration };
         suspend.SetAction((parsed, ct) => CliContext.RunAsync(parsed, ct, async (cli, ct) =>
         {
