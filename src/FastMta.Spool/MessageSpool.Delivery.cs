@@ -275,6 +275,7 @@ public sealed partial class MessageSpool
         return new SpooledEnvelope(envelope.Id, address, envelope.FirstAddress, envelope.ReceivedAt, envelope.BodyLength, envelope.Sender,
             envelope.SenderParameters, envelope.Recipients, envelope.ClientAddress, envelope.AuthenticatedUser)
         {
+            Pool = envelope.Pool,
             ReplacesAddress = replaces,
             CarriedStates = states,
         };
@@ -282,7 +283,10 @@ public sealed partial class MessageSpool
 
     private static SpooledEnvelope ToEnvelope(in EnvelopeFields fields, long address) =>
         new(fields.Id, address, fields.ChunkAddresses.Length > 0 ? Math.Min(fields.ChunkAddresses[0], address) : address, fields.ReceivedAt,
-            fields.BodyLength, fields.Sender, fields.SenderParameters, fields.Recipients, fields.ClientAddress, fields.AuthenticatedUser);
+            fields.BodyLength, fields.Sender, fields.SenderParameters, fields.Recipients, fields.ClientAddress, fields.AuthenticatedUser)
+        {
+            Pool = fields.Pool,
+        };
 
     private async ValueTask<(byte[] Bytes, int Length)> ReadEntryAsync(long address, string what, CancellationToken cancellationToken)
     {

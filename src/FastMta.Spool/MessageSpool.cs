@@ -461,7 +461,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         uint chunkCount = reader.ReadUInt32("chunk count");
         uint recipientCount = reader.ReadUInt32("recipient count");
         uint inlineLength = reader.ReadUInt32("inline length");
-        if ((flags & ~SpoolRecord.FlagAuthenticated) != 0)
+        if ((flags & ~(SpoolRecord.FlagAuthenticated | SpoolRecord.FlagPool)) != 0)
         {
             throw Corrupt(address, $"unknown envelope flags 0x{flags:X}");
         }
@@ -493,6 +493,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         string heloName = reader.ReadString("helo name");
         string authenticatedUser = reader.ReadString("authenticated user");
         string protocol = reader.ReadString("protocol");
+        string? pool = (flags & SpoolRecord.FlagPool) != 0 ? reader.ReadString("pool") : null;
         var recipients = new SpooledRecipient[recipientCount];
         for (int i = 0; i < recipients.Length; i++)
         {
@@ -507,7 +508,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         }
 
         return new EnvelopeFields(id, DateTimeOffset.FromUnixTimeMilliseconds(receivedMs), bodyLength, chunkAddresses, sender, senderParameters,
-            clientAddress, heloName, (flags & SpoolRecord.FlagAuthenticated) != 0 ? authenticatedUser : null, protocol, recipients,
+            clientAddress, heloName, (flags & SpoolRecord.FlagAuthenticated) != 0 ? authenticatedUser : null, protocol, pool, recipients,
             inlineOffset, new Range(inlineOffset, inlineOffset + inline.Length), chunkAddressOffset);
     }
 
@@ -535,6 +536,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         string HeloName,
         string? AuthenticatedUser,
         string Protocol,
+        string? Pool,
         SpooledRecipient[] Recipients,
         int InlineOffset,
         Range InlineRange,

@@ -38,6 +38,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     private string heloName = string.Empty;
     private string? authenticatedUser;
     private string protocol = string.Empty;
+    private string? pool;
     private long receivedAtMs;
     private State state;
     private int envelopeLength;
@@ -94,6 +95,13 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         this.heloName = heloName ?? string.Empty;
         this.authenticatedUser = authenticatedUser;
         this.protocol = protocol ?? string.Empty;
+    }
+
+    /// <summary>The egress pool the message asks for (null: chosen by the queue from its sender); kept in the envelope.</summary>
+    public void SetPool(string? pool)
+    {
+        ThrowIfNotOpen();
+        this.pool = pool;
     }
 
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
@@ -367,6 +375,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             + Encoding.UTF8.GetByteCount(heloName)
             + (authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(authenticatedUser))
             + Encoding.UTF8.GetByteCount(protocol)
+            + (pool is null ? 0 : 4 + Encoding.UTF8.GetByteCount(pool))
             + (8L * recipients.Count) + recipientBytes
             + inlineLength;
         return length > int.MaxValue ? int.MaxValue : (int)length;
@@ -379,7 +388,8 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], Id.Value);
         BinaryPrimitives.WriteInt64LittleEndian(destination[16..], receivedAtMs);
         BinaryPrimitives.WriteInt64LittleEndian(destination[24..], BodyLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[32..], authenticatedUser is null ? 0u : SpoolRecord.FlagAuthenticated);
+        uint flags = (authenticatedUser is null ? 0u : SpoolRecord.FlagAuthenticated) | (pool is null ? 0u : SpoolRecord.FlagPool);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[32..], flags);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[36..], (uint)chunkAddresses.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[40..], (uint)recipients.Count);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[44..], (uint)inlineLength);
@@ -396,6 +406,11 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         position += SpoolRecord.WriteString(destination[position..], heloName, Encoding.UTF8.GetByteCount(heloName));
         position += SpoolRecord.WriteString(destination[position..], authenticatedUser, authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(authenticatedUser));
         position += SpoolRecord.WriteString(destination[position..], protocol, Encoding.UTF8.GetByteCount(protocol));
+        if (pool is not null)
+        {
+            position += SpoolRecord.WriteString(destination[position..], pool, Encoding.UTF8.GetByteCount(pool));
+        }
+
         int offset = 0;
         for (int i = 0; i < recipients.Count; i++)
         {
@@ -452,7 +467,10 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         return new SpooledEnvelope(Id, address, first, DateTimeOffset.FromUnixTimeMilliseconds(receivedAtMs), BodyLength,
             Encoding.UTF8.GetString(senderBuffer, 0, senderAddressLength),
             Encoding.UTF8.GetString(senderBuffer, senderAddressLength, senderParametersLength),
-            list, clientAddress, authenticatedUser);
+            list, clientAddress, authenticatedUser)
+        {
+            Pool = pool,
+        };
     }
 
     private void ClearTransaction()
@@ -473,6 +491,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         heloName = string.Empty;
         authenticatedUser = null;
         protocol = string.Empty;
+        pool = null;
         currentFill = 0;
         scratchOffered = false;
         BodyLength = 0;

@@ -25,14 +25,16 @@ namespace FastMta.Spool;
 //   8  u64  message id
 //  16  i64  received time, unix milliseconds
 //  24  i64  total body length (chunks + inline tail)
-//  32  u32  flags: bit 0 = an authenticated user is present (else AUTH was not used); other bits must be 0
+//  32  u32  flags: bit 0 = an authenticated user is present (else AUTH was not used); bit 1 = an egress pool is
+//           named (added compatibly: records without it read as before); other bits must be 0
 //  36  u32  chunk count N
 //  40  u32  recipient count R
 //  44  u32  inline body length L
 //  48  i64 x N  log address of each BodyChunk, in sequence order
 //  then strings, each u32 byte length + UTF-8 bytes, in this order:
 //        sender (empty = null reverse-path), sender parameters, client address, HELO name, authenticated user
-//        (empty when flag bit 0 is clear), protocol (e.g. "ESMTPS")
+//        (empty when flag bit 0 is clear), protocol (e.g. "ESMTPS"), and only when flag bit 1 is set: the egress pool
+//        the message asked for (the X-FastMta-Pool header or the HTTP API's pool field)
 //  then R x (recipient address, recipient parameters), same string encoding
 //  then L bytes: the last partial chunk of the body, inline (small messages are therefore a single record)
 //
@@ -71,6 +73,7 @@ internal static class SpoolRecord
     public const int ChunkHeaderLength = 24;
     public const int EnvelopeFixedLength = 48;
     public const uint FlagAuthenticated = 1;
+    public const uint FlagPool = 2;
     public const int StateHeaderLength = 24;
     public const int StateEntryLength = 24;
 

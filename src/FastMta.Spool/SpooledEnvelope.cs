@@ -53,6 +53,9 @@ public sealed class SpooledEnvelope
 
     public string? AuthenticatedUser { get; }
 
+    /// <summary>The egress pool the message asked for at reception (X-FastMta-Pool or the API's pool); null when none.</summary>
+    public string? Pool { get; internal init; }
+
     /// <summary>For a copied-forward message: the address of the record it replaces; otherwise null.</summary>
     public long? ReplacesAddress { get; internal init; }
 

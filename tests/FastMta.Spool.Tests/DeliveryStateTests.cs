@@ -110,6 +110,46 @@ public sealed class DeliveryStateTests
     }
 
     [Fact]
+    public async Task ThePoolAMessageAskedForIsKeptInItsEnvelopeAndCarriedForward()
+    {
+        using var temp = new TempSpool();
+        SpooledEnvelope? committed = null;
+        SpooledEnvelope moved;
+        await using (MessageSpool spool = await temp.OpenAsync())
+        {
+            spool.MessageCommitted = e => committed = e;
+            using (MessageWriter writer = spool.CreateWriter())
+            {
+                writer.SetSender("s@example.test"u8, default);
+                writer.AddRecipient("r@example.test"u8, default);
+                writer.SetPool("bulk-ü");
+                writer.Write("Subject: x\r\n\r\nbody\r\n"u8);
+                await writer.CommitAsync(CancellationToken.None);
+
+                // The next message on the same writer asks for none.
+                writer.Reset();
+                writer.SetSender("s@example.test"u8, default);
+                writer.AddRecipient("r@example.test"u8, default);
+                writer.Write("Subject: y\r\n\r\nbody\r\n"u8);
+                await writer.CommitAsync(CancellationToken.None);
+            }
+
+            Assert.Null(committed!.Pool);
+            var scan = new RecordingVisitor();
+            spool.Scan(scan);
+            Assert.Equal(["bulk-ü", null], scan.Envelopes.Select(e => e.Pool));
+            moved = await spool.CopyForwardAsync(scan.Envelopes[0], [], CancellationToken.None);
+            Assert.Equal("bulk-ü", moved.Pool);
+        }
+
+        await using MessageSpool reopened = await temp.OpenAsync();
+        var visitor = new RecordingVisitor();
+        reopened.Scan(visitor);
+        SpooledEnvelope forwarded = Assert.Single(visitor.Envelopes, e => e.LogAddress == moved.LogAddress);
+        Assert.Equal("bulk-ü", forwarded.Pool);
+    }
+
+    [Fact]
     public async Task TruncationDeletesOldSegmentsAndNeverPassesAMessageBeingWritten()
     {
         // 1 MiB segments, 64 KiB pages: a few MiB of messages span several segment files.
