@@ -63,7 +63,11 @@ internal sealed partial class MtaSettings
         return new MtaSettings
         {
             Inbound = inbound,
-            Spool = new SpoolOptions { Path = Path.GetFullPath(mta["Spool:Path"] is { Length: > 0 } p ? p : "./data/spool") },
+            Spool = new SpoolOptions
+            {
+                Path = Path.GetFullPath(mta["Spool:Path"] is { Length: > 0 } p ? p : "./data/spool"),
+                Durability = GetDurability(mta.GetSection("Spool")),
+            },
             SmtpEndpoints = ReadList(mta.GetSection("Smtp:Listen"), ["127.0.0.1:2525"]).Select(e => ParseEndpoint(e, "Mta:Smtp:Listen")).ToList(),
             HttpEndpoint = ParseEndpoint(mta["Http:Listen"] is { Length: > 0 } l ? l : "127.0.0.1:8025", "Mta:Http:Listen"),
             CertificateIsSelfSigned = selfSigned,
@@ -99,6 +103,19 @@ internal sealed partial class MtaSettings
         return long.TryParse(text, out long value) && value >= min
             ? value
             : throw new InvalidOperationException($"{section.Path}:{key} = '{text}' must be an integer >= {min}.");
+    }
+
+    // Mta:Spool:Durability: Commit (default) or Relaxed, case-insensitive; names only (no numbers).
+    private static SpoolDurability GetDurability(IConfigurationSection spool)
+    {
+        string? text = spool["Durability"];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return SpoolDurability.Commit;
+        }
+        return Enum.GetNames<SpoolDurability>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name
+            ? Enum.Parse<SpoolDurability>(name)
+            : throw new InvalidOperationException($"{spool.Path}:Durability = '{text}' must be Commit (250 after the spool commit reached the disk, the default) or Relaxed (250 after it reached the OS page cache).");
     }
 
     private static TimeSpan GetTimeSpan(IConfigurationSection section, string key, TimeSpan defaultValue)

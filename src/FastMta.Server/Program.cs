@@ -59,6 +59,10 @@ if (settings.CertificateIsSelfSigned)
 {
     log.LogWarning("Mta:Tls:CertificatePath is not set: STARTTLS uses a self-signed certificate generated at start-up");
 }
+if (settings.Spool.Durability == FastMta.Spool.SpoolDurability.Relaxed)
+{
+    log.LogWarning("Mta:Spool:Durability is Relaxed: 250 is sent once a message reached the OS page cache, not the disk; acknowledged mail survives a crash of FastMta but not a power loss or kernel crash (for benchmarks, not production)");
+}
 foreach (string user in settings.PlaintextPasswordUsers)
 {
     log.LogWarning("Mta:Auth:Users:{User} holds a plain password; store a hash (`hash-password`) outside development", user);

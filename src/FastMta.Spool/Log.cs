@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Error, Message = "Corrupt spool record at log address {Address}")]
     public static partial void CorruptRecord(ILogger logger, long address, Exception exception);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Error, Message = "Flushing the spool's commit metadata to disk at shutdown failed (Durability = Relaxed); it reached the page cache only")]
+    public static partial void ShutdownFlushFailed(ILogger logger, Exception exception);
 }

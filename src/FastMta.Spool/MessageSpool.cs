@@ -17,6 +17,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private readonly SpoolOptions options;
     private readonly ILogger logger;
     private readonly IDevice device;
+    private readonly DeviceLogCommitCheckpointManager? commitManager; // Relaxed only; Commit mode uses FasterLog's own
     private readonly FasterLog log;
     private readonly RawLog rawLog;
     private readonly Stack<MessageWriter> writerPool = new();
@@ -24,11 +25,12 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private volatile bool closing;
     private int disposed;
 
-    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, FasterLog log, RawLog rawLog, SpoolMetrics metrics, long watermark)
+    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager? commitManager, FasterLog log, RawLog rawLog, SpoolMetrics metrics, long watermark)
     {
         this.options = options;
         this.logger = logger;
         this.device = device;
+        this.commitManager = commitManager;
         this.log = log;
         this.rawLog = rawLog;
         Metrics = metrics;
@@ -50,6 +52,9 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
     internal long CommittedUntilAddress => log.CommittedUntilAddress;
 
+    /// <summary>When this spool lets a 250 be sent.</summary>
+    public SpoolDurability Durability => options.Durability;
+
     /// <summary>Creates the directory if needed, opens FasterLog, recovers and verifies, starts the committer.</summary>
     /// <exception cref="SpoolRecoveryException">The spool cannot be trusted; FastMta must not start.</exception>
     public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default)
@@ -69,6 +74,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             MemorySizeBits = options.MemorySizeBits,
             SegmentSizeBits = options.SegmentSizeBits,
             CommitTimeout = options.CommitTimeout,
+            Durability = options.Durability,
         };
 
         bool hasData = RawLog.AnySegmentData(path);
@@ -87,13 +93,21 @@ public sealed partial class MessageSpool : IAsyncDisposable
                 throw Refuse(logger, $"The spool watermark is corrupt ({detail}). FastMta will not start on a spool it cannot verify.");
         }
 
-        IDevice device = Devices.CreateLogDevice(SpoolFiles.LogFile(path), preallocateFile: false, deleteOnClose: false);
+        bool relaxed = resolved.Durability == SpoolDurability.Relaxed;
+        // Commit: FASTER's device (O_SYNC) and commit manager. Relaxed: the same files through the page cache (no O_SYNC).
+        IDevice device = relaxed
+            ? new PageCacheLogDevice(SpoolFiles.LogFile(path), flushOnDispose: true)
+            : Devices.CreateLogDevice(SpoolFiles.LogFile(path), preallocateFile: false, deleteOnClose: false);
+        DeviceLogCommitCheckpointManager? commitManager = relaxed
+            ? new DeviceLogCommitCheckpointManager(new PageCacheDeviceFactory(), new DefaultCheckpointNamingScheme(path), removeOutdated: true)
+            : null;
         FasterLog? log = null;
         try
         {
             var settings = new FasterLogSettings
             {
                 LogDevice = device,
+                LogCommitManager = commitManager,
                 LogCommitDir = path,
                 PageSize = 1L << resolved.PageSizeBits,
                 MemorySize = 1L << resolved.MemorySizeBits,
@@ -144,13 +158,14 @@ public sealed partial class MessageSpool : IAsyncDisposable
             var metrics = new SpoolMetrics();
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
             metrics.RecoveryCompleted(elapsed.TotalSeconds);
-            var spool = new MessageSpool(resolved, logger, device, log, rawLog, metrics, watermark);
+            var spool = new MessageSpool(resolved, logger, device, commitManager, log, rawLog, metrics, watermark);
             Log.SpoolOpened(logger, path, begin, committed, watermark, elapsed.TotalMilliseconds);
             return Task.FromResult(spool);
         }
         catch
         {
             log?.Dispose();
+            commitManager?.Dispose();
             device.Dispose();
             throw;
         }
@@ -286,9 +301,42 @@ public sealed partial class MessageSpool : IAsyncDisposable
         await Committer.StopAsync().ConfigureAwait(false);
         long committed = log.CommittedUntilAddress;
         log.Dispose();
-        device.Dispose(); // FasterLog.Dispose leaves the device it was given alone
+        commitManager?.Dispose(); // FasterLog disposes only a commit manager it created itself
+        device.Dispose(); // FasterLog.Dispose leaves the device it was given alone (Relaxed: flushes the segments to disk)
+        if (commitManager is not null)
+        {
+            FlushCommitMetadata(options.Path);
+        }
+
         Metrics.Dispose();
         Log.SpoolClosed(logger, committed);
+    }
+
+    /// <summary>Relaxed mode, clean shutdown: the commit metadata files and their directories to disk as well.</summary>
+    private void FlushCommitMetadata(string path)
+    {
+        try
+        {
+            string commits = Path.Combine(path, SpoolFiles.CommitDirectory);
+            if (Directory.Exists(commits))
+            {
+                foreach (string file in Directory.EnumerateFiles(commits))
+                {
+                    using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    RandomAccess.FlushToDisk(handle);
+                }
+
+                if (!OperatingSystem.IsWindows())
+                {
+                    DirectorySync.Fsync(commits);
+                    DirectorySync.Fsync(path);
+                }
+            }
+        }
+        catch (IOException e)
+        {
+            Log.ShutdownFlushFailed(logger, e);
+        }
     }
 
     internal void ReturnWriter(MessageWriter writer)

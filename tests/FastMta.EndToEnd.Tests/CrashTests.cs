@@ -8,6 +8,8 @@ namespace FastMta.EndToEnd.Tests;
 
 // "250 means durable": kill -9 the server, restart it on the same spool, and every acknowledged message must be
 // there exactly once with its exact content. Messages that never got a 250 may be present or not, but never torn.
+// Both Mta:Spool:Durability modes promise this: Commit (on disk) and Relaxed (in the OS page cache, which outlives
+// the killed process).
 public sealed class CrashTests(ITestOutputHelper output)
 {
     private const int Sessions = 8;
@@ -79,11 +81,13 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
     }
 
+    private static string[] DurabilitySettings(string durability) => [$"Mta:Spool:Durability={durability}"];
+
     private async Task VerifyAfterRestartAsync(ServerProcess crashed, Ledger ledger, bool allMustBeAcknowledged)
     {
         Assert.True(ledger.SessionErrors.IsEmpty, string.Join("\n", ledger.SessionErrors) + "\n" + ServerProcess.FormatLog(crashed.Log));
         // The spool must recover and the server come up on it (/health 200) ...
-        await using (ServerProcess restarted = await ServerProcess.StartAsync(spoolPath: crashed.SpoolPath, output: output))
+        await using (ServerProcess restarted = await ServerProcess.StartAsync(crashed.Settings, spoolPath: crashed.SpoolPath, output: output))
         {
             await restarted.StopGracefullyAsync();
         }
@@ -126,10 +130,12 @@ public sealed class CrashTests(ITestOutputHelper output)
         output.WriteLine($"{ledger.Acknowledged.Count} acknowledged, {ledger.Attempted.Count} attempted, {spool.Count} spooled");
     }
 
-    [Fact]
-    public async Task EveryAcknowledgedMessageSurvivesAKillNineRightAfterTheLastAcknowledgement()
+    [Theory]
+    [InlineData("Commit")]
+    [InlineData("Relaxed")]
+    public async Task EveryAcknowledgedMessageSurvivesAKillNineRightAfterTheLastAcknowledgement(string durability)
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(output: output);
+        await using ServerProcess server = await ServerProcess.StartAsync(DurabilitySettings(durability), output: output);
         var ledger = new Ledger();
         int total = Sessions * MessagesPerSession;
         int acknowledged = 0;
@@ -145,10 +151,12 @@ public sealed class CrashTests(ITestOutputHelper output)
         await VerifyAfterRestartAsync(server, ledger, allMustBeAcknowledged: true);
     }
 
-    [Fact]
-    public async Task EveryAcknowledgedMessageSurvivesAKillNineWhileOtherSessionsAreStillSending()
+    [Theory]
+    [InlineData("Commit")]
+    [InlineData("Relaxed")]
+    public async Task EveryAcknowledgedMessageSurvivesAKillNineWhileOtherSessionsAreStillSending(string durability)
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(output: output);
+        await using ServerProcess server = await ServerProcess.StartAsync(DurabilitySettings(durability), output: output);
         var ledger = new Ledger();
         using var killed = new CancellationTokenSource();
         int acknowledged = 0;

@@ -6,7 +6,7 @@ namespace FastMta.Spool.Tests;
 /// <summary>A spool directory under the temp path, deleted at the end of the test.</summary>
 internal sealed class TempSpool : IDisposable
 {
-    public TempSpool(int chunkSize = 256 * 1024, int pageSizeBits = 22, int memorySizeBits = 26, int segmentSizeBits = 28)
+    public TempSpool(int chunkSize = 256 * 1024, int pageSizeBits = 22, int memorySizeBits = 26, int segmentSizeBits = 28, SpoolDurability durability = SpoolDurability.Commit)
     {
         Options = new SpoolOptions
         {
@@ -16,6 +16,7 @@ internal sealed class TempSpool : IDisposable
             MemorySizeBits = memorySizeBits,
             SegmentSizeBits = segmentSizeBits,
             CommitTimeout = TimeSpan.FromSeconds(30),
+            Durability = durability,
         };
     }
 
