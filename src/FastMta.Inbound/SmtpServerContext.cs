@@ -30,6 +30,9 @@ public sealed class SmtpServerContext
         }
     }
 
+    /// <summary>The header field in which a submitter names the egress pool for its message; removed at reception.</summary>
+    public const string PoolHeaderName = "X-FastMta-Pool";
+
     public InboundOptions Options { get; }
     public MessageSpool Spool => _spool();
     public ILogger Logger { get; }
@@ -40,6 +43,10 @@ public sealed class SmtpServerContext
     public byte[] HeloReply { get; }
     public byte[] HostnameUtf8 { get; }
     public bool AuthConfigured => Options.AuthUsers.Count > 0;
+
+    /// <summary>Whether an egress pool named by a message's X-FastMta-Pool header exists (set by the host from the
+    /// live traffic-shaping configuration); every name is accepted when no check is set.</summary>
+    public Func<string, bool> IsKnownPool { get; init; } = static _ => true;
 
     public ReadOnlySpan<byte> EhloReply(bool offerTls, bool offerAuth) =>
         _ehloReplies[(offerTls ? 1 : 0) | (offerAuth ? 2 : 0)];

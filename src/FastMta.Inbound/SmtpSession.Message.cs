@@ -6,9 +6,12 @@ namespace FastMta.Inbound;
 
 // The mail transaction: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030) stream the body into the spool writer, which
 // moves full chunks to the log as they fill, so memory per session stays bounded whatever the message size.
-// 250 is written only after the spool's durable commit (CommitMessageAsync).
+// 250 is written only after the spool's durable commit (CommitMessageAsync). The client's bytes pass through
+// _poolHeader, which takes the X-FastMta-Pool field out of the header section: the pool is an instruction to this MTA,
+// kept in the envelope, and never travels on.
 internal sealed partial class SmtpSession
 {
+    private readonly HeaderFieldStripper _poolHeader = new(SmtpServerContext.PoolHeaderName);
     private enum ChunkError { None, NeedMail, NeedRcpt, TooLarge }
 
     private MessageWriter? _transaction;
@@ -40,6 +43,7 @@ internal sealed partial class SmtpSession
             return Reject(SmtpReplies.DataAfterBdat, "sequence");
         }
         WriteReceivedHeader();
+        _poolHeader.Reset(_transaction);
         _decoder.Reset(_options.MaxMessageBytes);
         _mode = InputMode.Data;
         return Reply(SmtpReplies.StartMailInput);
@@ -60,7 +64,7 @@ internal sealed partial class SmtpSession
             ResetTransaction();
             return Reject(SmtpReplies.BareLineFeedInData, "bare_lf");
         }
-        return SessionAction.CommitMessage;
+        return TakePool();
     }
 
     // BDAT's chunk bytes always follow the command, even when the command is refused: they are read and discarded
@@ -82,6 +86,7 @@ internal sealed partial class SmtpSession
         {
             _bdatStarted = true;
             WriteReceivedHeader();
+            _poolHeader.Reset(_transaction!);
         }
         return SessionAction.Continue;
     }
@@ -102,7 +107,7 @@ internal sealed partial class SmtpSession
                 }
                 else
                 {
-                    _transaction!.Write(span[..take]);
+                    _poolHeader.Write(span[..take]);
                 }
             }
             reader.Advance(take);
@@ -129,10 +134,31 @@ internal sealed partial class SmtpSession
         }
         if (_bdatLast)
         {
-            return SessionAction.CommitMessage;
+            return TakePool();
         }
         ReplyWriter.Write(_output, SmtpReplies.BdatChunkPrefix, _bdatBodyBytes);
         return SessionAction.Continue;
+    }
+
+    // The body is complete: the pool it named (if any) goes into the envelope, or the message is refused when no such
+    // pool is configured (silently sending it from another pool's addresses would defeat the sender's choice).
+    private SessionAction TakePool()
+    {
+        _poolHeader.Complete();
+        if (!_poolHeader.Found)
+        {
+            return SessionAction.CommitMessage;
+        }
+
+        string? pool = _poolHeader.Value;
+        if (pool is null || pool.Length == 0 || !_server.IsKnownPool(pool))
+        {
+            ResetTransaction();
+            return Reject(SmtpReplies.UnknownPool, "unknown_pool");
+        }
+
+        _transaction!.SetPool(pool);
+        return SessionAction.CommitMessage;
     }
 
     private async Task CommitMessageAsync()

@@ -145,7 +145,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         {
             if (_mode == InputMode.Data)
             {
-                if (_decoder.Decode(ref reader, _transaction!) == DataStatus.NeedMoreData)
+                if (_decoder.Decode(ref reader, _poolHeader) == DataStatus.NeedMoreData)
                 {
                     needMoreInput = true;
                     break;

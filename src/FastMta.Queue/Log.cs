@@ -36,4 +36,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Error, Message = "Resolving the site of {Domain} for traffic shaping failed; shaping it by its domain")]
     public static partial void SiteResolutionFailed(ILogger logger, string domain, Exception exception);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Message {MessageId} asked for egress pool {Pool}, which is no longer configured; it is sent from pool {Fallback}")]
+    public static partial void UnknownPool(ILogger logger, string messageId, string pool, string fallback);
 }

@@ -170,8 +170,20 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         if (shaper is not null)
         {
-            // The pool: the sender domain's mapping, else the default. (The X-FastMta-Pool header is not read yet.)
-            message.Pool = shaper.ChoosePool(null, null, DomainOf(message.Envelope.Sender));
+            // The pool the message asked for at reception (X-FastMta-Pool or the API's pool field, checked then), else the
+            // sender domain's mapping, else the default. A named pool that a reload has removed since is not a reason to
+            // hold mail forever: it goes out of the pool it would have had without the name, loudly.
+            string senderDomain = DomainOf(message.Envelope.Sender);
+            string pool = shaper.ChoosePool(message.Envelope.Pool, null, senderDomain);
+            if (message.Envelope.Pool is not null && !shaper.HasPool(pool))
+            {
+                string fallback = shaper.ChoosePool(null, null, senderDomain);
+                Log.UnknownPool(logger, message.Envelope.Id.ToString(), pool, fallback);
+                metrics.Error("unknown_pool");
+                pool = fallback;
+            }
+
+            message.Pool = pool;
         }
 
         long first = message.Envelope.FirstAddress;

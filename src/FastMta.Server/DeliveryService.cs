@@ -30,6 +30,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     /// <summary>The live shaper (null while delivery is disabled or stopped).</summary>
     public TrafficShaper? Shaper => shaper;
 
+    /// <summary>Whether a pool a message asks for (X-FastMta-Pool, the API's pool) is configured now. With delivery
+    /// off there is no shaping to ask, and any name is kept: the queue checks again when it indexes the message.</summary>
+    public bool IsKnownPool(string name) => shaper?.HasPool(name) ?? true;
+
     /// <summary>The shaping configuration in force (the latest one that loaded).</summary>
     public ShapingOptions ShapingOptions => Volatile.Read(ref shapingOptions);
 

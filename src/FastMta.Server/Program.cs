@@ -36,7 +36,10 @@ builder.Services.AddSingleton<DeliveryService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
-    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())
+{
+    IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
+});
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.WebHost.ConfigureKestrel(kestrel =>
 {

@@ -489,7 +489,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
         record.Span.Slice(fields.InlineOffset, fields.Inline.Length).CopyTo(body.AsSpan(filled));
         return new SpooledMessage(fields.Id, address, fields.ReceivedAt, fields.Sender, fields.SenderParameters, fields.Recipients,
-            fields.ClientAddress, fields.HeloName, fields.AuthenticatedUser, fields.Protocol, body);
+            fields.ClientAddress, fields.HeloName, fields.AuthenticatedUser, fields.Protocol, body)
+        {
+            Pool = fields.Pool,
+        };
     }
 
     /// <param name="chunks">Chunk addresses seen earlier in a scan (each may be claimed once), or null for random access.

@@ -65,6 +65,9 @@ public sealed class SpooledMessage
 
     public string Protocol { get; }
 
+    /// <summary>The egress pool the message asked for at reception; null when none.</summary>
+    public string? Pool { get; internal init; }
+
     /// <summary>The reassembled body (the Received header first, then the content).</summary>
     public ReadOnlyMemory<byte> Body { get; }
 }

@@ -65,7 +65,7 @@ public sealed class HttpApiTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Raw_content_gets_CRLF_line_ends_the_pool_header_and_only_the_missing_Date_and_Message_ID()
+    public async Task Raw_content_gets_CRLF_line_ends_and_only_the_missing_Date_and_Message_ID_and_the_pool_goes_to_the_envelope()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(output: output);
         var (status, _, _) = await PostAsync(server, "/api/v1/messages",
@@ -80,10 +80,12 @@ public sealed class HttpApiTests(ITestOutputHelper output)
         Assert.Equal(2, entries.Count);
         SpoolEntry first = entries.Single(e => e.Sender == "");
         string text = Encoding.UTF8.GetString(first.Content);
-        Assert.Matches(@"^X-FastMta-Pool: warm-1\r\nDate: [^\r\n]+\r\nMessage-ID: <[^\r\n>]+@mx\.test\.example>\r\nSubject: lf\r\n\r\nline one\r\nline two\r\n$", text);
+        Assert.Equal("warm-1", first.Pool);
+        Assert.Matches(@"^Date: [^\r\n]+\r\nMessage-ID: <[^\r\n>]+@mx\.test\.example>\r\nSubject: lf\r\n\r\nline one\r\nline two\r\n$", text);
         SpoolEntry second = entries.Single(e => e.Sender != "");
         Assert.Equal("Message-ID: <kept@x>\r\nDate: Sat, 28 Nov 2026 07:10:00 +0000\r\n\r\nb\r\n", Encoding.UTF8.GetString(second.Content));
         Assert.Equal("", second.SenderParameters);
+        Assert.Null(second.Pool);
     }
 
     [Fact]
@@ -122,7 +124,8 @@ public sealed class HttpApiTests(ITestOutputHelper output)
         Assert.Equal("reply@sender.test", Assert.IsType<MailboxAddress>(Assert.Single(message.ReplyTo)).Address);
         Assert.DoesNotContain("hidden@dest.test", Encoding.ASCII.GetString(entry.Content));
         Assert.Equal("spring", message.Headers["X-Campaign"]);
-        Assert.Equal("bulk", message.Headers["X-FastMta-Pool"]);
+        Assert.Equal("bulk", entry.Pool);
+        Assert.Null(message.Headers["X-FastMta-Pool"]); // an instruction to FastMta, kept in the envelope, never sent
         Assert.False(string.IsNullOrEmpty(message.MessageId));
         Assert.NotNull(message.Headers["Date"]);
         Assert.Equal("Hello Bob, caf\u00e9.", message.TextBody?.TrimEnd());

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Server;
@@ -77,6 +79,63 @@ public sealed class ShapingTests(ITestOutputHelper output)
         Assert.Equal(40, fromA + fromB);
         Assert.InRange(fromA, 28, 32);
         Assert.InRange(fromB, 8, 12);
+    }
+
+    [Fact]
+    public async Task The_pool_named_by_X_FastMta_Pool_or_the_API_is_used_and_the_header_never_reaches_the_receiver()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        await using ServerProcess relay = await StartRelayAsync(sink,
+            $"Mta:Egress:Sources:a:Address={SourceA}", $"Mta:Egress:Sources:b:Address={SourceB}",
+            "Mta:Egress:Pools:default:a=1", "Mta:Egress:Pools:bulk:b=1");
+
+        await using (RawSmtpClient client = await RawSmtpClient.ConnectAsync(relay))
+        {
+            await client.EhloAsync();
+            await client.SendMessageAsync("alice@sender.test", ["r1@dest.test"], "X-FastMta-Pool: bulk\r\nSubject: one\r\n\r\nbody\r\n"u8.ToArray());
+            await client.SendMessageAsync("alice@sender.test", ["r2@dest.test"], "Subject: two\r\n\r\nbody\r\n"u8.ToArray());
+
+            // BDAT, the field's name split across two chunks and folded onto a second line.
+            await client.CommandAsync("MAIL FROM:<alice@sender.test>", 250);
+            await client.CommandAsync("RCPT TO:<r3@dest.test>", 250);
+            const string head = "Subject: three\r\nx-fastmta-", tail = "pool:\r\n bulk\r\n\r\nbody\r\n";
+            await client.WriteAsync($"BDAT {head.Length}\r\n{head}");
+            await client.ExpectAsync(250);
+            await client.WriteAsync($"BDAT {tail.Length} LAST\r\n{tail}");
+            await client.ExpectAsync(250, "2.0.0");
+
+            // A pool that is not configured: refused, and the session goes on.
+            await client.CommandAsync("MAIL FROM:<alice@sender.test>", 250);
+            await client.CommandAsync("RCPT TO:<r0@dest.test>", 250);
+            await client.CommandAsync("DATA", 354);
+            await client.WriteAsync("X-FastMta-Pool: nosuch\r\nSubject: refused\r\n\r\nbody\r\n.\r\n");
+            await client.ExpectAsync(550, "5.7.1");
+            await client.CommandAsync("NOOP", 250);
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, await InjectAsync(relay, new { from = "alice@sender.test", recipients = new[] { "r4@dest.test" }, pool = "bulk", subject = "four", text = "body" }));
+        Assert.Equal(HttpStatusCode.Accepted, await InjectAsync(relay, new { from = "alice@sender.test", recipients = new[] { "r5@dest.test" }, content = "X-FastMta-Pool: bulk\r\nSubject: five\r\n\r\nbody\r\n" }));
+        Assert.Equal(HttpStatusCode.BadRequest, await InjectAsync(relay, new { from = "alice@sender.test", recipients = new[] { "r0@dest.test" }, pool = "nosuch", subject = "refused", text = "body" }));
+        Assert.Equal(HttpStatusCode.BadRequest, await InjectAsync(relay, new { from = "alice@sender.test", recipients = new[] { "r0@dest.test" }, content = "X-FastMta-Pool: nosuch\r\n\r\nbody\r\n" }));
+
+        IReadOnlyList<SinkMessage> messages = await sink.WaitForMessagesAsync(5, Wait);
+        var sources = messages.ToDictionary(m => Assert.Single(m.Recipients), m => m.Peer.Address);
+        output.WriteLine(string.Join(", ", sources.Select(s => $"{s.Key} from {s.Value}")));
+        Assert.Equal(SourceB, sources["r1@dest.test"]);
+        Assert.Equal(SourceA, sources["r2@dest.test"]);
+        Assert.Equal(SourceB, sources["r3@dest.test"]);
+        Assert.Equal(SourceB, sources["r4@dest.test"]);
+        Assert.Equal(SourceB, sources["r5@dest.test"]);
+        Assert.DoesNotContain("r0@dest.test", sources.Keys);
+        Assert.All(messages, m => Assert.DoesNotContain("x-fastmta-pool", Encoding.ASCII.GetString(m.Data), StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("Subject: three\r\n\r\nbody\r\n", Encoding.ASCII.GetString(messages.Single(m => m.Recipients[0] == "r3@dest.test").Data));
+    }
+
+    private static async Task<HttpStatusCode> InjectAsync(ServerProcess server, object request)
+    {
+        using HttpResponseMessage response = await Http.PostAsync($"http://127.0.0.1:{server.HttpPort}/api/v1/messages",
+            new StringContent(JsonSerializer.Serialize(request, JsonSerializerOptions.Web), Encoding.UTF8, "application/json"));
+        return response.StatusCode;
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using FastMta.Inbound;
+using FastMta.Smtp;
 using FastMta.Spool;
 using MimeKit;
 
@@ -16,7 +17,8 @@ internal readonly record struct SpoolOutcome(string? Id, InjectionError? Error, 
 /// is returned only after <see cref="MessageWriter.CommitAsync"/>, the same promise as SMTP's 250. Any failure
 /// before that abandons the writer, so nothing partial is ever queued.
 /// </summary>
-internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool, TimeProvider time, ILogger<InjectionSpooler> logger)
+internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool, DeliveryService delivery, TimeProvider time,
+    ILogger<InjectionSpooler> logger)
 {
     // Received "from" name: an HTTP client has no HELO. "with HTTP" (loopback, no keys) or "HTTPA" (authenticated
     // with an API key), after RFC 3848's ESMTP/ESMTPA; the listener is plain HTTP, so there is no "S" form yet.
@@ -30,6 +32,10 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             return new SpoolOutcome(null, null, Unavailable: true);
         }
         InjectionRequest request = message.Request;
+        if (request.Pool is not null && !delivery.IsKnownPool(request.Pool))
+        {
+            return new SpoolOutcome(null, UnknownPool("pool", request.Pool), false);
+        }
         long max = settings.Inbound.MaxMessageBytes;
         DateTimeOffset now = time.GetUtcNow();
         // Built before the writer is taken: MimeKit's checks (and any surprise) happen before anything is spooled.
@@ -37,6 +43,7 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
         MessageWriter writer = spool.Spool.CreateWriter();
         try
         {
+            writer.SetPool(request.Pool);
             string protocol = apiKeyName is null ? "HTTP" : "HTTPA";
             writer.SetOrigin(client?.ToString() ?? "unknown", ReceivedFromName, apiKeyName, protocol);
             writer.SetSender(message.Sender, SenderParameters(message));
@@ -57,10 +64,20 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             }
             else
             {
-                string added = (request.Pool is null ? "" : $"{PoolHeader.Name}: {request.Pool}\r\n")
-                    + MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now);
-                writer.Write(Encoding.ASCII.GetBytes(added));
-                await RawContent.WriteAsync(request.Content!, writer, cancellationToken);
+                writer.Write(Encoding.ASCII.GetBytes(MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now)));
+                // As over SMTP, an X-FastMta-Pool field in the content names the pool and is taken out.
+                var poolHeader = new HeaderFieldStripper(SmtpServerContext.PoolHeaderName);
+                poolHeader.Reset(writer);
+                await RawContent.WriteAsync(request.Content!, poolHeader, writer, cancellationToken);
+                poolHeader.Complete();
+                if (poolHeader.Found)
+                {
+                    if (poolHeader.Value is not { Length: > 0 } named || !delivery.IsKnownPool(named))
+                    {
+                        return new SpoolOutcome(null, UnknownPool("content", poolHeader.Value ?? ""), false);
+                    }
+                    writer.SetPool(named);
+                }
             }
             if (writer.BodyLength - contentStart > max)
             {
@@ -86,6 +103,10 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             writer.Dispose(); // after a commit: back to the pool; otherwise the transaction is abandoned
         }
     }
+
+    private static InjectionError UnknownPool(string field, string name) =>
+        new(StatusCodes.Status400BadRequest, "The message is invalid.",
+            new Dictionary<string, string[]> { [field] = [$"no egress pool named '{name}' is configured (Mta:Egress:Pools)"] });
 
     // As an SMTP client would have to say it: SMTPUTF8 for a UTF-8 address (RFC 6531), BODY=8BITMIME for 8-bit raw
     // content (RFC 6152); the queue reads both from the stored MAIL parameters.

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using FastMta.Inbound;
 using MimeKit;
 
 namespace FastMta.Server.Api;
@@ -134,7 +135,7 @@ internal static partial class InjectionValidator
         {
             errors["content"] = ["must not be empty"];
         }
-        else if (request.Pool is not null && RawContent.HasHeader(request.Content, "X-FastMta-Pool"))
+        else if (request.Pool is not null && RawContent.HasHeader(request.Content, SmtpServerContext.PoolHeaderName))
         {
             errors["content"] = ["has an X-FastMta-Pool header and `pool` is given: use one or the other"];
         }

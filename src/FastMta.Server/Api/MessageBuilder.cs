@@ -14,10 +14,6 @@ internal static class MessageBuilder
     {
         InjectionRequest request = validated.Request;
         var message = new MimeMessage();
-        if (request.Pool is not null)
-        {
-            message.Headers.Add(PoolHeader.Name, request.Pool);
-        }
         message.From.Add(request.HeaderFrom is not null ? MailboxAddress.Parse(request.HeaderFrom) : new MailboxAddress("", request.From!));
         if (request.To is not null)
         {
@@ -81,10 +77,4 @@ internal static class MessageBuilder
         format.NewLineFormat = NewLineFormat.Dos; // SMTP content is CRLF
         return format;
     }
-}
-
-/// <summary>The header that carries the API's `pool` to traffic shaping.</summary>
-internal static class PoolHeader
-{
-    public const string Name = "X-FastMta-Pool";
 }

@@ -38,7 +38,9 @@ internal static class RawContent
 
     public static bool HasEightBit(string content) => !Ascii.IsValid(content);
 
-    public static async ValueTask WriteAsync(string content, MessageWriter writer, CancellationToken cancellationToken)
+    /// <param name="output">Where the bytes go (the spool writer, or a filter in front of it).</param>
+    /// <param name="writer">The spool writer behind <paramref name="output"/>, flushed after each piece.</param>
+    public static async ValueTask WriteAsync(string content, IBufferWriter<byte> output, MessageWriter writer, CancellationToken cancellationToken)
     {
         Encoder encoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetEncoder();
         char[] normalised = ArrayPool<char>.Shared.Rent(PieceChars * 2 + 2);
@@ -55,7 +57,7 @@ internal static class RawContent
                     normalised[n++] = '\r';
                     normalised[n++] = '\n';
                 }
-                Encode(encoder, normalised.AsSpan(0, n), writer, flush: last);
+                Encode(encoder, normalised.AsSpan(0, n), output, flush: last);
                 await writer.FlushAsync(cancellationToken); // moves full chunks to the log: memory stays one chunk
             }
         }

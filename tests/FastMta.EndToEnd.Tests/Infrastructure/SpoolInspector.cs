@@ -16,7 +16,8 @@ public sealed record SpoolEntry(
     string? AuthenticatedUser,
     string Protocol,
     DateTimeOffset ReceivedAt,
-    byte[] Body)
+    byte[] Body,
+    string? Pool = null)
 {
     public string ReceivedHeader => MessageContent.SplitReceived(Body).Header;
 
@@ -41,7 +42,7 @@ public static class SpoolInspector
         {
             entries.Add(new SpoolEntry(m.Id.ToString(), m.Sender, m.SenderParameters,
                 m.Recipients.Select(r => (r.Address, r.Parameters)).ToList(), m.ClientAddress, m.HeloName,
-                m.AuthenticatedUser, m.Protocol, m.ReceivedAt, m.Body.ToArray()));
+                m.AuthenticatedUser, m.Protocol, m.ReceivedAt, m.Body.ToArray(), m.Pool));
         }
         return entries;
     }

@@ -94,9 +94,10 @@ internal sealed class QueueTestHarness : IAsyncDisposable
     public async Task<SpoolMessageId> SendAsync(string sender, params string[] recipients) =>
         await SendAsync(sender, recipients, Encoding.ASCII.GetBytes("Subject: test\r\nMessage-ID: <m@example.test>\r\n\r\nhello\r\n"));
 
-    public async Task<SpoolMessageId> SendAsync(string sender, string[] recipients, byte[] body, string senderParameters = "")
+    public async Task<SpoolMessageId> SendAsync(string sender, string[] recipients, byte[] body, string senderParameters = "", string? pool = null)
     {
         using MessageWriter writer = Spool.CreateWriter();
+        writer.SetPool(pool);
         writer.SetSender(Encoding.UTF8.GetBytes(sender), Encoding.ASCII.GetBytes(senderParameters));
         foreach (string recipient in recipients)
         {

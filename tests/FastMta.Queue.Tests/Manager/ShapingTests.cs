@@ -38,6 +38,46 @@ public sealed class ShapingTests
     }
 
     [Fact]
+    public async Task The_pool_a_message_asked_for_wins_over_the_sender_domain_and_survives_a_restart()
+    {
+        int attempts = 0;
+        await using var h = new QueueTestHarness((r, _) => Interlocked.Increment(ref attempts) <= 4
+            ? Task.FromResult(All(r, RecipientOutcome.Deferred, 451, "4.3.0", "try later"))
+            : Deliver(r));
+        h.Options.RetrySchedule = [TimeSpan.FromHours(1)]; // retried by hand after the restart
+        h.Shaping = new ShapingOptions
+        {
+            Sources = [Source("a", 2), Source("b", 3), Source("c", 4)],
+            Pools =
+            [
+                new EgressPool { Name = "default", Members = [new PoolMember { SourceName = "a", Weight = 1 }] },
+                new EgressPool { Name = "bulk", Members = [new PoolMember { SourceName = "b", Weight = 1 }] },
+                new EgressPool { Name = "tx", Members = [new PoolMember { SourceName = "c", Weight = 1 }] },
+            ],
+            SenderDomainPools = new Dictionary<string, string> { ["billing.test"] = "tx" },
+        };
+        await h.StartAsync();
+        byte[] body = "Subject: t\r\n\r\nhello\r\n"u8.ToArray();
+        await h.SendAsync("s@billing.test", ["r@asked.test"], body, pool: "bulk");
+        await h.SendAsync("s@billing.test", ["r@mapped.test"], body);
+        await h.SendAsync("s@other.test", ["r@plain.test"], body);
+        await h.SendAsync("s@other.test", ["r@gone.test"], body, pool: "removed-by-a-reload");
+        await WaitUntilAsync(() => h.Agent.Attempts.Count == 4, "every message is tried once (and deferred)");
+
+        await h.RestartAsync();
+        h.Queue.RetryNow(null);
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 4, "every message is delivered after the restart");
+        foreach (string from in new[] { "first attempt", "after the restart" })
+        {
+            var sources = h.Agent.Attempts.Skip(from == "first attempt" ? 0 : 4).Take(4).ToDictionary(a => a.Domain, a => a.SourceAddress);
+            Assert.Equal("127.0.0.3", sources["asked.test"]); // the pool it asked for, not its sender's (tx)
+            Assert.Equal("127.0.0.4", sources["mapped.test"]);
+            Assert.Equal("127.0.0.2", sources["plain.test"]);
+            Assert.Equal("127.0.0.2", sources["gone.test"]); // an unknown pool falls back instead of holding the mail
+        }
+    }
+
+    [Fact]
     public async Task A_rate_limited_domain_is_held_to_its_rate_while_another_domain_is_not_slowed()
     {
         await using var h = new QueueTestHarness((r, _) => Deliver(r));
