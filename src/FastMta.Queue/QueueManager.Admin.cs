@@ -42,7 +42,7 @@ public sealed partial class QueueManager
                         continue;
                     }
 
-                    string domain = DomainOf(message.Envelope.Recipients[i].Address);
+                    string domain = message.Envelope.Recipients[i].Domain;
                     if (!byDomain.TryGetValue(domain, out DomainCounts? counts))
                     {
                         byDomain[domain] = counts = new DomainCounts();
@@ -180,7 +180,7 @@ public sealed partial class QueueManager
                 {
                     RecipientState state = message.States[i];
                     if (state.Status == RecipientStatus.Deferred && !message.IsInFlight(i)
-                        && (domain is null || DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase)))
+                        && (domain is null || message.Envelope.Recipients[i].Domain.Equals(domain, StringComparison.OrdinalIgnoreCase)))
                     {
                         // In memory only: after a restart the recorded retry time applies again, which is harmless.
                         message.States[i] = state with { NextAttemptUnixMs = 0 };
@@ -231,7 +231,7 @@ public sealed partial class QueueManager
                 int fromPending = 0, fromDeferred = 0;
                 for (int i = 0; i < message.States.Length; i++)
                 {
-                    if (message.States[i].IsFinal || !DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase))
+                    if (message.States[i].IsFinal || !message.Envelope.Recipients[i].Domain.Equals(domain, StringComparison.OrdinalIgnoreCase))
                     {
                         continue;
                     }
@@ -250,7 +250,7 @@ public sealed partial class QueueManager
                 if (indexes is not null)
                 {
                     metrics.AttemptStarted(fromPending, fromDeferred);
-                    selected.Add(new DeliveryWork(message, DomainOf(message.Envelope.Recipients[indexes[0]].Address), [.. indexes]));
+                    selected.Add(new DeliveryWork(message, message.Envelope.Recipients[indexes[0]].Domain, [.. indexes]));
                 }
             }
         }
@@ -267,7 +267,7 @@ public sealed partial class QueueManager
                 Recipients = [.. work.RecipientIndexes.Select(_ => new RecipientResult(RecipientOutcome.Failed, 550, "5.0.0", text))],
             };
             await RecordOutcomesAsync(work, result, body, 0, sendDsn ? AttemptKind.AdminBounce : AttemptKind.AdminDelete).ConfigureAwait(false);
-            recipients += work.RecipientIndexes.Length;
+            recipients += work.RecipientIndexes.Count;
         }
 
         return new AdminOutcome(selected.Count, recipients, skipped);
@@ -283,7 +283,7 @@ public sealed partial class QueueManager
             _ = work.Message.States[index].Status == RecipientStatus.Deferred ? deferred++ : pending++;
         }
 
-        metrics.AttemptEnded(work.RecipientIndexes.Length, stillQueued: deferred, backToPending: pending);
+        metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: deferred, backToPending: pending);
         Schedule(work.Message, work.Message.NextDueMs());
     }
 
@@ -340,7 +340,7 @@ public sealed partial class QueueManager
         for (int i = 0; i < recipients.Length; i++)
         {
             RecipientState state = message.States[i];
-            recipients[i] = new QueuedRecipientInfo(envelope.Recipients[i].Address, DomainOf(envelope.Recipients[i].Address), StatusOf(message, i),
+            recipients[i] = new QueuedRecipientInfo(envelope.Recipients[i].Address, envelope.Recipients[i].Domain, StatusOf(message, i),
                 state.Attempts, state.Status == RecipientStatus.Deferred ? DateTimeOffset.FromUnixTimeMilliseconds(state.NextAttemptUnixMs) : null);
         }
 
@@ -354,7 +354,7 @@ public sealed partial class QueueManager
         int count = 0;
         for (int i = 0; i < message.States.Length; i++)
         {
-            if (!message.States[i].IsFinal && DomainOf(message.Envelope.Recipients[i].Address).Equals(domain, StringComparison.OrdinalIgnoreCase))
+            if (!message.States[i].IsFinal && message.Envelope.Recipients[i].Domain.Equals(domain, StringComparison.OrdinalIgnoreCase))
             {
                 count++;
             }

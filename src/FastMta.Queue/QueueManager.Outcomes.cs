@@ -64,7 +64,7 @@ public sealed partial class QueueManager
                     message.SetInFlight(index, false);
                 }
 
-                metrics.AttemptEnded(work.RecipientIndexes.Length, stillQueued: 0, backToPending: work.RecipientIndexes.Length);
+                metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: 0, backToPending: work.RecipientIndexes.Count);
             }
         }
         finally
@@ -72,6 +72,11 @@ public sealed partial class QueueManager
             if (!slotReleased)
             {
                 ReleaseSlot(destination, admission.Lease);
+            }
+
+            lock (gate)
+            {
+                ReturnWork(work); // its outcomes are recorded (or abandoned): nothing refers to it any more
             }
 
             if (Interlocked.Decrement(ref workersRunning) == 0 && Volatile.Read(ref stopRequested))
@@ -84,7 +89,7 @@ public sealed partial class QueueManager
     private DeliveryRequest CreateRequest(DeliveryWork work, ReadOnlySequence<byte> body, Admission admission)
     {
         SpooledEnvelope envelope = work.Message.Envelope;
-        var recipients = new string[work.RecipientIndexes.Length];
+        var recipients = new string[work.RecipientIndexes.Count];
         bool nonAscii = !Ascii.IsValid(envelope.Sender);
         for (int i = 0; i < recipients.Length; i++)
         {
@@ -109,7 +114,7 @@ public sealed partial class QueueManager
 
     private static DeliveryResult LocalFailure(DeliveryWork work, string status, string text)
     {
-        var results = new RecipientResult[work.RecipientIndexes.Length];
+        var results = new RecipientResult[work.RecipientIndexes.Count];
         Array.Fill(results, new RecipientResult(RecipientOutcome.Deferred, 451, status, text));
         return new DeliveryResult { Recipients = results };
     }
@@ -128,7 +133,7 @@ public sealed partial class QueueManager
         DateTimeOffset now = time.GetUtcNow();
         long nowMs = now.ToUnixTimeMilliseconds();
         long expiresMs = message.ExpiresAtMs(options.MaxAge);
-        int count = work.RecipientIndexes.Length;
+        int count = work.RecipientIndexes.Count;
         var states = new RecipientState[count];
         var types = new DeliveryEventType[count];
         var replies = new RecipientResult[count];

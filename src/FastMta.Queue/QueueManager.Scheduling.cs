@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using FastMta.Shaping;
 using FastMta.Spool;
 
@@ -12,6 +13,39 @@ public sealed partial class QueueManager
     private readonly Queue<DestinationQueue> runnable = new();
     private int deliveriesInFlight;
     private ITimer? dueTimer; // only the scheduler task touches it
+    private bool? pausedOverride; // under the gate; null: QueueOptions.Paused
+
+    // Planning state reused across passes (scheduler thread, under the gate): due recipient indexes of the message
+    // being planned, and finished transactions. The pool is bounded: transactions beyond it are left to the GC.
+    private const int MaxPooledWork = 4096;
+    private readonly Stack<DeliveryWork> workPool = new();
+    private int[] planBuffer = new int[16];
+    private int[] planGroup = new int[16];
+
+    /// <summary>
+    /// While true nothing new is planned or launched (attempts already running finish); messages are still indexed.
+    /// Starts as <see cref="QueueOptions.Paused"/>.
+    /// </summary>
+    public bool Paused
+    {
+        get
+        {
+            lock (gate)
+            {
+                return pausedOverride ?? options.Paused;
+            }
+        }
+
+        set
+        {
+            lock (gate)
+            {
+                pausedOverride = value;
+            }
+
+            Signal(); // a resumed scheduler plans what became due meanwhile
+        }
+    }
 
     /// <summary>Puts the message in the heap for <paramref name="dueMs"/> unless it is already due earlier.</summary>
     private void Schedule(QueuedMessage message, long dueMs)
@@ -37,21 +71,19 @@ public sealed partial class QueueManager
                 long nextDueMs;
                 lock (gate)
                 {
-                    long now = NowMs;
-                    while (due.TryPeek(out QueuedMessage? message, out long dueMs) && dueMs <= now)
+                    if (pausedOverride ?? options.Paused)
                     {
-                        due.Dequeue();
-                        if (message.ScheduledDueMs == dueMs)
-                        {
-                            message.ScheduledDueMs = long.MaxValue;
-                            Plan(message, now);
-                        }
+                        nextDueMs = long.MaxValue; // sleeps until resumed: Paused's setter signals
                     }
-
-                    long nextResumeMs = ExpireSuspensions(now);
-                    UnparkDue(now);
-                    LaunchReady(now); // may park destinations: the next unpark time is read after it
-                    nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
+                    else
+                    {
+                        long now = NowMs;
+                        PlanDue(now);
+                        long nextResumeMs = ExpireSuspensions(now);
+                        UnparkDue(now);
+                        LaunchReady(now); // may park destinations: the next unpark time is read after it
+                        nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
+                    }
                 }
 
                 await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
@@ -86,6 +118,9 @@ public sealed partial class QueueManager
     }
 
     /// <summary>Turns the message's due recipients into transactions, one per domain (split at the recipient limit).</summary>
+    /// <remarks>Allocation-free in steady state (checked by SchedulingAllocationTests): domains come precomputed and
+    /// shared from the spool (SpooledRecipient.Domain), grouping works in reused index buffers instead of a
+    /// dictionary of lists, and transactions come from a pool.</remarks>
     private void Plan(QueuedMessage message, long now)
     {
         if (message.Moving || message.Remaining == 0)
@@ -94,7 +129,7 @@ public sealed partial class QueueManager
         }
 
         IReadOnlyList<SpooledRecipient> recipients = message.Envelope.Recipients;
-        Dictionary<string, List<int>>? byDomain = null;
+        int due = 0;
         int fromPending = 0;
         int fromDeferred = 0;
         for (int i = 0; i < message.States.Length; i++)
@@ -105,14 +140,12 @@ public sealed partial class QueueManager
                 continue;
             }
 
-            byDomain ??= new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
-            string domain = DomainOf(recipients[i].Address);
-            if (!byDomain.TryGetValue(domain, out List<int>? indexes))
+            if (due == planBuffer.Length)
             {
-                byDomain[domain] = indexes = [];
+                Array.Resize(ref planBuffer, Math.Max(16, planBuffer.Length * 2)); // grows to the largest message once
             }
 
-            indexes.Add(i);
+            planBuffer[due++] = i;
             message.SetInFlight(i, true);
             if (state.Status == RecipientStatus.Deferred)
             {
@@ -124,20 +157,68 @@ public sealed partial class QueueManager
             }
         }
 
-        if (byDomain is not null)
+        if (due > 0)
         {
             metrics.AttemptStarted(fromPending, fromDeferred);
-            foreach ((string domain, List<int> indexes) in byDomain)
+            // Group by domain, keeping the envelope's order within each: take the first left's domain, move its
+            // recipients to the group buffer and compact the rest. O(recipients x domains), no sort (a sort with a
+            // comparer allocates a delegate), and domain strings are shared, so most comparisons are by reference.
+            if (planGroup.Length < planBuffer.Length)
             {
-                for (int start = 0; start < indexes.Count; start += options.MaxRecipientsPerTransaction)
+                planGroup = new int[planBuffer.Length];
+            }
+
+            int maxPerTransaction = options.MaxRecipientsPerTransaction;
+            int left = due;
+            while (left > 0)
+            {
+                string domain = recipients[planBuffer[0]].Domain;
+                int grouped = 0;
+                int kept = 0;
+                for (int k = 0; k < left; k++)
                 {
-                    int count = Math.Min(options.MaxRecipientsPerTransaction, indexes.Count - start);
-                    Enqueue(new DeliveryWork(message, domain, indexes.GetRange(start, count).ToArray()));
+                    int index = planBuffer[k];
+                    if (string.Equals(recipients[index].Domain, domain, StringComparison.Ordinal))
+                    {
+                        planGroup[grouped++] = index;
+                    }
+                    else
+                    {
+                        planBuffer[kept++] = index;
+                    }
+                }
+
+                left = kept;
+                for (int start = 0; start < grouped; start += maxPerTransaction)
+                {
+                    Enqueue(RentWork(message, domain, planGroup.AsSpan(start, Math.Min(maxPerTransaction, grouped - start))));
                 }
             }
         }
 
         Schedule(message, message.NextDueMs());
+    }
+
+    /// <summary>A transaction object from the pool (or a new one while the pool is empty).</summary>
+    private DeliveryWork RentWork(QueuedMessage message, string domain, ReadOnlySpan<int> indexes)
+    {
+        if (workPool.TryPop(out DeliveryWork? work))
+        {
+            work.Set(message, domain, indexes);
+            return work;
+        }
+
+        return new DeliveryWork(message, domain, indexes);
+    }
+
+    /// <summary>Returns a finished transaction to the pool; nothing may use it afterwards. Under the gate.</summary>
+    private void ReturnWork(DeliveryWork work)
+    {
+        if (workPool.Count < MaxPooledWork)
+        {
+            work.Clear();
+            workPool.Push(work);
+        }
     }
 
     private void Enqueue(DeliveryWork work)
@@ -175,7 +256,26 @@ public sealed partial class QueueManager
     // million queued messages gets no more turns than one with a single message while the global limit is reached.
     private void LaunchReady(long now)
     {
-        while (deliveriesInFlight < options.MaxDeliveriesInFlight && runnable.TryDequeue(out DestinationQueue? destination))
+        while (deliveriesInFlight < options.MaxDeliveriesInFlight
+            && TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
+        {
+            destination.Active++;
+            deliveriesInFlight++;
+            Interlocked.Increment(ref workersRunning);
+            _ = RunWorkerAsync(destination, work, admission);
+            MakeRunnableIfReady(destination);
+        }
+    }
+
+    /// <summary>
+    /// The next transaction to start, round-robin over destinations with ready work: suspended destinations are
+    /// skipped, those traffic shaping refuses are parked. Under the gate; allocation-free unless a shaping rule splits
+    /// the transaction.
+    /// </summary>
+    private bool TryTakeReady(long now, [NotNullWhen(true)] out DestinationQueue? destination, [NotNullWhen(true)] out DeliveryWork? work,
+        out Admission admission)
+    {
+        while (runnable.TryDequeue(out destination))
         {
             destination.Runnable = false;
             if (destination.Ready.Count == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
@@ -188,7 +288,7 @@ public sealed partial class QueueManager
                 continue; // its ready work waits; Resume (or the suspension's end) puts it back in line
             }
 
-            Admission admission = default;
+            admission = default;
             if (shaper is not null)
             {
                 admission = shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!);
@@ -199,19 +299,71 @@ public sealed partial class QueueManager
                 }
             }
 
-            DeliveryWork work = destination.Ready.Dequeue();
-            if (admission.Rule?.MaxRecipientsPerTransaction is int limit && limit > 0 && work.RecipientIndexes.Length > limit)
+            work = destination.Ready.Dequeue();
+            if (admission.Rule?.MaxRecipientsPerTransaction is int limit && limit > 0 && work.RecipientIndexes.Count > limit)
             {
                 // The rule allows fewer recipients per transaction than the plan put together: the rest waits its turn.
-                destination.Ready.Enqueue(new DeliveryWork(work.Message, work.Domain, work.RecipientIndexes[limit..]));
-                work = new DeliveryWork(work.Message, work.Domain, work.RecipientIndexes[..limit]);
+                destination.Ready.Enqueue(RentWork(work.Message, work.Domain, work.RecipientIndexes[limit..]));
+                work.Set(work.Message, work.Domain, work.RecipientIndexes[..limit]);
             }
 
-            destination.Active++;
-            deliveriesInFlight++;
-            Interlocked.Increment(ref workersRunning);
-            _ = RunWorkerAsync(destination, work, admission);
-            MakeRunnableIfReady(destination);
+            return true;
+        }
+
+        work = null;
+        admission = default;
+        return false;
+    }
+
+    /// <summary>Plans every message due at <paramref name="now"/>. Under the gate.</summary>
+    private void PlanDue(long now)
+    {
+        while (due.TryPeek(out QueuedMessage? message, out long dueMs) && dueMs <= now)
+        {
+            due.Dequeue();
+            if (message.ScheduledDueMs == dueMs)
+            {
+                message.ScheduledDueMs = long.MaxValue;
+                Plan(message, now);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One scheduling decision without the delivery (allocation tests and benchmarks; run with the queue paused so
+    /// the scheduler task stays out): plans what is due at <paramref name="now"/> and takes the next transaction in
+    /// round-robin order, or null when nothing is ready. Hand the result back with <see cref="ReturnUnstarted"/>.
+    /// </summary>
+    internal DeliveryWork? DecideNext(long now, out Lease lease)
+    {
+        lock (gate)
+        {
+            PlanDue(now);
+            if (!TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
+            {
+                lease = default;
+                return null;
+            }
+
+            lease = admission.Lease;
+            MakeRunnableIfReady(destination); // back in line, as LaunchReady does
+            return work;
+        }
+    }
+
+    /// <summary>Puts a transaction from <see cref="DecideNext"/> back as if it had never been taken: its recipients are
+    /// due again, its shaping lease is released and the object goes back to the pool.</summary>
+    internal void ReturnUnstarted(DeliveryWork work, Lease lease)
+    {
+        lock (gate)
+        {
+            if (lease.IsValid)
+            {
+                shaper!.Release(lease);
+            }
+
+            ReturnToQueue(work);
+            ReturnWork(work);
         }
     }
 
@@ -240,11 +392,7 @@ public sealed partial class QueueManager
         Signal();
     }
 
-    /// <summary>The part after the last '@', lower-cased; an address literal keeps its brackets.</summary>
-    internal static string DomainOf(string address)
-    {
-        int at = address.LastIndexOf('@');
-        string domain = at < 0 ? address : address[(at + 1)..];
-        return domain.ToLowerInvariant();
-    }
+    /// <summary>The part after the last '@', lower-cased; an address literal keeps its brackets. Shared strings
+    /// (<see cref="DomainNames"/>): a sender domain is looked up on every indexed message.</summary>
+    internal static string DomainOf(string address) => DomainNames.Of(address);
 }

@@ -27,7 +27,7 @@ public sealed partial class QueueManager
                 long recipients = 0;
                 foreach (DeliveryWork work in destination.Ready)
                 {
-                    recipients += work.RecipientIndexes.Length;
+                    recipients += work.RecipientIndexes.Count;
                 }
 
                 totals[(destination.Pool, rule)] = totals.GetValueOrDefault((destination.Pool, rule)) + recipients;
@@ -55,7 +55,7 @@ public sealed partial class QueueManager
                 .OrderByDescending(d => d.Ready.Count + d.Active)
                 .ThenBy(d => d.Domain, StringComparer.Ordinal)
                 .Take(limit)
-                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, RuleOf(d), d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Length), d.Active,
+                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, RuleOf(d), d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Count), d.Active,
                     d.Parked && d.ParkedUntilMs != long.MaxValue ? DateTimeOffset.FromUnixTimeMilliseconds(d.ParkedUntilMs) : null,
                     d.Parked && d.ParkedUntilMs == long.MaxValue,
                     IsSuspended(d.Domain, now)))

@@ -28,6 +28,13 @@ public sealed class QueueOptions
     public int MaxDeliveriesInFlight { get; set; } = 1000;
 
     /// <summary>
+    /// Holds all delivery: messages are indexed and scheduled as usual (admin API, metrics, truncation all see them)
+    /// but no attempt is planned until the queue manager is resumed. For maintenance windows and for measuring a full
+    /// queue (perf-scripts/queue-scale.sh); Postfix's "defer_transports" for everything.
+    /// </summary>
+    public bool Paused { get; set; }
+
+    /// <summary>
     /// A live message further than this behind the log tail is copied forward (re-appended) so that the segments
     /// before it can be reclaimed: disk use stays about live data plus this distance.
     /// </summary>

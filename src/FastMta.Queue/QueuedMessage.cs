@@ -130,14 +130,44 @@ internal sealed class QueuedMessage
     }
 }
 
-/// <summary>One planned SMTP transaction: some recipients of one message, all in one domain.</summary>
-internal sealed class DeliveryWork(QueuedMessage message, string domain, int[] recipientIndexes)
+/// <summary>
+/// One planned SMTP transaction: some recipients of one message, all in one domain. The scheduler reuses these (see
+/// QueueManager.RentWork) so that planning allocates nothing in steady state; the index buffer only grows.
+/// </summary>
+internal sealed class DeliveryWork
 {
-    public QueuedMessage Message { get; } = message;
+    private int[] indexes = [];
+    private int count;
 
-    public string Domain { get; } = domain;
+    public DeliveryWork(QueuedMessage message, string domain, ReadOnlySpan<int> recipientIndexes) => Set(message, domain, recipientIndexes);
 
-    public int[] RecipientIndexes { get; } = recipientIndexes;
+    public QueuedMessage Message { get; private set; } = null!;
+
+    public string Domain { get; private set; } = string.Empty;
+
+    /// <summary>Valid until the work is returned to the scheduler's pool (after its outcomes are recorded).</summary>
+    public ArraySegment<int> RecipientIndexes => new(indexes, 0, count);
+
+    public void Set(QueuedMessage message, string domain, ReadOnlySpan<int> recipientIndexes)
+    {
+        if (indexes.Length < recipientIndexes.Length)
+        {
+            indexes = new int[recipientIndexes.Length];
+        }
+
+        recipientIndexes.CopyTo(indexes);
+        count = recipientIndexes.Length;
+        Message = message;
+        Domain = domain;
+    }
+
+    /// <summary>Drops the references before pooling, so a pooled object keeps no message alive.</summary>
+    public void Clear()
+    {
+        Message = null!;
+        Domain = string.Empty;
+        count = 0;
+    }
 }
 
 /// <summary>

@@ -39,6 +39,7 @@ internal sealed partial class MtaSettings
             CopyForwardDistance = GetLong(queue, "CopyForwardDistance", 1L << 30, min: 1 << 20),
             MaxConcurrencyPerDestination = perDestination,
             MaxDeliveriesInFlight = (int)GetLong(delivery, "MaxDeliveriesInFlight", 1000, min: 1),
+            Paused = delivery.GetValue("Paused", false),
             ReportingMta = hostname,
         };
 

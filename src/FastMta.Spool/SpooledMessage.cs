@@ -7,9 +7,13 @@ public sealed class SpooledRecipient
     {
         Address = address;
         Parameters = parameters;
+        Domain = DomainNames.Of(address); // once here, so the queue's scheduling passes never compute it again
     }
 
     public string Address { get; }
+
+    /// <summary>The domain part of <see cref="Address"/>, lower-cased, one shared string per domain (<see cref="DomainNames"/>).</summary>
+    public string Domain { get; }
 
     public string Parameters { get; }
 }
