@@ -117,10 +117,20 @@ internal sealed partial class MtaSettings
             throw new InvalidOperationException($"{warmup.Path}:StartDate = '{start}' must be a date (yyyy-MM-dd).");
         }
 
-        var plan = new WarmupPlan { StartDate = startDate, DailyCaps = ReadCaps(warmup.GetSection("DailyCaps")) };
+        var plan = new WarmupPlan
+        {
+            StartDate = startDate,
+            DailyCaps = ReadCaps(warmup.GetSection("DailyCaps")),
+            HourlyCaps = ReadCaps(warmup.GetSection("HourlyCaps")),
+        };
         foreach (IConfigurationSection rule in warmup.GetSection("RuleCaps").GetChildren())
         {
             plan.RuleCaps[rule.Key] = ReadCaps(rule);
+        }
+
+        foreach (IConfigurationSection rule in warmup.GetSection("RuleHourlyCaps").GetChildren())
+        {
+            plan.RuleHourlyCaps[rule.Key] = ReadCaps(rule);
         }
 
         return plan;

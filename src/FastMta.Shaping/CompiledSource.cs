@@ -5,9 +5,9 @@ internal sealed class CompiledSource(EgressSource options, SourceRuntime runtime
 {
     private readonly int _startDay = options.Warmup is { } plan ? plan.StartDate.DayNumber : 0;
     private readonly int[]? _dailyCaps = options.Warmup?.DailyCaps?.ToArray();
-    private readonly Dictionary<string, int[]>? _ruleCaps = options.Warmup?.RuleCaps is { Count: > 0 } caps
-        ? caps.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.OrdinalIgnoreCase)
-        : null;
+    private readonly Dictionary<string, int[]>? _ruleCaps = Index(options.Warmup?.RuleCaps);
+    private readonly int[]? _hourlyCaps = options.Warmup?.HourlyCaps?.ToArray();
+    private readonly Dictionary<string, int[]>? _ruleHourlyCaps = Index(options.Warmup?.RuleHourlyCaps);
 
     public EgressSource Options { get; } = options;
 
@@ -16,15 +16,23 @@ internal sealed class CompiledSource(EgressSource options, SourceRuntime runtime
     public string Name => Options.Name;
 
     /// <summary>Today's warmup cap for the rule, or null when unlimited (no plan, or past its last day).</summary>
-    public int? WarmupCap(string rule, int utcDayNumber)
+    public int? WarmupCap(string rule, int utcDayNumber) => Cap(_dailyCaps, _ruleCaps, rule, utcDayNumber);
+
+    /// <summary>Today's cap per UTC hour for the rule, or null when there is none.</summary>
+    public int? HourlyWarmupCap(string rule, int utcDayNumber) => Cap(_hourlyCaps, _ruleHourlyCaps, rule, utcDayNumber);
+
+    private int? Cap(int[]? all, Dictionary<string, int[]>? byRule, string rule, int utcDayNumber)
     {
-        if (_dailyCaps is null)
+        if (Options.Warmup is null)
         {
             return null;
         }
 
-        int[] caps = _ruleCaps is not null && _ruleCaps.TryGetValue(rule, out int[]? own) ? own : _dailyCaps;
+        int[]? caps = byRule is not null && byRule.TryGetValue(rule, out int[]? own) ? own : all;
         int index = Math.Max(utcDayNumber - _startDay, 0);
-        return index < caps.Length ? caps[index] : null;
+        return caps is not null && index < caps.Length ? caps[index] : null;
     }
+
+    private static Dictionary<string, int[]>? Index(Dictionary<string, List<int>>? caps) =>
+        caps is { Count: > 0 } ? caps.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.OrdinalIgnoreCase) : null;
 }

@@ -29,6 +29,8 @@ internal sealed class ShapingMetrics : IDisposable
             "Messages that may leave now per source and rule, for rules with one budget per rule (not PerDomain, not the default rule).");
         _meter.CreateObservableGauge("fastmta.shaping.warmup.sent", shaper.ObserveWarmupSent, "{message}",
             "Messages sent today (UTC) per source and rule by sources with a warmup plan.");
+        _meter.CreateObservableGauge("fastmta.shaping.warmup.sent_this_hour", shaper.ObserveWarmupSentThisHour, "{message}",
+            "Messages sent in the current UTC hour per source and rule by sources with a warmup plan (hourly caps).");
         _meter.CreateObservableGauge("fastmta.shaping.source.suspended", shaper.ObserveSuspended, "{source}",
             "1 while a source is suspended (by the admin API or the reputation layer), else 0.");
     }

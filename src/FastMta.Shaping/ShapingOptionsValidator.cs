@@ -28,10 +28,14 @@ internal static class ShapingOptionsValidator
             if (source.Warmup is { } plan)
             {
                 ValidateCaps(plan.DailyCaps, $"{key}:Warmup:DailyCaps");
-                foreach ((string rule, List<int> caps) in plan.RuleCaps ?? [])
+                ValidateCaps(plan.HourlyCaps, $"{key}:Warmup:HourlyCaps");
+                foreach ((string section, Dictionary<string, List<int>>? byRule) in new[] { ("RuleCaps", plan.RuleCaps), ("RuleHourlyCaps", plan.RuleHourlyCaps) })
                 {
-                    Require(ruleNames.Contains(rule), $"{key}:Warmup:RuleCaps:{rule} names no rule.");
-                    ValidateCaps(caps, $"{key}:Warmup:RuleCaps:{rule}");
+                    foreach ((string rule, List<int> caps) in byRule ?? [])
+                    {
+                        Require(ruleNames.Contains(rule), $"{key}:Warmup:{section}:{rule} names no rule.");
+                        ValidateCaps(caps, $"{key}:Warmup:{section}:{rule}");
+                    }
                 }
             }
         }

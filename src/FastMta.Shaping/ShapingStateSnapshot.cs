@@ -15,4 +15,6 @@ public sealed record ShapingStateSnapshot(
     int ConnectionsInUse,
     int? MaxConnections,
     long WarmupSentToday,
-    int? WarmupCapToday);
+    int? WarmupCapToday,
+    long WarmupSentThisHour = 0,
+    int? WarmupHourlyCap = null);

@@ -1,13 +1,13 @@
 namespace FastMta.Shaping;
 
 /// <summary>
-/// Per (source, rule) counters that outlive idle destination state: today's warmup count and connections in use.
-/// Bounded by configured names, so they are never evicted.
+/// Per (source, rule) counters that outlive idle destination state: the warmup counts of today and of this hour, and
+/// connections in use. Bounded by configured names, so they are never evicted.
 /// </summary>
 internal sealed class SourceRuleStats(string source, string rule)
 {
-    // High 32 bits: the UTC day number the count belongs to; low 32 bits: messages that day. One CAS resets at midnight.
-    private long _warmup;
+    private PeriodCounter _today;
+    private PeriodCounter _thisHour;
     private int _connections;
 
     public string Source { get; } = source;
@@ -20,45 +20,48 @@ internal sealed class SourceRuleStats(string source, string rule)
 
     public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
 
-    public long SentOn(int day)
+    public long SentOn(int day) => _today.CountIn(day);
+
+    public long SentInHour(int hour) => _thisHour.CountIn(hour);
+
+    /// <summary>One message against today's cap and this hour's cap (either may be null: no cap), both or neither.</summary>
+    public bool TryTakeWarmup(WarmupPeriod now, int? dailyCap, int? hourlyCap)
     {
-        long value = Volatile.Read(ref _warmup);
-        return (int)(value >> 32) == day ? (uint)value : 0;
+        if (dailyCap is int daily && !_today.TryTake(now.Day, daily))
+        {
+            return false;
+        }
+
+        if (hourlyCap is int hourly && !_thisHour.TryTake(now.Hour, hourly))
+        {
+            RefundDaily(now, dailyCap);
+            return false;
+        }
+
+        return true;
     }
 
-    public bool TryTakeWarmup(int day, int cap)
+    public void RefundWarmup(WarmupPeriod now, int? dailyCap, int? hourlyCap)
     {
-        while (true)
+        RefundDaily(now, dailyCap);
+        if (hourlyCap is not null)
         {
-            long current = Volatile.Read(ref _warmup);
-            long count = (int)(current >> 32) == day ? (uint)current : 0;
-            if (count >= cap)
-            {
-                return false;
-            }
-
-            long next = ((long)day << 32) | (count + 1);
-            if (Interlocked.CompareExchange(ref _warmup, next, current) == current)
-            {
-                return true;
-            }
+            _thisHour.Refund(now.Hour);
         }
     }
 
-    public void RefundWarmup(int day)
+    private void RefundDaily(WarmupPeriod now, int? dailyCap)
     {
-        while (true)
+        if (dailyCap is not null)
         {
-            long current = Volatile.Read(ref _warmup);
-            if ((int)(current >> 32) != day || (uint)current == 0)
-            {
-                return;
-            }
-
-            if (Interlocked.CompareExchange(ref _warmup, current - 1, current) == current)
-            {
-                return;
-            }
+            _today.Refund(now.Day);
         }
     }
+}
+
+/// <summary>The UTC day and hour numbers warmup counts belong to.</summary>
+internal readonly record struct WarmupPeriod(int Day, int Hour)
+{
+    public static WarmupPeriod At(DateTimeOffset utcNow) =>
+        new(DateOnly.FromDateTime(utcNow.UtcDateTime).DayNumber, (int)(utcNow.ToUnixTimeSeconds() / 3600));
 }

@@ -27,7 +27,7 @@ public sealed partial class TrafficShaper
         string scope = rule.Scope(domain, site, matchedByMx);
         long now = _time.GetTimestamp();
         DateTimeOffset utcNow = _time.GetUtcNow();
-        int day = DayNumber(utcNow);
+        var period = WarmupPeriod.At(utcNow);
         EvictIfDue(now);
 
         AdmissionResult refusal = AdmissionResult.Connections;
@@ -38,7 +38,7 @@ public sealed partial class TrafficShaper
         {
             tried |= 1UL << i;
             CompiledSource source = compiledPool.Members[i];
-            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, now, utcNow, day, out Lease lease, out DateTimeOffset? ready);
+            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, now, utcNow, period, out Lease lease, out DateTimeOffset? ready);
             if (result == AdmissionResult.Granted)
             {
                 _metrics.Admission(pool, source.Name, rule.Name, result);
@@ -93,8 +93,7 @@ public sealed partial class TrafficShaper
         }
         else
         {
-            int day = DayNumber(utcNow);
-            result = TakeMessage(source, rule, state, lease.Total, now, utcNow, day, out retryAt);
+            result = TakeMessage(source, rule, state, lease.Total, now, utcNow, WarmupPeriod.At(utcNow), out retryAt);
         }
 
         _metrics.Admission(pool, state.Key.Source, rule.Name, result);
@@ -104,7 +103,7 @@ public sealed partial class TrafficShaper
     }
 
     private AdmissionResult TryAdmitSource(
-        CompiledSource source, CompiledRule rule, string scope, string pool, long now, DateTimeOffset utcNow, int day,
+        CompiledSource source, CompiledRule rule, string scope, string pool, long now, DateTimeOffset utcNow, WarmupPeriod period,
         out Lease lease, out DateTimeOffset? retryAt)
     {
         lease = default;
@@ -160,7 +159,7 @@ public sealed partial class TrafficShaper
             return AdmissionResult.Rate;
         }
 
-        AdmissionResult result = TakeMessage(source, rule, state, total, now, utcNow, day, out retryAt);
+        AdmissionResult result = TakeMessage(source, rule, state, total, now, utcNow, period, out retryAt);
         if (result != AdmissionResult.Granted)
         {
             if (rule.Connect.Enabled)
@@ -179,22 +178,27 @@ public sealed partial class TrafficShaper
         return AdmissionResult.Granted;
     }
 
-    /// <summary>One warmup unit and one message token from the key's budget and the source total, all or none.</summary>
+    /// <summary>One warmup unit (today's and this hour's) and one message token from the key's budget and the source
+    /// total, all or none.</summary>
     private AdmissionResult TakeMessage(
         CompiledSource source, CompiledRule rule, DestinationState state, DestinationState? total, long now,
-        DateTimeOffset utcNow, int day, out DateTimeOffset? retryAt)
+        DateTimeOffset utcNow, WarmupPeriod period, out DateTimeOffset? retryAt)
     {
         retryAt = null;
-        int? cap = source.WarmupCap(rule.Name, day);
-        if (cap is int limit && !state.Stats.TryTakeWarmup(day, limit))
+        int? dailyCap = source.WarmupCap(rule.Name, period.Day);
+        int? hourlyCap = source.HourlyWarmupCap(rule.Name, period.Day);
+        if ((dailyCap is not null || hourlyCap is not null) && !state.Stats.TryTakeWarmup(period, dailyCap, hourlyCap))
         {
-            retryAt = new DateTimeOffset(utcNow.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+            // Wait for the next hour when only the hour's cap is reached, else for the next UTC midnight.
+            bool dayFull = dailyCap is int daily && state.Stats.SentOn(period.Day) >= daily;
+            DateTime utc = utcNow.UtcDateTime;
+            retryAt = new DateTimeOffset(dayFull ? utc.Date.AddDays(1) : utc.Date.AddHours(utc.Hour + 1), TimeSpan.Zero);
             return AdmissionResult.Warmup;
         }
 
         if (!rule.Limits.TryTakeMessage(state, now, out long ready))
         {
-            RefundWarmup(state, cap, day);
+            state.Stats.RefundWarmup(period, dailyCap, hourlyCap);
             retryAt = ToUtc(ready, now, utcNow);
             return AdmissionResult.Rate;
         }
@@ -202,7 +206,7 @@ public sealed partial class TrafficShaper
         if (total is not null && rule.Total is { } totalLimits && !totalLimits.TryTakeMessage(total, now, out ready))
         {
             rule.Limits.RefundMessage(state);
-            RefundWarmup(state, cap, day);
+            state.Stats.RefundWarmup(period, dailyCap, hourlyCap);
             retryAt = ToUtc(ready, now, utcNow);
             return AdmissionResult.Rate;
         }
@@ -224,14 +228,6 @@ public sealed partial class TrafficShaper
         }
 
         return best is null && result == AdmissionResult.Connections && bestResult != AdmissionResult.Connections;
-    }
-
-    private static void RefundWarmup(DestinationState state, int? cap, int day)
-    {
-        if (cap is not null)
-        {
-            state.Stats.RefundWarmup(day);
-        }
     }
 
     private DestinationState GetState(StateKey key) =>

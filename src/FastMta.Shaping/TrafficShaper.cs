@@ -132,7 +132,7 @@ public sealed partial class TrafficShaper : IDisposable
         CompiledConfig config = Volatile.Read(ref _config);
         long now = _time.GetTimestamp();
         DateTimeOffset utcNow = _time.GetUtcNow();
-        int day = DayNumber(utcNow);
+        var period = WarmupPeriod.At(utcNow);
         var list = new List<ShapingStateSnapshot>();
         foreach (DestinationState state in _states.Values)
         {
@@ -147,7 +147,7 @@ public sealed partial class TrafficShaper : IDisposable
 
             RateCell finest = limits.Finest;
             long tat = finest.Enabled ? limits.FinestTat(state) : 0;
-            int? cap = isTotal ? null : config.Sources.GetValueOrDefault(key.Source)?.WarmupCap(rule.Name, day);
+            CompiledSource? source = isTotal ? null : config.Sources.GetValueOrDefault(key.Source);
             list.Add(new ShapingStateSnapshot(
                 key.Source,
                 rule.Name,
@@ -157,8 +157,10 @@ public sealed partial class TrafficShaper : IDisposable
                 finest.Enabled ? ToUtc(finest.NextTokenAt(tat, now), now, utcNow) : null,
                 state.InUse,
                 limits.MaxConnections == int.MaxValue ? null : limits.MaxConnections,
-                isTotal ? 0 : state.Stats.SentOn(day),
-                cap));
+                isTotal ? 0 : state.Stats.SentOn(period.Day),
+                source?.WarmupCap(rule.Name, period.Day),
+                isTotal ? 0 : state.Stats.SentInHour(period.Hour),
+                source?.HourlyWarmupCap(rule.Name, period.Day)));
         }
 
         return list;
@@ -174,15 +176,19 @@ public sealed partial class TrafficShaper : IDisposable
         }
     }
 
-    internal IEnumerable<Measurement<long>> ObserveWarmupSent()
+    internal IEnumerable<Measurement<long>> ObserveWarmupSent() => ObserveWarmup(static (stats, period) => stats.SentOn(period.Day));
+
+    internal IEnumerable<Measurement<long>> ObserveWarmupSentThisHour() => ObserveWarmup(static (stats, period) => stats.SentInHour(period.Hour));
+
+    private IEnumerable<Measurement<long>> ObserveWarmup(Func<SourceRuleStats, WarmupPeriod, long> count)
     {
         CompiledConfig config = Volatile.Read(ref _config);
-        int day = DayNumber(_time.GetUtcNow());
+        var period = WarmupPeriod.At(_time.GetUtcNow());
         foreach (SourceRuleStats stats in _stats.Values)
         {
             if (config.Sources.TryGetValue(stats.Source, out CompiledSource? source) && source.Options.Warmup is not null)
             {
-                yield return new Measurement<long>(stats.SentOn(day), new("source", stats.Source), new("rule", stats.Rule));
+                yield return new Measurement<long>(count(stats, period), new("source", stats.Source), new("rule", stats.Rule));
             }
         }
     }
@@ -223,7 +229,6 @@ public sealed partial class TrafficShaper : IDisposable
     private CompiledConfig Compile(ShapingOptions options) =>
         new(options, name => _runtimes.GetOrAdd(name, static n => new SourceRuntime(n)), _frequency);
 
-    private static int DayNumber(DateTimeOffset utcNow) => DateOnly.FromDateTime(utcNow.UtcDateTime).DayNumber;
 
     /// <summary>A timestamp as UTC time, rounded up so that a caller coming back then finds the token there.</summary>
     private DateTimeOffset ToUtc(long timestamp, long now, DateTimeOffset utcNow)

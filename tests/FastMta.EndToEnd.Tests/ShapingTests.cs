@@ -335,6 +335,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
             ("Mta:Egress:Sources:ip1:Address", "192.0.2.10"),
             ("Mta:Egress:Sources:ip2:Address", "192.0.2.11"), ("Mta:Egress:Sources:ip2:EhloName", "mta2.example.com"),
             ("Mta:Egress:Sources:ip2:Warmup:StartDate", "2026-12-01"), ("Mta:Egress:Sources:ip2:Warmup:DailyCaps", "200, 500,1000"),
+            ("Mta:Egress:Sources:ip2:Warmup:HourlyCaps", "20,50"), ("Mta:Egress:Sources:ip2:Warmup:RuleHourlyCaps:gmail", "5"),
             ("Mta:Egress:Sources:ip2:Warmup:RuleCaps:gmail:0", "50"), ("Mta:Egress:Sources:ip2:Warmup:RuleCaps:gmail:1", "100"),
             ("Mta:Egress:Pools:default:ip1", "3"), ("Mta:Egress:Pools:default:ip2", "1"), ("Mta:Egress:Pools:tx:ip1", "1"),
             ("Mta:Egress:SenderDomainPools:billing.example.com", "tx"),
@@ -352,6 +353,8 @@ public sealed class ShapingTests(ITestOutputHelper output)
         Assert.Equal(new DateOnly(2026, 12, 1), plan.StartDate);
         Assert.Equal([200, 500, 1000], plan.DailyCaps);
         Assert.Equal([50, 100], plan.RuleCaps["gmail"]);
+        Assert.Equal([20, 50], plan.HourlyCaps);
+        Assert.Equal([5], plan.RuleHourlyCaps["gmail"]);
         EgressPool pool = options.Pools.Single(p => p.Name == "default");
         Assert.Equal([("ip1", 3), ("ip2", 1)], pool.Members.Select(m => (m.SourceName, m.Weight)));
         Assert.Equal("tx", options.SenderDomainPools["billing.example.com"]);

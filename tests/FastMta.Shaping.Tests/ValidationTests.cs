@@ -34,6 +34,14 @@ public sealed class ValidationTests
             plan.RuleCaps["gmail"] = [1];
             o.Sources.Add(Shapers.Source("a", 2, plan));
         }));
+        Assert.Equal("Mta:Egress:Sources:a:Warmup:HourlyCaps:0 must not be negative.",
+            Fail(o => o.Sources.Add(Shapers.Source("a", 2, new WarmupPlan { HourlyCaps = [-5] }))));
+        Assert.Equal("Mta:Egress:Sources:a:Warmup:RuleHourlyCaps:gmail names no rule.", Fail(o =>
+        {
+            var plan = new WarmupPlan { DailyCaps = [5] };
+            plan.RuleHourlyCaps["gmail"] = [1];
+            o.Sources.Add(Shapers.Source("a", 2, plan));
+        }));
     }
 
     [Fact]

@@ -29,6 +29,38 @@ public sealed class WarmupTests
     }
 
     [Fact]
+    public void HourlyCapsSpreadTheDayAndTheDailyCapStillEndsIt()
+    {
+        // Day 1: 25 a day, at most 10 an hour; day 2: 40 a day, 20 an hour; then unlimited. Simulated hour by hour.
+        var clock = new ManualTimeProvider(ManualTimeProvider.Monday);
+        ShapingOptions options = Shapers.Options(Shapers.Rule("gmail", "gmail.com"));
+        options.Sources = [Shapers.Source("new", 2, new WarmupPlan { StartDate = Start, DailyCaps = [25, 40], HourlyCaps = [10, 20] })];
+        using var shaper = new TrafficShaper(options, clock);
+
+        var perHour = new List<int>();
+        for (int hour = 0; hour < 48; hour++)
+        {
+            clock.SetUtcNow(ManualTimeProvider.Monday.AddHours(hour).AddMinutes(30));
+            int admitted = Admit(shaper, "gmail.com", 100);
+            perHour.Add(admitted);
+            Admission refused = shaper.TryAdmit("default", "gmail.com", "mx");
+            Assert.Equal(AdmissionResult.Warmup, refused.Result);
+            bool dayFull = perHour.Skip(hour / 24 * 24).Sum() == (hour < 24 ? 25 : 40);
+            DateTimeOffset expected = dayFull ? ManualTimeProvider.Monday.AddDays(hour / 24 + 1) : ManualTimeProvider.Monday.AddHours(hour + 1);
+            Assert.Equal(expected, refused.RetryAt);
+            if (hour % 24 == 0)
+            {
+                ShapingStateSnapshot state = Assert.Single(shaper.Snapshot(), s => s.Rule == "gmail");
+                Assert.Equal((admitted, hour == 0 ? 10 : 20), ((int)state.WarmupSentThisHour, state.WarmupHourlyCap));
+            }
+        }
+
+        Assert.Equal([10, 10, 5, .. Enumerable.Repeat(0, 21), 20, 20, .. Enumerable.Repeat(0, 22)], perHour);
+        clock.SetUtcNow(ManualTimeProvider.Monday.AddDays(2));
+        Assert.Equal(100, Admit(shaper, "gmail.com", 100));
+    }
+
+    [Fact]
     public void RuleCapsOverrideTheDailyCapsForThatRule()
     {
         var clock = new ManualTimeProvider();

@@ -44,7 +44,7 @@ internal static class ShapingCommands
 
             CliContext.Out.WriteLine();
             var table = new TableWriter("source", "rule", "key", TableColumn.Number("msg/s"), TableColumn.Number("tokens"), "next token",
-                TableColumn.Number("connections"), TableColumn.Number("warmup today"));
+                TableColumn.Number("connections"), TableColumn.Number("warmup today"), TableColumn.Number("warmup hour"));
             foreach (ShapingState s in state.States)
             {
                 table.AddRow(s.Source, s.Rule, s.Key,
@@ -52,7 +52,8 @@ internal static class ShapingCommands
                     s.TokensAvailable?.ToString(CultureInfo.InvariantCulture) ?? Format.None,
                     s.NextTokenAt is { } next && next > now ? Format.Time(next, now) : Format.None,
                     s.MaxConnections is { } max ? $"{s.ConnectionsInUse}/{max}" : Format.Number(s.ConnectionsInUse),
-                    s.WarmupCapToday is { } cap ? $"{s.WarmupSentToday}/{cap}" : Format.None);
+                    s.WarmupCapToday is { } cap ? $"{s.WarmupSentToday}/{cap}" : Format.None,
+                    s.WarmupHourlyCap is { } hourly ? $"{s.WarmupSentThisHour}/{hourly}" : Format.None);
             }
 
             table.Write(CliContext.Out);
@@ -110,7 +111,8 @@ internal static class ShapingCommands
     private sealed record ShapingSource(string Name, string? Address, string? EhloName, bool Suspended, DateTimeOffset? SuspendedUntil);
 
     private sealed record ShapingState(string Source, string Rule, string Key, double? MessagesPerSecond, long? TokensAvailable,
-        DateTimeOffset? NextTokenAt, int ConnectionsInUse, int? MaxConnections, long WarmupSentToday, int? WarmupCapToday);
+        DateTimeOffset? NextTokenAt, int ConnectionsInUse, int? MaxConnections, long WarmupSentToday, int? WarmupCapToday,
+        long WarmupSentThisHour, int? WarmupHourlyCap);
 
     private sealed record ShapingResponse(IReadOnlyList<ShapingSource> Sources, IReadOnlyList<string> SuspendedSources,
         IReadOnlyList<string> Rules, int ActiveStates, IReadOnlyList<ShapingState> States);

@@ -15,7 +15,7 @@ public sealed record InjectionRequest
     [Description("Envelope recipients (RCPT TO), bare addresses.")]
     public List<string>? Recipients { get; init; }
 
-    [Description("IP pool for traffic shaping; written as the X-FastMta-Pool header.")]
+    [Description("Egress pool for traffic shaping (Mta:Egress:Pools); kept in the envelope, 400 when not configured.")]
     public string? Pool { get; init; }
 
     [Description("Free-form tags, echoed back in the response (not yet stored or used).")]
