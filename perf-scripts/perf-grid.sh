@@ -114,8 +114,11 @@ latency() {   # TARGET_PORT SIZE CONC MODE -> "p50 p99 ok"
   # a sink for the probe (limit) or for the relay's deliveries; its pid file lets cleanup stop it (this runs in $(...))
   read -r s _ < <("$here/sink.sh" start "$SINK_PORT"); echo "$s" > "$tmp/sink-$SINK_PORT.pid"
   l=$(MAX_SECS=$MAX_SECS python3 "$here/latency-probe.py" "127.0.0.1:$1" "$2" "$3" "$LAT_COUNT" "$4" 2>>"$tmp/latency.err" || true)
-  # No wait for delivery: FastMta is stopped after this phase (fresh spool per run) and Postfix's queue is cleaned
-  # before its next run.
+  # Postfix must deliver the probe's messages before the sink goes: refused deliveries would mark the sink a dead
+  # destination and stall Postfix's next run. (FastMta is stopped after this phase: fresh spool per run.)
+  if [ "$1" = "$POSTFIX_PORT" ]; then
+    for _ in $(seq 1200); do [ "$("$here/sink.sh" count "$tmp/sink-$SINK_PORT.count")" -ge "$(field ok "$l")" ] && break; sleep 0.1; done
+  fi
   "$here/sink.sh" stop "$s" >/dev/null 2>&1 || true
   echo "$(field p50_ms "$l") $(field p99_ms "$l") $(field ok "$l")"
 }
