@@ -94,6 +94,9 @@ public sealed partial class QueueManager : IAsyncDisposable
         int live;
         lock (gate)
         {
+            // Sized once: growing by doubling to a million entries rehashes and copies the index many times over.
+            byFirstAddress.EnsureCapacity(visitor.Messages.Count);
+            due.EnsureCapacity(visitor.Messages.Count);
             foreach (QueuedMessage message in visitor.Messages.Values)
             {
                 Index(message);

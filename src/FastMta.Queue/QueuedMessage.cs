@@ -8,14 +8,17 @@ namespace FastMta.Queue;
 /// </summary>
 internal sealed class QueuedMessage
 {
-    private readonly bool[] inFlight;
+    // Recipients in flight: a bit each while the message has at most 64 (nearly always: saves an array per message
+    // in a queue of millions), an array beyond that.
+    private readonly bool[]? inFlightMany;
+    private ulong inFlightBits;
 
     public QueuedMessage(SpooledEnvelope envelope)
     {
         Envelope = envelope;
         int count = envelope.Recipients.Count;
         States = new RecipientState[count];
-        inFlight = new bool[count];
+        inFlightMany = count > 64 ? new bool[count] : null;
         for (int i = 0; i < count; i++)
         {
             States[i] = new RecipientState(i, RecipientStatus.Pending, 0, 0);
@@ -59,15 +62,34 @@ internal sealed class QueuedMessage
 
     public long ExpiresAtMs(TimeSpan maxAge) => Envelope.ReceivedAt.ToUnixTimeMilliseconds() + (long)maxAge.TotalMilliseconds;
 
-    public bool IsInFlight(int index) => inFlight[index];
+    public bool IsInFlight(int index)
+    {
+        if (inFlightMany is not null)
+        {
+            return inFlightMany[index];
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)States.Length, nameof(index));
+        return (inFlightBits & (1UL << index)) != 0;
+    }
 
     public void SetInFlight(int index, bool value)
     {
-        if (inFlight[index] != value)
+        if (IsInFlight(index) == value)
         {
-            inFlight[index] = value;
-            InFlightCount += value ? 1 : -1;
+            return;
         }
+
+        if (inFlightMany is not null)
+        {
+            inFlightMany[index] = value;
+        }
+        else
+        {
+            inFlightBits ^= 1UL << index;
+        }
+
+        InFlightCount += value ? 1 : -1;
     }
 
     /// <summary>Counts the non-final recipients after construction or a rebuild's state records.</summary>
@@ -103,7 +125,7 @@ internal sealed class QueuedMessage
         long due = long.MaxValue;
         for (int i = 0; i < States.Length; i++)
         {
-            if (!States[i].IsFinal && !inFlight[i])
+            if (!States[i].IsFinal && !IsInFlight(i))
             {
                 due = Math.Min(due, States[i].NextAttemptUnixMs);
             }

@@ -33,17 +33,20 @@ public sealed partial class MessageSpool
         long end = log.CommittedUntilAddress;
         long expected = log.BeginAddress;
         var chunks = new HashSet<long>();
+        using var buffer = new ReusedEntryBuffer();
         using FasterLogScanIterator iterator = log.Scan(expected, end);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] entry;
+            IMemoryOwner<byte> entry;
             int length;
             long address;
             long next;
             try
             {
-                if (!iterator.GetNext(out entry, out length, out address, out next))
+                // Into one reused buffer: the plain GetNext allocates an array per entry, which for a million-message
+                // spool is gigabytes of garbage for a scan that keeps only the envelope strings.
+                if (!iterator.GetNext(buffer, out entry, out length, out address, out next))
                 {
                     if (iterator.NextAddress < end)
                     {
@@ -64,7 +67,7 @@ public sealed partial class MessageSpool
             }
 
             expected = next;
-            ReadOnlySpan<byte> record = entry.AsSpan(0, length);
+            ReadOnlySpan<byte> record = entry.Memory.Span[..length];
             switch (SpoolRecord.ReadHeader(record, address))
             {
                 case RecordKind.BodyChunk:
@@ -311,6 +314,33 @@ public sealed partial class MessageSpool
             || BinaryPrimitives.ReadUInt32LittleEndian(chunk[16..]) != (uint)sequence)
         {
             throw Corrupt(chunkAddress, $"the entry is not body chunk {sequence} of message {id} (envelope at {envelopeAddress})");
+        }
+    }
+
+    /// <summary>
+    /// A memory pool of one buffer, handed out again on every rent: for a sequential scan that is done with each entry
+    /// before it asks for the next. Grows to the largest entry seen.
+    /// </summary>
+    private sealed class ReusedEntryBuffer : MemoryPool<byte>, IMemoryOwner<byte>
+    {
+        private byte[] array = new byte[4096];
+
+        public override int MaxBufferSize => Array.MaxLength;
+
+        public Memory<byte> Memory => array;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+        {
+            if (minBufferSize > array.Length)
+            {
+                array = new byte[Math.Max(minBufferSize, array.Length * 2)];
+            }
+
+            return this;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
         }
     }
 

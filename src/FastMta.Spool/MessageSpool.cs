@@ -538,9 +538,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
             }
         }
 
-        string sender = reader.ReadString("sender");
-        string senderParameters = reader.ReadString("sender parameters");
-        string clientAddress = reader.ReadString("client address");
+        // Shared strings: these repeat across a bulk queue, and a rebuild of millions of messages keeps them all.
+        string sender = SharedStrings.Envelope.Get(reader.ReadStringBytes("sender"));
+        string senderParameters = SharedStrings.Envelope.Get(reader.ReadStringBytes("sender parameters"));
+        string clientAddress = SharedStrings.ClientAddresses.Get(reader.ReadStringBytes("client address"));
         string heloName = reader.ReadString("helo name");
         string authenticatedUser = reader.ReadString("authenticated user");
         string protocol = reader.ReadString("protocol");
@@ -548,7 +549,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         var recipients = new SpooledRecipient[recipientCount];
         for (int i = 0; i < recipients.Length; i++)
         {
-            recipients[i] = new SpooledRecipient(reader.ReadString("recipient"), reader.ReadString("recipient parameters"));
+            recipients[i] = new SpooledRecipient(reader.ReadString("recipient"), SharedStrings.Envelope.Get(reader.ReadStringBytes("recipient parameters")));
         }
 
         int inlineOffset = reader.Position;

@@ -459,15 +459,16 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             (int addressLength, int parametersLength) = recipients[i];
             string recipient = Encoding.UTF8.GetString(recipientBuffer, offset, addressLength);
             offset += addressLength;
-            list[i] = new SpooledRecipient(recipient, Encoding.UTF8.GetString(recipientBuffer, offset, parametersLength));
+            list[i] = new SpooledRecipient(recipient, SharedStrings.Envelope.Get(recipientBuffer.AsSpan(offset, parametersLength)));
             offset += parametersLength;
         }
 
         long first = chunkAddresses.Count > 0 ? Math.Min(chunkAddresses[0], address) : address;
         return new SpooledEnvelope(Id, address, first, DateTimeOffset.FromUnixTimeMilliseconds(receivedAtMs), BodyLength,
-            Encoding.UTF8.GetString(senderBuffer, 0, senderAddressLength),
-            Encoding.UTF8.GetString(senderBuffer, senderAddressLength, senderParametersLength),
-            list, clientAddress, authenticatedUser)
+            // Shared strings: a queue of millions keeps these, and in bulk mail they repeat.
+            SharedStrings.Envelope.Get(senderBuffer.AsSpan(0, senderAddressLength)),
+            SharedStrings.Envelope.Get(senderBuffer.AsSpan(senderAddressLength, senderParametersLength)),
+            list, SharedStrings.ClientAddresses.Get(clientAddress), authenticatedUser)
         {
             Pool = pool,
         };

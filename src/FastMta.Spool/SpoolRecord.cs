@@ -246,6 +246,18 @@ internal static class SpoolRecord
 
         public long ReadInt64(string field) => BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8, field));
 
+        /// <summary>The UTF-8 bytes of a length-prefixed string (to look up a shared string without allocating).</summary>
+        public ReadOnlySpan<byte> ReadStringBytes(string field)
+        {
+            uint length = ReadUInt32(field);
+            if (length > int.MaxValue)
+            {
+                throw new SpoolCorruptException(address, $"field '{field}' has impossible length {length}");
+            }
+
+            return ReadBytes((int)length, field);
+        }
+
         public string ReadString(string field)
         {
             uint length = ReadUInt32(field);
