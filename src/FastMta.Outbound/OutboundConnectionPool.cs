@@ -39,6 +39,29 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
     public int OpenConnections(IPEndPoint remote, IPAddress? source = null, string? ehloName = null) =>
         _hosts.TryGetValue((source, ehloName ?? _options.EhloName, remote), out HostPool? host) ? host.Count : 0;
 
+    /// <summary>Whether an idle connection to <paramref name="remote"/> from the source and EHLO name (null =
+    /// <see cref="OutboundOptions.EhloName"/>) could be reused now. A hint: another lease may take it first.</summary>
+    public bool HasIdle(IPEndPoint remote, IPAddress? source, string? ehloName)
+    {
+        if (!_hosts.TryGetValue((source, ehloName ?? _options.EhloName, remote), out HostPool? host))
+        {
+            return false;
+        }
+
+        lock (host)
+        {
+            foreach (OutboundConnection connection in host.Idle)
+            {
+                if (CanReuse(connection))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A lease with the options' EHLO name and messages per connection.</summary>
     public Task<OutboundConnection> LeaseAsync(IPEndPoint remote, string hostName, IPAddress? source,
         CancellationToken cancellationToken) =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
+using FastMta.Shaping;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,7 +13,7 @@ namespace FastMta.Outbound;
 /// a host that cannot be reached or refuses the session is skipped, the next one tried), run the transaction on a
 /// pooled connection and map the replies per recipient. Never throws for delivery problems.
 /// </summary>
-public sealed class SmtpDeliveryAgent : IDeliveryAgent
+public sealed class SmtpDeliveryAgent : IDeliveryAgent, IIdleConnections
 {
     private readonly IDestinationResolver _resolver;
     private readonly OutboundConnectionPool _pool;
@@ -24,6 +25,27 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         _resolver = resolver;
         _pool = pool;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>Whether the next attempt to <paramref name="domain"/> from <paramref name="source"/> would reuse an idle
+    /// pooled connection: only the host tried first counts (a fallback host's connection would not be used), and only
+    /// with the domain's resolution in the cache (no lookup is waited for).</summary>
+    public bool HasIdleConnection(EgressSource source, string domain)
+    {
+        ValueTask<Destination> resolving = _resolver.ResolveAsync(domain, CancellationToken.None);
+        if (!resolving.IsCompletedSuccessfully)
+        {
+            return false; // a lookup is under way, so no connection can be open either
+        }
+
+        Destination destination = resolving.Result;
+        if (destination.Status != ResolutionStatus.Resolved || destination.Hosts.Count == 0)
+        {
+            return false;
+        }
+
+        DestinationHost first = destination.Hosts[0];
+        return _pool.HasIdle(new IPEndPoint(first.Address, first.Port), source.Address ?? _pool.Options.SourceAddress, source.EhloName);
     }
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -68,6 +90,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         IPAddress? source = request.SourceAddress ?? _pool.Options.SourceAddress;
         OutboundConnectionException? lastError = null;
         DestinationHost? lastHost = null;
+        int opened = 0; // connections this attempt opened or tried to (traffic shaping's connection rate)
         foreach (DestinationHost host in destination.Hosts)
         {
             lastHost = host;
@@ -84,10 +107,12 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                 }
                 catch (OutboundConnectionException e)
                 {
+                    opened++;
                     lastError = e;
                     break;
                 }
                 bool reused = connection.Transactions > 0;
+                opened += reused ? 0 : 1;
                 TransactionOutcome outcome;
                 try
                 {
@@ -109,6 +134,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                     RemoteHost = host.Name,
                     RemoteAddress = remote.ToString(),
                     SourceAddress = connection.LocalEndPoint?.Address.ToString(),
+                    ConnectionsOpened = opened,
                 };
             }
         }
@@ -120,6 +146,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
             Recipients = Fill(request, new RecipientResult(RecipientOutcome.Deferred, lastError?.ReplyCode ?? 451,
                 lastError?.EnhancedStatus ?? "4.4.3", detail)),
             RemoteHost = lastHost?.Name,
+            ConnectionsOpened = opened,
         };
     }
 
@@ -140,7 +167,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
     }
 
     private static DeliveryResult All(DeliveryRequest request, RecipientResult result) =>
-        new() { Recipients = Fill(request, result) };
+        new() { Recipients = Fill(request, result), ConnectionsOpened = 0 }; // decided before any connection
 
     private static RecipientResult[] Fill(DeliveryRequest request, RecipientResult result)
     {

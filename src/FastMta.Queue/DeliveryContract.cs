@@ -77,6 +77,10 @@ public sealed class DeliveryResult
 
     /// <summary>The local (egress) IP address the connection was bound to; null when none was made.</summary>
     public string? SourceAddress { get; init; }
+
+    /// <summary>New connections the attempt opened or tried to (0 when it reused one already open, or decided before
+    /// connecting); traffic shaping's connection rate is settled with it. Defaults to 1 for agents that do not tell.</summary>
+    public int ConnectionsOpened { get; init; } = 1;
 }
 
 /// <summary>

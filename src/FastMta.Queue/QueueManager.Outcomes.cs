@@ -48,6 +48,11 @@ public sealed partial class QueueManager
 
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             metrics.AttemptDuration(seconds);
+            if (admission.Lease.IsValid)
+            {
+                shaper!.ConnectionsOpened(admission.Lease, result.ConnectionsOpened); // ConnectionsPerMinute counts real ones
+            }
+
             // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
             // start while this one's outcomes are being committed (they stay in flight until recorded).
             ReleaseSlot(destination, admission.Lease);
@@ -116,7 +121,7 @@ public sealed partial class QueueManager
     {
         var results = new RecipientResult[work.RecipientIndexes.Count];
         Array.Fill(results, new RecipientResult(RecipientOutcome.Deferred, 451, status, text));
-        return new DeliveryResult { Recipients = results };
+        return new DeliveryResult { Recipients = results, ConnectionsOpened = 0 };
     }
 
     /// <summary>Who decided the outcomes: a delivery attempt, or an administrator (bounce or delete without attempt).</summary>

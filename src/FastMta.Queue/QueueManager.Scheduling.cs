@@ -291,7 +291,7 @@ public sealed partial class QueueManager
             admission = default;
             if (shaper is not null)
             {
-                admission = shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!);
+                admission = shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!, agent as IIdleConnections);
                 if (!admission.Granted)
                 {
                     Park(destination, admission.RetryAt);

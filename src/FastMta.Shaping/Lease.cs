@@ -7,8 +7,9 @@ namespace FastMta.Shaping;
 /// </summary>
 public readonly struct Lease : IEquatable<Lease>
 {
-    internal Lease(DestinationState state, DestinationState? total, string pool, int slot, int generation)
+    internal Lease(DestinationState state, DestinationState? total, string pool, int slot, int generation, bool connectionCounted)
     {
+        ConnectionCounted = connectionCounted;
         State = state;
         Pool = pool;
         Total = total;
@@ -26,6 +27,10 @@ public readonly struct Lease : IEquatable<Lease>
     internal int Slot { get; }
 
     internal int Generation { get; }
+
+    /// <summary>A connection-rate token was taken at admission (false: none was needed, or an idle connection was
+    /// expected to carry the attempt). <see cref="TrafficShaper.ConnectionsOpened"/> settles the difference.</summary>
+    internal bool ConnectionCounted { get; }
 
     /// <summary>False for <c>default</c> (no slot).</summary>
     public bool IsValid => State is not null;

@@ -52,6 +52,20 @@ internal readonly struct RateCell
     /// <summary>Gives back a token taken by <see cref="TryTake"/> when a later check of the same admission failed.</summary>
     public void Refund(ref long tat) => Interlocked.Add(ref tat, -Interval);
 
+    /// <summary>Takes <paramref name="count"/> tokens whether or not they are there (for something already done):
+    /// the bucket goes into debt and later takers wait for it to be paid.</summary>
+    public void Charge(ref long tat, long now, int count)
+    {
+        while (true)
+        {
+            long current = Volatile.Read(ref tat);
+            if (Interlocked.CompareExchange(ref tat, Math.Max(current, now) + (Interval * count), current) == current)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Whole tokens available now.</summary>
     public long Available(long tat, long now) => (Tolerance + Interval - Math.Max(tat - now, 0)) / Interval;
 

@@ -10,7 +10,9 @@ public sealed partial class TrafficShaper
     /// once the destination's state exists; does not wait.
     /// </summary>
     /// <param name="site">The destination's sorted, comma-joined, lower-case MX host names.</param>
-    public Admission TryAdmit(string pool, string domain, string site)
+    /// <param name="idle">Asked, when a rule's connection rate has no token left, whether the source has an open idle
+    /// connection to the destination (then the attempt is admitted without one); null: never.</param>
+    public Admission TryAdmit(string pool, string domain, string site, IIdleConnections? idle = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(domain);
@@ -38,7 +40,7 @@ public sealed partial class TrafficShaper
         {
             tried |= 1UL << i;
             CompiledSource source = compiledPool.Members[i];
-            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, now, utcNow, period, out Lease lease, out DateTimeOffset? ready);
+            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, domain, idle, now, utcNow, period, out Lease lease, out DateTimeOffset? ready);
             if (result == AdmissionResult.Granted)
             {
                 _metrics.Admission(pool, source.Name, rule.Name, result);
@@ -102,9 +104,41 @@ public sealed partial class TrafficShaper
             : new Admission { Result = result, RetryAt = retryAt, Lease = lease };
     }
 
+    /// <summary>
+    /// Settles the connection rate of the attempt admitted with <paramref name="lease"/>: it opened (or tried to open)
+    /// <paramref name="opened"/> new connections. A token taken for an attempt that reused an open connection is given
+    /// back; connections opened beyond the token taken (a pooled connection was taken by another attempt meanwhile, or
+    /// a fallback MX host) are charged, delaying the next new connection. So ConnectionsPerMinute counts connections
+    /// actually opened. Call before <see cref="Release"/>.
+    /// </summary>
+    public void ConnectionsOpened(Lease lease, int opened)
+    {
+        if (lease.State is not { } state)
+        {
+            return;
+        }
+
+        CompiledConfig config = Volatile.Read(ref _config);
+        CompiledRule rule = config.Rules.GetValueOrDefault(state.Key.Rule) ?? config.Default;
+        if (!rule.Connect.Enabled)
+        {
+            return;
+        }
+
+        int owed = opened - (lease.ConnectionCounted ? 1 : 0);
+        if (owed < 0)
+        {
+            rule.Connect.Refund(ref state.TatConnect);
+        }
+        else if (owed > 0)
+        {
+            rule.Connect.Charge(ref state.TatConnect, _time.GetTimestamp(), owed);
+        }
+    }
+
     private AdmissionResult TryAdmitSource(
-        CompiledSource source, CompiledRule rule, string scope, string pool, long now, DateTimeOffset utcNow, WarmupPeriod period,
-        out Lease lease, out DateTimeOffset? retryAt)
+        CompiledSource source, CompiledRule rule, string scope, string pool, string domain, IIdleConnections? idle, long now,
+        DateTimeOffset utcNow, WarmupPeriod period, out Lease lease, out DateTimeOffset? retryAt)
     {
         lease = default;
         if (source.Runtime.IsSuspended(utcNow, out retryAt))
@@ -151,18 +185,23 @@ public sealed partial class TrafficShaper
             }
         }
 
-        if (rule.Connect.Enabled && !rule.Connect.TryTake(ref state.TatConnect, now, out long connectReady))
+        bool connectionCounted = false;
+        if (rule.Connect.Enabled)
         {
-            total?.Exit();
-            state.Exit();
-            retryAt = ToUtc(connectReady, now, utcNow);
-            return AdmissionResult.Rate;
+            connectionCounted = rule.Connect.TryTake(ref state.TatConnect, now, out long connectReady);
+            if (!connectionCounted && idle?.HasIdleConnection(source.Options, domain) != true)
+            {
+                total?.Exit();
+                state.Exit();
+                retryAt = ToUtc(connectReady, now, utcNow);
+                return AdmissionResult.Rate;
+            }
         }
 
         AdmissionResult result = TakeMessage(source, rule, state, total, now, utcNow, period, out retryAt);
         if (result != AdmissionResult.Granted)
         {
-            if (rule.Connect.Enabled)
+            if (connectionCounted)
             {
                 rule.Connect.Refund(ref state.TatConnect);
             }
@@ -174,7 +213,7 @@ public sealed partial class TrafficShaper
 
         (int slot, int generation) = state.AcquireSlot();
         state.Stats.ConnectionOpened();
-        lease = new Lease(state, total, pool, slot, generation);
+        lease = new Lease(state, total, pool, slot, generation, connectionCounted);
         return AdmissionResult.Granted;
     }
 

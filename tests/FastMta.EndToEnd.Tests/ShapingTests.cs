@@ -214,6 +214,22 @@ public sealed class ShapingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConnectionsPerMinute_counts_connections_opened_not_messages_sent_over_a_pooled_one()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        // One new connection a minute: ten messages can only arrive within the test's wait if they share one.
+        await using ServerProcess relay = await StartRelayAsync(sink,
+            "Mta:Shaping:Rules:once:Domains:0=dest.test", "Mta:Shaping:Rules:once:ConnectionsPerMinute=1",
+            "Mta:Shaping:Rules:once:MaxConnections=1", "Mta:Shaping:Rules:once:MaxMessagesPerConnection=100");
+
+        await SendAsync(relay, Recipients("dest.test", 10));
+
+        IReadOnlyList<SinkMessage> messages = await sink.WaitForMessagesAsync(10, Wait);
+        Assert.Single(messages.Select(m => m.ConnectionNumber).Distinct());
+        Assert.Equal(1, sink.ConnectionCount);
+    }
+
+    [Fact]
     public async Task The_admin_API_shows_the_shaping_state_and_a_suspended_source_opens_no_connections_until_resumed()
     {
         await using var sink = new LoopbackSmtpSink();

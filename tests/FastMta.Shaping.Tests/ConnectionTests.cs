@@ -90,6 +90,57 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public void TheConnectionRateCountsConnectionsOpenedNotAttemptsOverOpenOnes()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule rule = Shapers.Rule("r", "r.example");
+        rule.ConnectionsPerMinute = 1;
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        var idle = new IdleConnections();
+
+        // An attempt that took the token but reused an open connection gives it back.
+        for (int i = 0; i < 3; i++)
+        {
+            Admission reusing = shaper.TryAdmit("default", "r.example", "mx");
+            Assert.True(reusing.Granted);
+            shaper.ConnectionsOpened(reusing.Lease, 0);
+            shaper.Release(reusing.Lease);
+        }
+
+        // One that opened a connection keeps it: the next new connection waits a minute...
+        Admission opening = shaper.TryAdmit("default", "r.example", "mx", idle);
+        shaper.ConnectionsOpened(opening.Lease, 1);
+        shaper.Release(opening.Lease);
+        Admission refused = shaper.TryAdmit("default", "r.example", "mx", idle);
+        Assert.Equal((AdmissionResult.Rate, ManualTimeProvider.Monday.AddMinutes(1)), (refused.Result, refused.RetryAt));
+        Assert.Equal(("default", "r.example"), idle.Asked);
+
+        // ...unless the source has an idle connection there, which needs no token.
+        idle.Open = true;
+        Admission overIdle = shaper.TryAdmit("default", "r.example", "mx", idle);
+        Assert.True(overIdle.Granted);
+
+        // If that connection was gone by then and one was opened after all, it is charged: the wait grows a minute.
+        shaper.ConnectionsOpened(overIdle.Lease, 1);
+        shaper.Release(overIdle.Lease);
+        idle.Open = false;
+        Assert.Equal(ManualTimeProvider.Monday.AddMinutes(2), shaper.TryAdmit("default", "r.example", "mx", idle).RetryAt);
+    }
+
+    private sealed class IdleConnections : IIdleConnections
+    {
+        public bool Open { get; set; }
+
+        public (string Source, string Domain) Asked { get; private set; }
+
+        public bool HasIdleConnection(EgressSource source, string domain)
+        {
+            Asked = (source.Name, domain);
+            return Open;
+        }
+    }
+
+    [Fact]
     public void ConcurrentAdmissionsNeverExceedMaxConnections()
     {
         ShapingRule rule = Shapers.Rule("r", "r.example");
