@@ -213,7 +213,7 @@ public sealed partial class QueueManager
             // Work waiting in the destination's ready queue has not started: take it back.
             foreach (DestinationQueue queue in DestinationsOf(domain))
             {
-                while (queue.Ready.TryDequeue(out DeliveryWork? waiting))
+                while (queue.TryDequeue(out DeliveryWork? waiting))
                 {
                     ReturnToQueue(waiting);
                 }

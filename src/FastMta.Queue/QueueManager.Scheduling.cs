@@ -231,7 +231,7 @@ public sealed partial class QueueManager
             created = true;
         }
 
-        destination.Ready.Enqueue(work);
+        destination.Enqueue(work);
         if (created && shaper is not null)
         {
             // Runnable once its site is known. A cached answer completes right here (the lock is re-entrant), so the
@@ -244,7 +244,7 @@ public sealed partial class QueueManager
 
     private void MakeRunnableIfReady(DestinationQueue destination)
     {
-        if (!destination.Runnable && !destination.Parked && destination.Ready.Count > 0
+        if (!destination.Runnable && !destination.Parked && destination.ReadyCount > 0
             && destination.Active < options.MaxConcurrencyPerDestination && (shaper is null || destination.Site is not null))
         {
             destination.Runnable = true;
@@ -278,7 +278,7 @@ public sealed partial class QueueManager
         while (runnable.TryDequeue(out destination))
         {
             destination.Runnable = false;
-            if (destination.Ready.Count == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
+            if (destination.ReadyCount == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
             {
                 continue; // re-enters the line when one of its attempts ends
             }
@@ -299,11 +299,14 @@ public sealed partial class QueueManager
                 }
             }
 
-            work = destination.Ready.Dequeue();
+            if (!destination.TryDequeue(out work))
+            {
+                throw new InvalidOperationException("A ready destination had no work."); // ReadyCount > 0 was checked above
+            }
             if (admission.Rule?.MaxRecipientsPerTransaction is int limit && limit > 0 && work.RecipientIndexes.Count > limit)
             {
                 // The rule allows fewer recipients per transaction than the plan put together: the rest waits its turn.
-                destination.Ready.Enqueue(RentWork(work.Message, work.Domain, work.RecipientIndexes[limit..]));
+                destination.Enqueue(RentWork(work.Message, work.Domain, work.RecipientIndexes[limit..]));
                 work.Set(work.Message, work.Domain, work.RecipientIndexes[..limit]);
             }
 
@@ -379,7 +382,7 @@ public sealed partial class QueueManager
                 UnparkWaitingForRelease();
             }
 
-            if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable && !destination.Parked)
+            if (destination.Active == 0 && destination.ReadyCount == 0 && !destination.Runnable && !destination.Parked)
             {
                 RemoveIfCurrent(destination);
             }

@@ -15,7 +15,8 @@ public sealed partial class QueueManager
     /// <summary>The live shaper (admin API: snapshot, source suspension), or null without shaping.</summary>
     public TrafficShaper? Shaper => shaper;
 
-    // The waiting gauge, at scrape time: O(active destinations), labels from configured names only (pools, rules).
+    // The waiting gauge, at scrape time: O(active destinations) (each keeps its own count), labels from configured
+    // names only (pools, rules).
     private IEnumerable<Measurement<long>> ObserveWaiting()
     {
         var totals = new Dictionary<(string Pool, string Rule), long>();
@@ -24,13 +25,7 @@ public sealed partial class QueueManager
             foreach (DestinationQueue destination in destinations.Values)
             {
                 string rule = RuleOf(destination) ?? "none";
-                long recipients = 0;
-                foreach (DeliveryWork work in destination.Ready)
-                {
-                    recipients += work.RecipientIndexes.Count;
-                }
-
-                totals[(destination.Pool, rule)] = totals.GetValueOrDefault((destination.Pool, rule)) + recipients;
+                totals[(destination.Pool, rule)] = totals.GetValueOrDefault((destination.Pool, rule)) + destination.WaitingRecipients;
             }
         }
 
@@ -52,10 +47,10 @@ public sealed partial class QueueManager
         {
             long now = NowMs;
             return destinations.Values
-                .OrderByDescending(d => d.Ready.Count + d.Active)
+                .OrderByDescending(d => d.ReadyCount + d.Active)
                 .ThenBy(d => d.Domain, StringComparer.Ordinal)
                 .Take(limit)
-                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, RuleOf(d), d.Ready.Count, d.Ready.Sum(w => w.RecipientIndexes.Count), d.Active,
+                .Select(d => new DestinationQueueInfo(d.Pool, d.Domain, d.Site, RuleOf(d), d.ReadyCount, d.WaitingRecipients, d.Active,
                     d.Parked && d.ParkedUntilMs != long.MaxValue ? DateTimeOffset.FromUnixTimeMilliseconds(d.ParkedUntilMs) : null,
                     d.Parked && d.ParkedUntilMs == long.MaxValue,
                     IsSuspended(d.Domain, now)))
@@ -118,7 +113,7 @@ public sealed partial class QueueManager
     {
         destination.Parked = false;
         MakeRunnableIfReady(destination);
-        if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable)
+        if (destination.Active == 0 && destination.ReadyCount == 0 && !destination.Runnable)
         {
             RemoveIfCurrent(destination);
         }
@@ -157,7 +152,7 @@ public sealed partial class QueueManager
         {
             destination.Site = site;
             MakeRunnableIfReady(destination);
-            if (destination.Active == 0 && destination.Ready.Count == 0 && !destination.Runnable && !destination.Parked)
+            if (destination.Active == 0 && destination.ReadyCount == 0 && !destination.Runnable && !destination.Parked)
             {
                 RemoveIfCurrent(destination); // emptied meanwhile (an administrator bounced its mail)
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using FastMta.Spool;
 
 namespace FastMta.Queue;
@@ -202,7 +203,31 @@ internal sealed class DestinationQueue(string pool, string domain)
 
     public string Domain { get; } = domain;
 
-    public Queue<DeliveryWork> Ready { get; } = new();
+    private readonly Queue<DeliveryWork> ready = new();
+
+    /// <summary>Transactions waiting for their turn.</summary>
+    public int ReadyCount => ready.Count;
+
+    /// <summary>Recipients in the waiting transactions, kept as they come and go so that the waiting gauge and the
+    /// admin view never walk the queue.</summary>
+    public int WaitingRecipients { get; private set; }
+
+    public void Enqueue(DeliveryWork work)
+    {
+        ready.Enqueue(work);
+        WaitingRecipients += work.RecipientIndexes.Count;
+    }
+
+    public bool TryDequeue([NotNullWhen(true)] out DeliveryWork? work)
+    {
+        if (!ready.TryDequeue(out work))
+        {
+            return false;
+        }
+
+        WaitingRecipients -= work.RecipientIndexes.Count;
+        return true;
+    }
 
     public int Active { get; set; }
 
