@@ -56,7 +56,9 @@ public class EndToEndBenchmarks
     public async Task SetupAsync()
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-e2e-bench", Guid.NewGuid().ToString("N"));
-        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        var spoolOptions = new SpoolOptions { Path = _directory };
+        _spool = await MessageSpool.OpenAsync(spoolOptions, NullLogger.Instance);
+        await FillLogMemoryAsync(_spool, 1L << spoolOptions.MemorySizeBits);
         _body = CreateBody(BodySize);
         _transport = new InMemoryTransport();
         var inbound = new InboundOptions
@@ -184,6 +186,29 @@ public class EndToEndBenchmarks
             {
                 throw new InvalidOperationException("The server closed the connection early.");
             }
+        }
+    }
+
+    // FasterLog allocates each page of its in-memory ring the first time the tail reaches it, so until the log has
+    // grown past MemorySize every message would carry about its own size in page allocations. Writing that much first
+    // makes Allocated the steady-state figure.
+    private static async Task FillLogMemoryAsync(MessageSpool spool, long bytes)
+    {
+        const int BodyBytes = 1 << 20;
+        using MessageWriter writer = spool.CreateWriter();
+        for (long written = 0; written < bytes + BodyBytes; written += BodyBytes)
+        {
+            writer.Reset();
+            writer.SetSender("fill@bench.example"u8, default);
+            writer.AddRecipient("fill@bench.example"u8, default);
+            writer.SetOrigin("127.0.0.1", "fill.bench.example", null, "ESMTP");
+            for (int i = 0; i < BodyBytes; i += 64 * 1024)
+            {
+                writer.GetSpan(64 * 1024)[..(64 * 1024)].Fill((byte)'x');
+                writer.Advance(64 * 1024);
+                await writer.FlushAsync(CancellationToken.None);
+            }
+            await writer.CommitAsync(CancellationToken.None);
         }
     }
 
