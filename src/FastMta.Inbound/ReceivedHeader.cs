@@ -13,12 +13,17 @@ namespace FastMta.Inbound;
 internal static class ReceivedHeader
 {
     public static void Write(IBufferWriter<byte> output, string heloName, IPAddress? client, ReadOnlySpan<byte> hostname,
+        string protocol, ReadOnlySpan<byte> messageId, DateTimeOffset now) =>
+        Write(output, heloName, client?.ToString() ?? "unknown", hostname, protocol, messageId, now);
+
+    // The SMTP session passes the client address already formatted (once per connection, not once per message).
+    public static void Write(IBufferWriter<byte> output, string heloName, string clientText, ReadOnlySpan<byte> hostname,
         string protocol, ReadOnlySpan<byte> messageId, DateTimeOffset now)
     {
         output.Write("Received: from "u8);
         WriteAscii(output, heloName);
         output.Write(" (["u8);
-        WriteAscii(output, client?.ToString() ?? "unknown");
+        WriteAscii(output, clientText);
         output.Write("])\r\n\tby "u8);
         output.Write(hostname);
         output.Write(" (FastMta) with "u8);

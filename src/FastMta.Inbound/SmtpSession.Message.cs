@@ -161,7 +161,10 @@ internal sealed partial class SmtpSession
         return SessionAction.CommitMessage;
     }
 
-    private async Task CommitMessageAsync()
+    // Pooled builder: every message suspends here for the group commit, and a Task state machine would be allocated
+    // for each one.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CommitMessageAsync()
     {
         MessageWriter transaction = _transaction!;
         try
@@ -193,7 +196,7 @@ internal sealed partial class SmtpSession
     {
         Span<byte> id = stackalloc byte[32];
         _transaction!.Id.TryFormat(id, out int written);
-        ReceivedHeader.Write(_transaction, _heloName!, _clientAddress, _server.HostnameUtf8, Protocol, id[..written],
+        ReceivedHeader.Write(_transaction, _heloName!, _clientText, _server.HostnameUtf8, Protocol, id[..written],
             _server.Time.GetUtcNow());
     }
 

@@ -25,6 +25,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
     private readonly SmtpServerContext _server;
     private readonly InboundOptions _options;
     private readonly IPAddress? _clientAddress;
+    private readonly string _clientText; // formatted once: MAIL and the Received header need it for every message
     private readonly Timer _timer;
     private readonly byte[] _lineScratch;
     private PipeReader _input;
@@ -44,6 +45,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         _server = server;
         _options = server.Options;
         _clientAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        _clientText = _clientAddress?.ToString() ?? "unknown";
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
         _lineScratch = ArrayPool<byte>.Shared.Rent(CommandLineFramer.DefaultMaxLength);
@@ -55,7 +57,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
     // the client is in the middle of sending a message.
     private bool WaitingForCommand => _mode is InputMode.Command or InputMode.AuthResponse;
 
-    private string ClientText => _clientAddress?.ToString() ?? "unknown";
+    private string ClientText => _clientText;
 
     public async Task RunAsync()
     {
