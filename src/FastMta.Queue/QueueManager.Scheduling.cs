@@ -16,8 +16,10 @@ public sealed partial class QueueManager
     private bool? pausedOverride; // under the gate; null: QueueOptions.Paused
 
     // Planning state reused across passes (scheduler thread, under the gate): due recipient indexes of the message
-    // being planned, and finished transactions. The pool is bounded: transactions beyond it are left to the GC.
-    private const int MaxPooledWork = 4096;
+    // being planned, and finished transactions. The pool is bounded (at most about 1 MiB of idle objects): when more
+    // transactions than that come back at once, the rest is left to the GC. In a steady flow returns and rents
+    // alternate, so the pool stays far below its bound.
+    private const int MaxPooledWork = 16_384;
     private readonly Stack<DeliveryWork> workPool = new();
     private int[] planBuffer = new int[16];
     private int[] planGroup = new int[16];
