@@ -344,33 +344,6 @@ public sealed partial class MessageSpool
         }
     }
 
-    /// <summary>
-    /// A memory pool of one buffer, handed out again on every rent: for a sequential scan that is done with each entry
-    /// before it asks for the next. Grows to the largest entry seen.
-    /// </summary>
-    private sealed class ReusedEntryBuffer : MemoryPool<byte>, IMemoryOwner<byte>
-    {
-        private byte[] array = new byte[4096];
-
-        public override int MaxBufferSize => Array.MaxLength;
-
-        public Memory<byte> Memory => array;
-
-        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
-        {
-            if (minBufferSize > array.Length)
-            {
-                array = new byte[Math.Max(minBufferSize, array.Length * 2)];
-            }
-
-            return this;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
-    }
-
     /// <summary>A pre-serialized record as a FasterLog entry (cold paths: states, copy-forward).</summary>
     private readonly struct BytesEntry(byte[] record) : ILogEnqueueEntry
     {
