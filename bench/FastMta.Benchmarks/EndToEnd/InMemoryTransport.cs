@@ -107,9 +107,11 @@ internal sealed class InMemoryConnection : ConnectionContext
         set => throw new NotSupportedException();
     }
 
+    // As a reset socket: the server's next read ends with the error. (A cancelled read would not do: the session takes
+    // that for its own timeout or shutdown signal.) Kestrel aborts only at host stop, when the benchmark's clients are done.
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        _server.Input.CancelPendingRead();
+        Client.Output.Complete(abortReason);
         _closed.Cancel();
     }
 
