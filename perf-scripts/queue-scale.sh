@@ -18,16 +18,21 @@
 # and VmRSS/VmHWM from /proc, stops the server with SIGTERM, restarts it on the same spool and measures the time
 # from process start until /health shows all COUNT messages queued (and the queue's own "rebuilt in" log line),
 # then RSS again. CPU seconds (user+system of the server process, from /proc) are reported beside wall times:
-# on a shared machine they are the figure that does not depend on the load. Every process it starts is stopped on
+# on a shared machine they depend far less on the load than wall times do. Every process it starts is stopped on
 # exit, and the temp dir is removed.
-# Needs: dotnet, python3, curl. Loopback only.
+# Needs: the .NET SDK; python3 and curl (installed with apt-get when missing and run as root). Loopback only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 COUNT=${COUNT:-1000000} DOMAINS=${DOMAINS:-10000} SIZE=${SIZE:-1024} SESSIONS=${SESSIONS:-256}
 SMTP_PORT=${SMTP_PORT:-12625} HTTP_PORT=${HTTP_PORT:-12680} ARTIFACTS=${ARTIFACTS:-/tmp/art-scale}
 OUT=${OUT:-$here/results/queue-scale-$(date -u +%Y%m%dT%H%M%SZ).md}
-for tool in dotnet python3 curl; do command -v $tool >/dev/null || { echo "queue-scale: $tool is required" >&2; exit 1; }; done
+# python3 and curl come from Debian when missing (as root); the .NET SDK must already be installed.
+for tool in python3 curl; do
+  command -v $tool >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -q $tool >/dev/null; } \
+    || { echo "queue-scale: $tool is required (apt-get install $tool)" >&2; exit 1; }
+done
+command -v dotnet >/dev/null || { echo "queue-scale: the .NET SDK (dotnet) is required" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/queue-scale.XXXXXX")
 pid=

@@ -79,3 +79,29 @@ public sealed class SchedulingAllocationTests
         return allocated;
     }
 }
+
+public sealed class PausedQueueTests
+{
+    [Fact]
+    public async Task A_paused_queue_indexes_mail_but_delivers_only_after_resume_and_restart_keeps_it_paused()
+    {
+        await using var h = new QueueTestHarness((r, _) => Deliver(r));
+        h.Options.Paused = true;
+        await h.StartAsync();
+        await h.SendAsync("s@sender.test", "a@one.test", "b@two.test");
+        await h.SendAsync("s@sender.test", "c@one.test");
+
+        Assert.Equal(2, h.Queue.MessageCount);
+        Assert.Equal(3, h.Queue.GetSummary().Pending);
+        await Task.Delay(300); // a scheduler that ignored the pause would start attempts within this time
+        Assert.Empty(h.Agent.Attempts);
+
+        await h.RestartAsync(); // the option holds across restarts; the queue is rebuilt from the spool
+        Assert.True(h.Queue.Paused);
+        Assert.Equal(2, h.Queue.MessageCount);
+
+        h.Queue.Paused = false;
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 3, "everything is delivered after resume");
+        await WaitUntilAsync(() => h.Queue.MessageCount == 0, "the delivered messages leave the queue");
+    }
+}
