@@ -81,10 +81,13 @@ internal sealed class RawLog
                 }
 
                 ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(page[position..]);
-                int entryLength = BinaryPrimitives.ReadInt32LittleEndian(page[(position + 8)..]);
-                if (entryLength <= 0 || entryLength > length - position - EntryHeaderLength)
+                int lengthField = BinaryPrimitives.ReadInt32LittleEndian(page[(position + 8)..]);
+                // FastCommitMode writes commit records into the log with a negated length field; they carry the same
+                // checksum over the (negative) length field and their payload.
+                int entryLength = lengthField == int.MinValue ? 0 : Math.Abs(lengthField);
+                if (entryLength == 0 || entryLength > length - position - EntryHeaderLength)
                 {
-                    throw new SpoolRecoveryException($"Spool log is inconsistent: the commit metadata claims data up to address {committedUntil}, but the log holds no valid entry at address {address} (length field {entryLength}). The commit metadata or the last page is corrupt. Refusing to start.");
+                    throw new SpoolRecoveryException($"Spool log is inconsistent: the commit metadata claims data up to address {committedUntil}, but the log holds no valid entry at address {address} (length field {lengthField}). The commit metadata or the last page is corrupt. Refusing to start.");
                 }
 
                 if (XorBytes(page.Slice(position + 8, entryLength + 4)) != checksum)
@@ -106,15 +109,36 @@ internal sealed class RawLog
         }
     }
 
-    /// <summary>True when the bytes in [from, to) are all zero (a legitimate end-of-page gap).</summary>
-    public bool IsZeroGap(long from, long to)
+    /// <summary>True when [from, to) (within one page) holds only what a scan legitimately skips: FastCommitMode
+    /// commit records (negative length field, valid checksum), then, when <paramref name="pageAligned"/>, zeros to the
+    /// end of the page.</summary>
+    public bool IsSkippableGap(long from, long to, bool pageAligned)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(checked((int)(to - from)));
         try
         {
             Span<byte> gap = buffer.AsSpan(0, (int)(to - from));
             Read(from, gap);
-            return !gap.ContainsAnyExcept((byte)0);
+            int position = 0;
+            while (gap.Length - position >= EntryHeaderLength)
+            {
+                int lengthField = BinaryPrimitives.ReadInt32LittleEndian(gap[(position + 8)..]);
+                if (lengthField >= 0 || lengthField == int.MinValue)
+                {
+                    break;
+                }
+
+                int payload = -lengthField;
+                if (payload > gap.Length - position - EntryHeaderLength
+                    || XorBytes(gap.Slice(position + 8, payload + 4)) != BinaryPrimitives.ReadUInt64LittleEndian(gap[position..]))
+                {
+                    return false;
+                }
+
+                position += EntryHeaderLength + ((payload + 3) & ~3);
+            }
+
+            return position == gap.Length || (pageAligned && !gap[position..].ContainsAnyExcept((byte)0));
         }
         finally
         {
