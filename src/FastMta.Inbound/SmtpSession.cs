@@ -270,5 +270,6 @@ internal sealed partial class SmtpSession : IAsyncDisposable
             await _tls.DisposeAsync();
         }
         ArrayPool<byte>.Shared.Return(_lineScratch);
+        _poolHeader.Dispose();
     }
 }

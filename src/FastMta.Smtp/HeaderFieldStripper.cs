@@ -8,15 +8,18 @@ namespace FastMta.Smtp;
 /// <c>X-FastMta-Pool</c>, an instruction to the MTA that must not travel on) is removed from the header section, and
 /// the first one's value is kept. Only the header section is inspected: after the empty line that ends it, spans come
 /// straight from the inner writer, so the body costs nothing extra. Pure: no I/O; one instance serves a session's
-/// messages (<see cref="Reset"/>), allocating only the value string of a message that carries the field.
+/// messages (<see cref="Reset"/>), allocating only the value string of a message that carries the field; its copy
+/// buffer for the header section is rented from the shared pool and given back by <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
 /// Lines end at LF (CRLF in practice); a field continues on lines that start with SP or HTAB (RFC 5322 2.2.3), and the
 /// kept value is the unfolded, trimmed text. The name matches case-insensitively and only with the colon right after
 /// it (RFC 5322 3.6.8; the obsolete "name WSP :" form is left in place).
 /// </remarks>
-public sealed class HeaderFieldStripper : IBufferWriter<byte>
+public sealed class HeaderFieldStripper : IBufferWriter<byte>, IDisposable
 {
+    private const int ScratchSize = 4096;
+
     /// <summary>Longer values are reported as <see cref="ValueTooLong"/> instead of kept.</summary>
     public const int MaxValueLength = 76;
 
@@ -25,7 +28,7 @@ public sealed class HeaderFieldStripper : IBufferWriter<byte>
     private readonly byte[] _nameWithColon;
     private readonly byte[] _held;
     private readonly byte[] _value = new byte[MaxValueLength];
-    private byte[] _scratch = new byte[4096];
+    private byte[]? _scratch;
     private IBufferWriter<byte>? _inner;
     private State _state;
     private int _heldLength;
@@ -83,8 +86,7 @@ public sealed class HeaderFieldStripper : IBufferWriter<byte>
             return Inner.GetMemory(sizeHint);
         }
 
-        EnsureScratch(sizeHint);
-        return _scratch;
+        return EnsureScratch(sizeHint);
     }
 
     public Span<byte> GetSpan(int sizeHint = 0)
@@ -94,8 +96,7 @@ public sealed class HeaderFieldStripper : IBufferWriter<byte>
             return Inner.GetSpan(sizeHint);
         }
 
-        EnsureScratch(sizeHint);
-        return _scratch;
+        return EnsureScratch(sizeHint);
     }
 
     public void Advance(int count)
@@ -106,16 +107,33 @@ public sealed class HeaderFieldStripper : IBufferWriter<byte>
             return;
         }
 
-        Process(_scratch.AsSpan(0, count));
+        Process(_scratch.AsSpan(0, count)); // GetSpan/GetMemory handed out the scratch buffer
     }
 
     private IBufferWriter<byte> Inner => _inner ?? throw new InvalidOperationException("Reset must be called before writing.");
 
-    private void EnsureScratch(int sizeHint)
+    private byte[] EnsureScratch(int sizeHint)
     {
-        if (sizeHint > _scratch.Length)
+        if (_scratch is null || sizeHint > _scratch.Length)
         {
-            _scratch = new byte[sizeHint];
+            if (_scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_scratch);
+            }
+
+            _scratch = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, ScratchSize));
+        }
+
+        return _scratch;
+    }
+
+    /// <summary>Gives the copy buffer back to the shared pool; the instance must not be written to afterwards.</summary>
+    public void Dispose()
+    {
+        if (_scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch);
+            _scratch = null;
         }
     }
 

@@ -66,7 +66,7 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             {
                 writer.Write(Encoding.ASCII.GetBytes(MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now)));
                 // As over SMTP, an X-FastMta-Pool field in the content names the pool and is taken out.
-                var poolHeader = new HeaderFieldStripper(SmtpServerContext.PoolHeaderName);
+                using var poolHeader = new HeaderFieldStripper(SmtpServerContext.PoolHeaderName);
                 poolHeader.Reset(writer);
                 await RawContent.WriteAsync(request.Content!, poolHeader, writer, cancellationToken);
                 poolHeader.Complete();
