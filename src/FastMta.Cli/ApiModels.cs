@@ -5,7 +5,8 @@ namespace FastMta.Cli;
 
 internal sealed record QueuedRecipientInfo(string Address, string Domain, string Status, int Attempts, DateTimeOffset? NextAttempt);
 
-internal sealed record QueuedMessageInfo(string Id, string Sender, DateTimeOffset ReceivedAt, long Size, IReadOnlyList<QueuedRecipientInfo> Recipients);
+internal sealed record QueuedMessageInfo(string Id, string Sender, DateTimeOffset ReceivedAt, long Size, IReadOnlyList<QueuedRecipientInfo> Recipients,
+    string? Pool);
 
 /// <summary>SuspendedUntil is null both when the domain is not suspended and when it is suspended until resumed; the
 /// suspensions list tells the two apart.</summary>

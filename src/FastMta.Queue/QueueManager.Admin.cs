@@ -7,7 +7,9 @@ namespace FastMta.Queue;
 /// destination's ready queue), deferred, delivered, failed.</summary>
 public sealed record QueuedRecipientInfo(string Address, string Domain, string Status, int Attempts, DateTimeOffset? NextAttempt);
 
-public sealed record QueuedMessageInfo(string Id, string Sender, DateTimeOffset ReceivedAt, long Size, IReadOnlyList<QueuedRecipientInfo> Recipients);
+/// <summary>A live message for the admin API; <paramref name="Pool"/> is the egress pool it leaves from.</summary>
+public sealed record QueuedMessageInfo(string Id, string Sender, DateTimeOffset ReceivedAt, long Size, IReadOnlyList<QueuedRecipientInfo> Recipients,
+    string Pool);
 
 /// <summary>Queued recipients of one destination domain.</summary>
 public sealed record DestinationSummary(string Domain, int Messages, int Pending, int InFlight, int Deferred, int ActiveAttempts,
@@ -344,7 +346,7 @@ public sealed partial class QueueManager
                 state.Attempts, state.Status == RecipientStatus.Deferred ? DateTimeOffset.FromUnixTimeMilliseconds(state.NextAttemptUnixMs) : null);
         }
 
-        return new QueuedMessageInfo(envelope.Id.ToString(), envelope.Sender, envelope.ReceivedAt, envelope.BodyLength, recipients);
+        return new QueuedMessageInfo(envelope.Id.ToString(), envelope.Sender, envelope.ReceivedAt, envelope.BodyLength, recipients, message.Pool);
     }
 
     private static bool HasQueuedRecipientIn(QueuedMessage message, string domain) => CountQueuedIn(message, domain) > 0;

@@ -65,6 +65,7 @@ public sealed class CliTests(ITestOutputHelper output)
         CliResult message = await RunAsync(server, "message", first);
         Assert.Equal(0, message.ExitCode);
         Assert.Contains($"id:        {first}", message.Stdout);
+        Assert.Contains("pool:      default", message.Stdout);
         Assert.Contains(message.Lines, l => l.StartsWith("bob@slow.test", StringComparison.Ordinal) && l.Contains("deferred") && l.Contains(" 1 "));
         Assert.Contains(message.Lines, l => l.StartsWith("carol@fast.test", StringComparison.Ordinal) && l.Contains("delivered"));
 

@@ -85,6 +85,7 @@ internal static class QueueCommands
             o.WriteLine($"sender:    {(m.Sender.Length == 0 ? "<> (a bounce)" : m.Sender)}");
             o.WriteLine($"received:  {Format.Time(m.ReceivedAt, now)}");
             o.WriteLine($"size:      {Format.Size(m.Size)} ({m.Size} bytes)");
+            o.WriteLine($"pool:      {m.Pool ?? Format.None}");
             o.WriteLine();
             var table = new TableWriter("recipient", "domain", "status", TableColumn.Number("attempts"), "next attempt");
             foreach (QueuedRecipientInfo r in m.Recipients)

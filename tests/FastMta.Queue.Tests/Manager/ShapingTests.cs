@@ -1,5 +1,6 @@
 using System.Net;
 using FastMta.Shaping;
+using FastMta.Spool;
 using static FastMta.Queue.Tests.Manager.QueueTestHarness;
 
 namespace FastMta.Queue.Tests.Manager;
@@ -58,11 +59,12 @@ public sealed class ShapingTests
         };
         await h.StartAsync();
         byte[] body = "Subject: t\r\n\r\nhello\r\n"u8.ToArray();
-        await h.SendAsync("s@billing.test", ["r@asked.test"], body, pool: "bulk");
+        SpoolMessageId asked = await h.SendAsync("s@billing.test", ["r@asked.test"], body, pool: "bulk");
         await h.SendAsync("s@billing.test", ["r@mapped.test"], body);
         await h.SendAsync("s@other.test", ["r@plain.test"], body);
         await h.SendAsync("s@other.test", ["r@gone.test"], body, pool: "removed-by-a-reload");
         await WaitUntilAsync(() => h.Agent.Attempts.Count == 4, "every message is tried once (and deferred)");
+        Assert.Equal("bulk", h.Queue.FindMessage(asked.ToString())!.Pool); // the admin API shows the choice
 
         await h.RestartAsync();
         h.Queue.RetryNow(null);
