@@ -258,13 +258,6 @@ public sealed class CliTests(ITestOutputHelper output)
         Assert.Contains("alice@sender.test", fromEnvironment.Stdout);
     }
 
-    private sealed record CliResult(int ExitCode, string Stdout, string Stderr)
-    {
-        public string[] Lines => Stdout.Split('\n', StringSplitOptions.TrimEntries);
-
-        public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}--- stderr\n{Stderr}";
-    }
-
     private Task<CliResult> RunAsync(ServerProcess server, params string[] args) =>
         RunAsync($"http://127.0.0.1:{server.HttpPort}", args);
 
@@ -273,48 +266,8 @@ public sealed class CliTests(ITestOutputHelper output)
 
     private Task<CliResult> RunAsync(string url, params string[] args) => RunAsync(url, args, null);
 
-    // One CLI process, stdout and stderr redirected (so: no spinner), bounded by a timeout; environment defaults cleared.
-    private async Task<CliResult> RunAsync(string url, string[] args, (string Name, string Value)? environment)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(RepoLayout.CliDll);
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.ArgumentList.Add("--server");
-        info.ArgumentList.Add(url);
-        info.Environment.Remove("FASTMTA_URL");
-        info.Environment.Remove("FASTMTA_API_KEY");
-        if (environment is { } variable)
-        {
-            info.Environment[variable.Name] = variable.Value;
-        }
-
-        using var process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Wait);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fastmta {string.Join(' ', args)} did not exit within {Wait}.");
-        }
-
-        var result = new CliResult(process.ExitCode, await stdout, await stderr);
-        output.WriteLine($"$ fastmta {string.Join(' ', args)}\n{result}");
-        return result;
-    }
+    private Task<CliResult> RunAsync(string url, string[] args, (string Name, string Value)? environment) =>
+        CliProcess.RunAsync(url, args, environment, output);
 
     private static async Task<string> SendAsync(ServerProcess server, string from, string[] to)
     {

@@ -303,34 +303,8 @@ public sealed class ShapingTests(ITestOutputHelper output)
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(ServerProcess server, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(RepoLayout.CliDll);
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.ArgumentList.Add("--server");
-        info.ArgumentList.Add($"http://127.0.0.1:{server.HttpPort}");
-        info.Environment.Remove("FASTMTA_URL");
-        info.Environment.Remove("FASTMTA_API_KEY");
-        using var process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Wait);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fastmta {string.Join(' ', args)} did not exit within {Wait}.");
-        }
-
-        var result = (process.ExitCode, await stdout, await stderr);
-        output.WriteLine($"$ fastmta {string.Join(' ', args)} -> {result.ExitCode}\n{result.Item2}{result.Item3}");
-        return result;
+        CliResult result = await CliProcess.RunAsync(server, output, args);
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     [Fact]
