@@ -71,9 +71,7 @@ foreach (string user in settings.PlaintextPasswordUsers)
     log.LogWarning("Mta:Auth:Users:{User} holds a plain password; store a hash (`hash-password`) outside development", user);
 }
 
-app.MapGet("/health", (SpoolService spool, SmtpServerContext smtp, DeliveryService delivery) => spool.IsOpen
-    ? Results.Json(new { status = "ok", spool = settings.Spool.Path, smtpConnections = smtp.ActiveConnections, queuedMessages = delivery.Queue?.MessageCount })
-    : Results.Json(new { status = "spool closed" }, statusCode: StatusCodes.Status503ServiceUnavailable));
+app.MapHealth(settings);
 app.MapPrometheusMetrics();
 app.MapAdminApi();
 app.MapShapingApi();
