@@ -50,6 +50,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     }
     kestrel.Listen(settings.HttpEndpoint);
 });
+// Kestrel would report the SMTP endpoints as http:// addresses ("Now listening on: http://127.0.0.1:2525").
+HttpAddressesServer.Register(builder.Services, settings.SmtpEndpoints);
+builder.Services.AddProblemResponses(); // every HTTP error as application/problem+json (Api/ProblemResponses.cs)
 
 // Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
 // the process's on /metrics (Monitoring/PrometheusMetrics.cs).
@@ -71,6 +74,7 @@ foreach (string user in settings.PlaintextPasswordUsers)
     log.LogWarning("Mta:Auth:Users:{User} holds a plain password; store a hash (`hash-password`) outside development", user);
 }
 
+app.UseProblemResponses();
 app.MapHealth(settings);
 app.MapPrometheusMetrics();
 app.MapAdminApi();
@@ -88,6 +92,6 @@ catch (Exception ex)
     return 1;
 }
 log.LogInformation("FastMta {Hostname} listening for SMTP on {Smtp}, HTTP on {Http}; spool {Spool}", settings.Inbound.Hostname,
-    string.Join(", ", settings.SmtpEndpoints), settings.HttpEndpoint, settings.Spool.Path);
+    string.Join(", ", settings.SmtpEndpoints.Select(e => $"smtp://{e}")), $"http://{settings.HttpEndpoint}", settings.Spool.Path);
 await app.WaitForShutdownAsync();
 return 0;

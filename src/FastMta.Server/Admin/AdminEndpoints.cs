@@ -16,7 +16,7 @@ internal static class AdminEndpoints
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         // Same bearer keys as the injection API; without keys, loopback clients only.
-        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Admin").RequireApiKey();
+        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Admin").RequireApiKey().ValidateDomainAndLimit(MaxLimit);
 
         api.MapGet("/queue", (DeliveryService delivery, int? limit) =>
                 WithQueue(delivery, queue => Results.Ok(queue.GetSummary(Limit(limit, 1000)))))

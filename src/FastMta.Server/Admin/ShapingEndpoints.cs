@@ -16,7 +16,7 @@ internal static class ShapingEndpoints
     public static RouteGroupBuilder MapShapingApi(this IEndpointRouteBuilder app)
     {
         // Same bearer keys as the injection API; without keys, loopback clients only.
-        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Shaping").RequireApiKey();
+        RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Shaping").RequireApiKey().ValidateDomainAndLimit(MaxLimit);
 
         api.MapGet("/shaping", (DeliveryService delivery, TimeProvider time, int? limit) =>
                 WithShaper(delivery, shaper =>

@@ -18,6 +18,20 @@ internal static class ApiMetrics
     private static readonly Counter<long> Recipients = Meter.CreateCounter<long>("fastmta.http.recipients_accepted",
         description: "Recipients of messages durably spooled through the HTTP API.");
 
+    private static readonly Counter<long> Refusals = Meter.CreateCounter<long>("fastmta.http.refused",
+        description: "HTTP requests answered with an error problem outside the injection endpoints' own results, by status and reason (invalid_domain, invalid_limit, invalid_request: malformed query, path or body framing; no_endpoint: an empty-bodied status such as 404 or 405; exception: 500).");
+
+    public static void Refused(int status, string reason) =>
+        Refusals.Add(1, new KeyValuePair<string, object?>("status", StatusTag(status)), new KeyValuePair<string, object?>("reason", reason));
+
+    // Interned strings for the codes this server answers; anything else shares one value (labels stay bounded).
+    private static string StatusTag(int status) => status switch
+    {
+        400 => "400", 401 => "401", 403 => "403", 404 => "404", 405 => "405", 408 => "408", 411 => "411", 413 => "413",
+        414 => "414", 415 => "415", 431 => "431", 500 => "500", 503 => "503",
+        _ => status < 500 ? "4xx" : "5xx",
+    };
+
     public static void Request(string endpoint, string result) =>
         Requests.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("result", result));
 

@@ -21,6 +21,8 @@ internal static class InjectionEndpoints
     {
         // A misspelt field ("recipient") is an error, not a silently different message.
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // {"from":"a@x","from":"b@y"} is ambiguous (parsers disagree on which wins): refused, as RFC 8259 4 allows.
+        AllowDuplicateProperties = false,
     };
 
     public static RouteGroupBuilder MapInjectionApi(this IEndpointRouteBuilder app)
@@ -129,6 +131,10 @@ internal static class InjectionEndpoints
         {
             return (null, new ReadFailure(Problem(StatusCodes.Status415UnsupportedMediaType, "The request body must be JSON.",
                 new Dictionary<string, string[]> { ["Content-Type"] = ["must be application/json"] }), "unsupported_media_type"));
+        }
+        if (ApiInput.TryRefuseCharset(http.Request.ContentType, out IDictionary<string, string[]>? charset))
+        {
+            return (null, new ReadFailure(Problem(StatusCodes.Status400BadRequest, "The request body must be UTF-8.", charset), "invalid"));
         }
         // Base64 attachments and JSON escaping make a request bigger than the message it carries: allow 1.4x + 64 KiB.
         long limit = (long)(settings.Inbound.MaxMessageBytes * 1.4) + 65_536;

@@ -42,6 +42,11 @@ internal static partial class InjectionValidator
             return Invalid(errors, "message", "must be a JSON object");
         }
 
+        if (ApiInput.FieldWithNul(request) is { } nulField)
+        {
+            errors[nulField] = ["contains a NUL character (U+0000), which a message cannot carry"];
+        }
+
         byte[] sender = [];
         if (request.From is null)
         {
