@@ -18,8 +18,6 @@ internal static class ApiInput
     private const int MaxLabelOctets = 63;
     private const int MaxLiteralOctets = 64; // "[IPv6:" + the longest IPv6 text form + "]" fits easily
 
-    private static readonly IdnMapping Idn = new() { UseStd3AsciiRules = true, AllowUnassigned = false };
-
     /// <summary>
     /// Refuses, with 400 before the endpoint runs, a request whose <c>{domain}</c> route value or <c>domain</c> query
     /// parameter is not a domain name (<see cref="TryValidateDomain"/>) or whose <c>limit</c> is outside 1 to
@@ -43,7 +41,7 @@ internal static class ApiInput
             }
             if (request.Query.TryGetValue("limit", out StringValues limit) && limit.ToString() is { Length: > 0 } text
                 && (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int requested)
-                    || !TryValidateLimit(requested, requested, maxLimit, out _, out error)))
+                    || requested < 1 || requested > maxLimit))
             {
                 return Invalid("limit", $"must be a whole number between 1 and {maxLimit}", "invalid_limit");
             }
@@ -120,7 +118,7 @@ internal static class ApiInput
         string aLabels;
         try
         {
-            aLabels = Idn.GetAscii(value.Replace('_', '-')); // '_' is ours, not IDNA's: only the lengths matter here
+            aLabels = new IdnMapping { UseStd3AsciiRules = true }.GetAscii(value.Replace('_', '-')); // '_' is ours, not IDNA's: only the lengths matter here
         }
         catch (ArgumentException)
         {
@@ -133,19 +131,6 @@ internal static class ApiInput
             return false;
         }
         return true;
-    }
-
-    /// <summary>A list limit from the query string: absent gives the default; otherwise 1 to <paramref name="max"/>.</summary>
-    public static bool TryValidateLimit(int? requested, int fallback, int max, out int limit, out string error)
-    {
-        limit = requested ?? fallback;
-        error = "";
-        if (limit is >= 1 && limit <= max)
-        {
-            return true;
-        }
-        error = $"must be between 1 and {max} (got {limit})";
-        return false;
     }
 
     /// <summary>400, RFC 9457 validation problem naming the one offending parameter, counted by reason.</summary>
@@ -187,11 +172,16 @@ internal static class ApiInput
     public static string? FieldWithNul(InjectionRequest request)
     {
         static bool Nul(string? s) => s is not null && s.Contains('\0');
-        if (Nul(request.Content)) { return "content"; }
-        if (Nul(request.Subject)) { return "subject"; }
-        if (Nul(request.HeaderFrom)) { return "headerFrom"; }
-        if (Nul(request.Text)) { return "text"; }
-        if (Nul(request.Html)) { return "html"; }
+        string? field = Nul(request.Content) ? "content"
+            : Nul(request.Subject) ? "subject"
+            : Nul(request.HeaderFrom) ? "headerFrom"
+            : Nul(request.Text) ? "text"
+            : Nul(request.Html) ? "html"
+            : null;
+        if (field is not null)
+        {
+            return field;
+        }
         if (request.Headers?.FirstOrDefault(h => Nul(h.Key) || Nul(h.Value)) is { Key: not null } header)
         {
             return $"headers.{header.Key.Replace("\0", "")}";
