@@ -36,7 +36,7 @@ public sealed class InboundMetrics
     private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes", "{handshake}",
         description: "STARTTLS handshakes, by result (ok, failed).");
     private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts", "{attempt}",
-        description: "AUTH attempts, by result (ok, failed, rate_limited).");
+        description: "AUTH attempts, by result (ok, failed, rate_limited, busy).");
     private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended", "{session}",
         description: "SMTP sessions ended, by how (quit, client_closed, timeout, too_many_errors, shutdown, error).");
 

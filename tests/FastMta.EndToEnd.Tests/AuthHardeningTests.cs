@@ -111,22 +111,36 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
         var codes = new ConcurrentDictionary<int, int>();
         int replies = 0;
         string burst = string.Concat(Enumerable.Repeat("AUTH PLAIN " + PlainResponse("alice", "wrong") + "\r\n", 20));
+        var open = new ConcurrentDictionary<RawSmtpClient, bool>();
         Task[] flood = Enumerable.Range(0, 48).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
-                await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
-                client.Timeout = TimeSpan.FromSeconds(120);
-                await client.EhloAsync();
-                for (int round = 0; round < 5 && !stop.IsCancellationRequested; round++)
+                RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
+                open[client] = true;
+                try
                 {
-                    await client.WriteAsync(burst);
-                    for (int i = 0; i < 20; i++)
+                    client.Timeout = TimeSpan.FromSeconds(120);
+                    await client.EhloAsync();
+                    for (int round = 0; round < 5 && !stop.IsCancellationRequested; round++)
                     {
-                        SmtpReply reply = await client.ReadReplyAsync();
-                        codes.AddOrUpdate(reply.Code, 1, (_, n) => n + 1);
-                        Interlocked.Increment(ref replies);
+                        await client.WriteAsync(burst);
+                        for (int i = 0; i < 20; i++)
+                        {
+                            SmtpReply reply = await client.ReadReplyAsync();
+                            codes.AddOrUpdate(reply.Code, 1, (_, n) => n + 1);
+                            Interlocked.Increment(ref replies);
+                        }
                     }
+                }
+                catch (Exception) when (stop.IsCancellationRequested)
+                {
+                    return; // its connection was closed under it: the flood is over
+                }
+                finally
+                {
+                    open.TryRemove(client, out bool _);
+                    await client.DisposeAsync();
                 }
             }
         })).ToArray();
@@ -136,11 +150,11 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
         try
         {
             var wait = Stopwatch.StartNew();
-            while (Volatile.Read(ref replies) < 20 && wait.Elapsed < TimeSpan.FromSeconds(60))
+            while (codes.GetValueOrDefault(535) < 10 && wait.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(50);
             }
-            Assert.True(Volatile.Read(ref replies) >= 20, server.Failure("The AUTH flood got fewer than 20 replies in 60 s.").Message);
+            Assert.True(codes.GetValueOrDefault(535) >= 10, server.Failure("The AUTH flood got fewer than 10 535s in 60 s.").Message);
             int before = Volatile.Read(ref replies);
             underFlood = await SendMessagesAsync(server, 5);
             verifiedDuring = Volatile.Read(ref replies) - before;
@@ -148,6 +162,10 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
         finally
         {
             stop.Cancel();
+            foreach (RawSmtpClient client in open.Keys)
+            {
+                await client.DisposeAsync(); // resets the connection: the server drops the AUTHs still buffered
+            }
             try
             {
                 await Task.WhenAll(flood).WaitAsync(TimeSpan.FromSeconds(120));
@@ -163,7 +181,6 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
                         string.Join(", ", underFlood.Select(t => $"{t.TotalMilliseconds:F0}")) + $" ms (median {median.TotalMilliseconds:F0}); " +
                         $"flood replies during the sends {verifiedDuring}, in all: " + string.Join(", ", codes.Select(p => $"{p.Key} x {p.Value}"));
         output.WriteLine(report);
-        Assert.True(codes.GetValueOrDefault(535) >= 20, server.Failure($"The flood was not verified (no 535s): {report}").Message);
         Assert.True(median < TimeSpan.FromSeconds(1) && underFlood.Max() < TimeSpan.FromSeconds(2),
             server.Failure($"A normal client's messages took too long (median must be < 1 s, each < 2 s): {report}").Message);
     }
@@ -189,7 +206,7 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
         await TimeAsync("nobody");
         var known = new List<double>();
         var unknown = new List<double>();
-        for (int i = 0; i < 9; i++)
+        for (int i = 0; i < 15; i++)
         {
             known.Add(await TimeAsync("alice"));
             unknown.Add(await TimeAsync($"nobody{i}"));
