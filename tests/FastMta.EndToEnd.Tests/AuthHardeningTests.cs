@@ -220,6 +220,22 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
             server.Failure($"AUTH timing tells unknown users from known ones: {report}").Message);
     }
 
+    [Theory]
+    [InlineData("MaxConcurrentVerifications", "0")]
+    [InlineData("MaxConcurrentVerifications", "100000")]
+    [InlineData("MaxFailuresPerMinute", "0")]
+    [InlineData("MaxFailuresPerMinute", "lots")]
+    [InlineData("MaxVerificationWait", "-00:00:01")]
+    public async Task AnInvalidAuthLimitStopsStartUpWithTheKeyNamed(string key, string value)
+    {
+        ToolResult result = await ExternalTool.RunAsync("dotnet",
+            [RepoLayout.ServerDll, $"--Mta:Auth:{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
+                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
+            TimeSpan.FromSeconds(60));
+        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        Assert.Contains($"Mta:Auth:{key}", result.Stderr);
+    }
+
     // Sends `count` messages over one MailKit connection from 127.0.0.1 (a relay network: no AUTH needed); the time of
     // each SendAsync (MAIL, RCPT, DATA and the 250 after the spool's commit).
     private static async Task<TimeSpan[]> SendMessagesAsync(ServerProcess server, int count)
