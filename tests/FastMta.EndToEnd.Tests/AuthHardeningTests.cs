@@ -30,7 +30,8 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
     [Fact]
     public async Task TenConcurrentWrongPasswordsFromOneAddressVerifyExactlyTheBudgetAndTheRestGet454()
     {
-        await using ServerProcess server = await ServerProcess.StartAsync(Settings(), output: output);
+        // A long verifier wait: on a loaded machine no attempt may be refused as "busy" instead of checked.
+        await using ServerProcess server = await ServerProcess.StartAsync(Settings("Mta:Auth:MaxVerificationWait=00:02:00"), output: output);
         // Two rounds from two fresh addresses: a limiter that counts after verifying lets more through in either.
         foreach (string address in (string[])["127.0.0.2", "127.0.0.3"])
         {
@@ -61,6 +62,73 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
                 {
                     await client.DisposeAsync();
                 }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AnAddressThatSpentItsBudgetMayTryAgainOnceItsWindowIsOverAndASuccessDoesNotResetIt()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(
+            Settings("Mta:Auth:MaxFailures=2", "Mta:Auth:FailureWindow=00:00:05"), output: output);
+        await using RawSmtpClient client = await RawSmtpClient.ConnectFromAsync(server, IPAddress.Parse("127.0.0.2"));
+        await client.EhloAsync();
+        var window = Stopwatch.StartNew(); // starts no later than the server's window (at the first failure)
+        await client.AuthPlainAsync("alice", "wrong1", 535, "5.7.8");
+        await client.AuthPlainAsync("alice", Password, 235, "2.7.0"); // a success gives back only its own place
+
+        await using RawSmtpClient second = await RawSmtpClient.ConnectFromAsync(server, IPAddress.Parse("127.0.0.2"));
+        await second.EhloAsync();
+        await second.AuthPlainAsync("alice", "wrong2", 535, "5.7.8");
+        if (window.Elapsed < TimeSpan.FromSeconds(4)) // else the machine was too slow to see the window from inside
+        {
+            await second.AuthPlainAsync("alice", Password, 454, "4.7.0"); // 2 failures: spent, the success did not reset it
+        }
+        TimeSpan rest = TimeSpan.FromSeconds(5.5) - window.Elapsed;
+        if (rest > TimeSpan.Zero)
+        {
+            await Task.Delay(rest);
+        }
+        await second.AuthPlainAsync("alice", Password, 235, "2.7.0"); // a new window
+    }
+
+    [Fact]
+    public async Task AttemptsThatFindNoFreeVerifierWithinTheWaitGet454AndTheOthersAreChecked()
+    {
+        // One verifier thread and a 1 ms wait: of 20 attempts sent at once, the one being checked (tens of ms of
+        // PBKDF2) makes the others wait past the limit.
+        await using ServerProcess server = await ServerProcess.StartAsync(
+            Settings("Mta:Auth:MaxConcurrentVerifications=1", "Mta:Auth:MaxVerificationWait=00:00:00.001", "Mta:Auth:MaxFailures=1000"),
+            output: output);
+        var clients = new List<RawSmtpClient>();
+        try
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
+                clients.Add(client);
+                client.Timeout = TimeSpan.FromSeconds(60);
+                await client.EhloAsync();
+            }
+            string line = "AUTH PLAIN " + PlainResponse("alice", "wrong") + "\r\n";
+            await Task.WhenAll(clients.Select(c => c.WriteAsync(line)));
+            SmtpReply[] replies = await Task.WhenAll(clients.Select(c => c.ReadReplyAsync()));
+            string summary = string.Join(", ", replies.Select(r => r.ToString()));
+            output.WriteLine(summary);
+            int verified = replies.Count(r => r.Code == 535);
+            int busy = replies.Count(r => r.Code == 454 && r.EnhancedCode == "4.7.0" && r.Lines[^1].Contains("Temporary"));
+            Assert.True(verified >= 1 && busy >= 1 && verified + busy == replies.Length,
+                server.Failure($"Expected some 535 and some 454 4.7.0 Temporary authentication failure: {summary}").Message);
+            foreach (RawSmtpClient client in clients)
+            {
+                await client.CommandAsync("NOOP", 250, "2.0.0"); // every session goes on
+            }
+        }
+        finally
+        {
+            foreach (RawSmtpClient client in clients)
+            {
+                await client.DisposeAsync();
             }
         }
     }
