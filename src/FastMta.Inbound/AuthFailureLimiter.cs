@@ -3,40 +3,52 @@ using System.Net;
 
 namespace FastMta.Inbound;
 
-// Counts failed AUTH attempts per client address in a fixed window; once a client reaches the limit, further AUTH
-// attempts are refused (454 4.7.0) until the window ends. This slows password guessing without costing a PBKDF2
-// computation per guess. The table is pruned when it grows, so a scan from many addresses cannot exhaust memory.
-public sealed class AuthFailureLimiter(int maxFailures, TimeSpan window, TimeProvider time)
+// One AuthFailureBudget per client address (Mta:Auth:MaxFailures within Mta:Auth:FailureWindow); once a client has
+// spent it, further AUTH attempts are refused (454 4.7.0) until its window ends. This slows password guessing without
+// costing a PBKDF2 computation per guess. The table is pruned when it grows, so a scan from many addresses cannot
+// exhaust memory.
+internal sealed class AuthFailureLimiter(int maxFailures, TimeSpan window, TimeProvider time)
 {
     private const int PruneThreshold = 10_000;
-    private readonly ConcurrentDictionary<IPAddress, Entry> _failures = new();
+    private readonly ConcurrentDictionary<IPAddress, AuthFailureBudget> _budgets = new();
 
-    private readonly record struct Entry(int Count, long WindowStart);
+    public int MaxFailures => maxFailures;
+    public TimeSpan Window => window;
 
-    public bool IsBlocked(IPAddress client)
+    public bool IsBlocked(IPAddress client) => _budgets.TryGetValue(client, out AuthFailureBudget? budget) && budget.IsExhausted();
+
+    // The client's budget with a place reserved in it (give it back with Complete), or null when it is spent.
+    public AuthFailureBudget? TryReserve(IPAddress client)
     {
-        return _failures.TryGetValue(client, out Entry entry)
-            && !Expired(entry) && entry.Count >= maxFailures;
-    }
-
-    public void RecordFailure(IPAddress client)
-    {
-        long now = time.GetTimestamp();
-        _failures.AddOrUpdate(client, static (_, now) => new Entry(1, now),
-            (_, old, now) => Expired(old) ? new Entry(1, now) : old with { Count = old.Count + 1 }, now);
-        if (_failures.Count > PruneThreshold)
+        while (true)
         {
-            foreach (var pair in _failures)
+            AuthFailureBudget budget = _budgets.GetOrAdd(client, static (_, self) => self.NewBudget(), this);
+            switch (budget.TryReserve())
             {
-                if (Expired(pair.Value))
-                {
-                    _failures.TryRemove(pair);
-                }
+                case AuthFailureBudget.Reservation.Reserved:
+                    if (_budgets.Count > PruneThreshold)
+                    {
+                        Prune();
+                    }
+                    return budget;
+                case AuthFailureBudget.Reservation.Exhausted:
+                    return null;
             }
+            // Retired: pruned between the look-up and the reservation; the next GetOrAdd finds or makes the live one.
+            _budgets.TryRemove(new KeyValuePair<IPAddress, AuthFailureBudget>(client, budget));
         }
     }
 
-    public void RecordSuccess(IPAddress client) => _failures.TryRemove(client, out _);
+    private AuthFailureBudget NewBudget() => new(maxFailures, window, time);
 
-    private bool Expired(Entry entry) => time.GetElapsedTime(entry.WindowStart) >= window;
+    private void Prune()
+    {
+        foreach (var pair in _budgets)
+        {
+            if (pair.Value.TryRetire())
+            {
+                _budgets.TryRemove(pair);
+            }
+        }
+    }
 }

@@ -36,7 +36,7 @@ public sealed class InboundMetrics
     private readonly Counter<long> _tlsHandshakes = Meter.CreateCounter<long>("fastmta.smtp.tls_handshakes", "{handshake}",
         description: "STARTTLS handshakes, by result (ok, failed).");
     private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts", "{attempt}",
-        description: "AUTH attempts, by result (ok, failed, rate_limited).");
+        description: "AUTH attempts, by result (ok, failed, rate_limited, busy).");
     private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended", "{session}",
         description: "SMTP sessions ended, by how (quit, client_closed, timeout, too_many_errors, shutdown, error).");
 
@@ -62,4 +62,16 @@ public sealed class InboundMetrics
     public void TlsHandshake(string result) => _tlsHandshakes.Add(1, new KeyValuePair<string, object?>("result", result));
     public void AuthAttempt(string result) => _authAttempts.Add(1, new KeyValuePair<string, object?>("result", result));
     public void SessionEnded(string how) => _sessionsEnded.Add(1, new KeyValuePair<string, object?>("how", how));
+
+    private readonly Counter<long> _authVerifications = Meter.CreateCounter<long>("fastmta.smtp.auth_verifications", "{verification}",
+        description: "AUTH passwords checked (a PBKDF2 computation each), by result (ok, failed, unknown_user: checked against the dummy hash).");
+    private readonly Counter<long> _authRefusals = Meter.CreateCounter<long>("fastmta.smtp.auth_refusals", "{refusal}",
+        description: "AUTH attempts answered 454 4.7.0 without checking the password, by reason (client_limit: Mta:Auth:MaxFailures, " +
+                     "global_limit: Mta:Auth:MaxFailuresPerMinute, busy: no verifier thread within Mta:Auth:MaxVerificationWait).");
+    private readonly UpDownCounter<long> _authWaiting = Meter.CreateUpDownCounter<long>("fastmta.smtp.auth_verifications_waiting", "{verification}",
+        description: "AUTH attempts waiting now for a verifier thread (Mta:Auth:MaxConcurrentVerifications).");
+
+    public void AuthVerification(string result) => _authVerifications.Add(1, new KeyValuePair<string, object?>("result", result));
+    public void AuthRefused(string reason) => _authRefusals.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void AuthVerificationWaiting(int delta) => _authWaiting.Add(delta);
 }

@@ -23,4 +23,10 @@ public sealed class InboundOptions
     public bool AllowPlaintextAuth { get; init; }
     public int MaxAuthFailures { get; init; } = 5;
     public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(5);
+    // Password checks (PBKDF2) run on this many threads of their own, off the sessions' I/O path; an attempt waits at
+    // most AuthVerificationWait for one, then gets 454 4.7.0.
+    public int MaxConcurrentAuthVerifications { get; init; } = Environment.ProcessorCount;
+    public TimeSpan AuthVerificationWait { get; init; } = TimeSpan.FromSeconds(5);
+    // Failed AUTH attempts per minute from all clients together; past it AUTH gets 454 4.7.0 for everyone.
+    public int MaxAuthFailuresPerMinute { get; init; } = 300;
 }

@@ -35,4 +35,14 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "Rejected message from {Client} in session {ConnectionId}: {Reason}")]
     public static partial void MessageRejected(ILogger logger, EndPoint? client, string connectionId, string reason);
+
+    // AUTH budgets and verifier (event ids 70-79).
+    [LoggerMessage(70, LogLevel.Warning, "AUTH from {Client} refused with 454 for the rest of its window: {Failures} failed attempts (Mta:Auth:MaxFailures) within {Window}")]
+    public static partial void AuthClientBudgetSpent(ILogger logger, string client, int failures, TimeSpan window);
+
+    [LoggerMessage(71, LogLevel.Warning, "AUTH refused with 454 for every client for the rest of the minute: {Failures} failed attempts from all clients (Mta:Auth:MaxFailuresPerMinute)")]
+    public static partial void AuthGlobalBudgetSpent(ILogger logger, int failures);
+
+    [LoggerMessage(72, LogLevel.Warning, "AUTH from {Client} refused with 454: no password verifier free within {Wait} (Mta:Auth:MaxConcurrentVerifications); {Total} such refusals since start")]
+    public static partial void AuthVerifierBusy(ILogger logger, string client, TimeSpan wait, long total);
 }

@@ -13,6 +13,7 @@ public static class PasswordHasher
     private const int DefaultIterations = 100_000;
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
+    private const int MaxHashBytes = 64; // a verification derives the hash into a stack buffer
 
     public static bool IsHashed(string stored) => stored.StartsWith(Prefix, StringComparison.Ordinal);
 
@@ -23,24 +24,14 @@ public static class PasswordHasher
         return $"{Prefix}{iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
     }
 
-    // False for a wrong password and for a malformed stored value (the Server validates values at start-up).
-    public static bool Verify(string stored, ReadOnlySpan<byte> password)
-    {
-        if (!IsHashed(stored))
-        {
-            return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(stored), password);
-        }
-        if (!TryParse(stored, out int iterations, out byte[] salt, out byte[] expected))
-        {
-            return false;
-        }
-        byte[] actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, iterations, HashAlgorithmName.SHA256, expected.Length);
-        return CryptographicOperations.FixedTimeEquals(actual, expected);
-    }
+    // False for a wrong password and for a malformed stored value (the Server validates values at start-up). The
+    // SMTP server does not call this per attempt: it parses every user's value once (StoredPassword).
+    public static bool Verify(string stored, ReadOnlySpan<byte> password) =>
+        StoredPassword.TryParse(stored, out StoredPassword parsed) && parsed.Verify(password);
 
     public static bool IsValidStoredValue(string stored) => !IsHashed(stored) || TryParse(stored, out _, out _, out _);
 
-    private static bool TryParse(string stored, out int iterations, out byte[] salt, out byte[] hash)
+    internal static bool TryParse(string stored, out int iterations, out byte[] salt, out byte[] hash)
     {
         iterations = 0;
         salt = hash = [];
@@ -58,6 +49,6 @@ public static class PasswordHasher
         {
             return false;
         }
-        return salt.Length > 0 && hash.Length > 0;
+        return salt.Length > 0 && hash.Length is > 0 and <= MaxHashBytes;
     }
 }

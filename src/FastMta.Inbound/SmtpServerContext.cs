@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FastMta.Inbound;
 
-// What every SMTP session shares: options, the spool, the AUTH limiter and replies pre-encoded once at start-up
+// What every SMTP session shares: options, the spool, the AUTH verifier and replies pre-encoded once at start-up
 // (banner, HELO and the four EHLO variants), so no session formats them again.
 public sealed class SmtpServerContext
 {
@@ -20,7 +20,7 @@ public sealed class SmtpServerContext
         _spool = spool;
         Logger = loggerFactory.CreateLogger("FastMta.Inbound.SmtpSession");
         Time = time;
-        AuthLimiter = new AuthFailureLimiter(options.MaxAuthFailures, options.AuthFailureWindow, time);
+        AuthVerifier = new AuthVerifier(options, Logger, Metrics, time);
         Banner = Encoding.ASCII.GetBytes($"220 {options.Hostname} ESMTP\r\n");
         HeloReply = Encoding.ASCII.GetBytes($"250 {options.Hostname}\r\n");
         HostnameUtf8 = Encoding.ASCII.GetBytes(options.Hostname);
@@ -37,7 +37,7 @@ public sealed class SmtpServerContext
     public MessageSpool Spool => _spool();
     public ILogger Logger { get; }
     public TimeProvider Time { get; }
-    public AuthFailureLimiter AuthLimiter { get; }
+    internal AuthVerifier AuthVerifier { get; }
     public InboundMetrics Metrics => InboundMetrics.Instance;
     public byte[] Banner { get; }
     public byte[] HeloReply { get; }

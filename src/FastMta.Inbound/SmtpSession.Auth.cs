@@ -4,13 +4,16 @@ using FastMta.Smtp;
 namespace FastMta.Inbound;
 
 // AUTH PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login) per RFC 4954, offered only under TLS unless a
-// plaintext listener is explicitly allowed. Failures are rate-limited per client address.
+// plaintext listener is explicitly allowed. The handlers decode the exchange; the password is checked by the
+// AuthVerifier off the I/O path (SessionAction.VerifyAuth: the loop awaits VerifyAuthAsync), within failure budgets per
+// client address and over all clients.
 internal sealed partial class SmtpSession
 {
     private const int MaxSaslBytes = 1024;
     private string? _authUser;
     private AuthMechanism _authMechanism;
     private string? _loginUser;
+    private AuthVerification? _verification; // made at this session's first password, reused after
 
     private bool AuthOffered => _server.AuthConfigured && (_tls is not null || _options.AllowPlaintextAuth);
 
@@ -36,10 +39,9 @@ internal sealed partial class SmtpSession
         {
             return Reject(SmtpReplies.AuthInTransaction, "sequence");
         }
-        if (_clientAddress is not null && _server.AuthLimiter.IsBlocked(_clientAddress))
+        if (_server.AuthVerifier.IsRefusing(_clientAddress, out AuthOutcome refusal))
         {
-            _server.Metrics.AuthAttempt("rate_limited");
-            return Reject(SmtpReplies.AuthRateLimited, "auth_rate_limited");
+            return FinishAuth(refusal);
         }
         if (!SaslParser.TryParseAuth(argument, out AuthMechanism mechanism, out ReadOnlySpan<byte> initialResponse)
             || mechanism == AuthMechanism.Unknown)
@@ -97,25 +99,46 @@ internal sealed partial class SmtpSession
         return Verify(Encoding.UTF8.GetString(authcid), password);
     }
 
+    // Hands the password to the I/O loop, which awaits the verifier (VerifyAuthAsync); nothing is checked here.
     private SessionAction Verify(string user, ReadOnlySpan<byte> password)
     {
-        bool ok = _options.AuthUsers.TryGetValue(user, out string? stored) && PasswordHasher.Verify(stored, password);
-        if (!ok)
+        _verification ??= new AuthVerification();
+        _verification.Prepare(user, password);
+        return SessionAction.VerifyAuth;
+    }
+
+    // Called by the I/O loop for SessionAction.VerifyAuth; returns Close when the reply was the session's last error.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SessionAction> VerifyAuthAsync()
+    {
+        AuthOutcome outcome = await _server.AuthVerifier.VerifyAsync(_verification!, _clientAddress, ClientText);
+        return FinishAuth(outcome);
+    }
+
+    private SessionAction FinishAuth(AuthOutcome outcome)
+    {
+        switch (outcome)
         {
-            if (_clientAddress is not null)
-            {
-                _server.AuthLimiter.RecordFailure(_clientAddress);
-            }
-            _server.Metrics.AuthAttempt("failed");
-            Log.AuthFailed(_server.Logger, user, ClientText);
-            return Reject(SmtpReplies.AuthFailed, "auth_failed");
+            case AuthOutcome.Succeeded:
+                _server.Metrics.AuthAttempt("ok");
+                _authUser = _verification!.User;
+                return Reply(SmtpReplies.AuthSucceeded);
+            case AuthOutcome.Failed:
+                _server.Metrics.AuthAttempt("failed");
+                Log.AuthFailed(_server.Logger, _verification!.User, ClientText);
+                return Reject(SmtpReplies.AuthFailed, "auth_failed");
+            case AuthOutcome.ClientLimited:
+                _server.Metrics.AuthAttempt("rate_limited");
+                _server.Metrics.AuthRefused("client_limit");
+                return Reject(SmtpReplies.AuthRateLimited, "auth_rate_limited");
+            case AuthOutcome.GlobalLimited:
+                _server.Metrics.AuthAttempt("rate_limited");
+                _server.Metrics.AuthRefused("global_limit");
+                return Reject(SmtpReplies.AuthTemporaryFailure, "auth_global_limit");
+            default:
+                _server.Metrics.AuthAttempt("busy");
+                _server.Metrics.AuthRefused("busy");
+                return Reject(SmtpReplies.AuthTemporaryFailure, "auth_busy");
         }
-        if (_clientAddress is not null)
-        {
-            _server.AuthLimiter.RecordSuccess(_clientAddress);
-        }
-        _server.Metrics.AuthAttempt("ok");
-        _authUser = user;
-        return Reply(SmtpReplies.AuthSucceeded);
     }
 }

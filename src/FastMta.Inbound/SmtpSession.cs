@@ -14,12 +14,12 @@ namespace FastMta.Inbound;
 // One SMTP server session on one connection (RFC 5321). This file is the I/O loop: read, let the codec-driven
 // handlers (the other SmtpSession.*.cs parts) answer every complete command in the buffer, flush once when the
 // buffer runs dry (RFC 2920 PIPELINING), then do the one asynchronous thing a command may need (durable commit,
-// TLS handshake). The handlers never do I/O; this loop never parses.
+// TLS handshake, AUTH password check). The handlers never do I/O; this loop never parses.
 internal sealed partial class SmtpSession : IAsyncDisposable
 {
     private enum InputMode { Command, Data, Bdat, AuthResponse }
 
-    private enum SessionAction { Continue, CommitMessage, StartTls, Quit, Close }
+    private enum SessionAction { Continue, CommitMessage, StartTls, Quit, Close, VerifyAuth }
 
     private readonly ConnectionContext _connection;
     private readonly SmtpServerContext _server;
@@ -121,6 +121,13 @@ internal sealed partial class SmtpSession : IAsyncDisposable
                         return "tls_failed";
                     }
                     continue;
+                case SessionAction.VerifyAuth:
+                    if (await VerifyAuthAsync() == SessionAction.Close)
+                    {
+                        await _output.FlushAsync();
+                        return "too_many_errors";
+                    }
+                    break;
                 case SessionAction.Quit:
                     return await CloseWithAsync(SmtpReplies.Bye.ToArray(), "quit");
                 case SessionAction.Close:

@@ -58,6 +58,9 @@ internal sealed partial class MtaSettings
             AllowPlaintextAuth = mta.GetValue("Auth:AllowPlaintext", false),
             MaxAuthFailures = (int)GetLong(mta.GetSection("Auth"), "MaxFailures", 5, min: 1),
             AuthFailureWindow = GetTimeSpan(mta.GetSection("Auth"), "FailureWindow", TimeSpan.FromMinutes(5)),
+            MaxConcurrentAuthVerifications = GetInt(mta.GetSection("Auth"), "MaxConcurrentVerifications", Environment.ProcessorCount, 1, MaxAuthVerifierThreads),
+            AuthVerificationWait = GetTimeSpan(mta.GetSection("Auth"), "MaxVerificationWait", TimeSpan.FromSeconds(5)),
+            MaxAuthFailuresPerMinute = GetInt(mta.GetSection("Auth"), "MaxFailuresPerMinute", 300, 1, int.MaxValue),
         };
 
         return new MtaSettings

@@ -30,6 +30,7 @@ public static class SmtpReplies
     public static ReadOnlySpan<byte> TooManyRecipients => "452 4.5.3 Too many recipients\r\n"u8;
     public static ReadOnlySpan<byte> TlsNotAvailable => "454 4.7.0 TLS not available\r\n"u8;
     public static ReadOnlySpan<byte> AuthRateLimited => "454 4.7.0 Too many failed authentication attempts, try again later\r\n"u8;
+    public static ReadOnlySpan<byte> AuthTemporaryFailure => "454 4.7.0 Temporary authentication failure\r\n"u8; // RFC 4954 6
 
     // 5xx: permanent
     public static ReadOnlySpan<byte> LineTooLong => "500 5.5.2 Line too long\r\n"u8;
