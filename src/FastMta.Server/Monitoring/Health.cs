@@ -37,3 +37,9 @@ internal static class HealthEndpoint
         });
     }
 }
+
+/// <summary>The delivery loops (queue scheduler, space reclamation): 503 while one has failed and not yet recovered.</summary>
+internal sealed class DeliveryHealth(DeliveryService delivery) : IHealthContributor
+{
+    public void AddProblems(List<string> problems) => delivery.AddProblems(problems);
+}

@@ -214,7 +214,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
             }
 
             using var linger = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            linger.CancelAfter(TimeSpan.FromMilliseconds(remaining));
+            linger.CancelAfter(TimerSpan.FromMilliseconds(remaining));
             try
             {
                 if (!await reader.WaitToReadAsync(linger.Token).ConfigureAwait(false))
@@ -302,7 +302,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
 
             try
             {
-                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(TimerSpan.Clamp(delay), _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -315,7 +315,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
     private async Task<Outcome> SendAsync(ReadOnlyMemory<byte> body)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(_settings.Timeout);
+        timeout.CancelAfter(TimerSpan.Clamp(_settings.Timeout));
         using var request = new HttpRequestMessage(HttpMethod.Post, _settings.Url) { Content = new ReadOnlyMemoryContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (_settings.Authorization is { } authorization)

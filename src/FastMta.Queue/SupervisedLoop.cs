@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Queue;
+
+/// <summary>
+/// Runs one background loop of the delivery path (the queue's scheduler, space reclamation, the delivery log writer)
+/// and restarts it when it throws: the failure is logged at Critical with the exception, counted
+/// (fastmta_queue_loop_failures_total{loop}), and reported as a health problem until the restarted loop says it made
+/// progress. Restarts back off exponentially (0.5 s doubling to 30 s) while the loop keeps failing without progress
+/// in between, so a loop that fails on every pass costs a few log lines a minute, not a core.
+/// </summary>
+/// <remarks>The body ends normally only when asked to stop; ending early for any other reason is a failure too.
+/// <see cref="Progress"/> is one volatile read in the steady state: the scheduler calls it once per pass.</remarks>
+internal sealed class SupervisedLoop
+{
+    internal static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly Func<SupervisedLoop, CancellationToken, Task> body;
+    private readonly Action<string> countFailure;
+    private readonly ILogger logger;
+    private readonly TimeProvider time;
+    private Fault? fault; // non-null from a failure until the restarted loop makes progress
+    private int progressed = 1;
+    private int consecutive;
+
+    /// <param name="name">The metric label and log name (scheduler, maintenance, delivery_log).</param>
+    /// <param name="description">What the loop does, for the health reason ("queue scheduler").</param>
+    public SupervisedLoop(string name, string description, Func<SupervisedLoop, CancellationToken, Task> body, Action<string> countFailure,
+        ILogger logger, TimeProvider time)
+    {
+        Name = name;
+        Description = description;
+        this.body = body;
+        this.countFailure = countFailure;
+        this.logger = logger;
+        this.time = time;
+    }
+
+    public string Name { get; }
+
+    public string Description { get; }
+
+    /// <summary>How many times the body has been restarted after a failure (0 on the first run).</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>Called by the body after each unit of work that completed: the loop is healthy again.</summary>
+    public void Progress()
+    {
+        if (Volatile.Read(ref progressed) != 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref progressed, 1);
+        if (Interlocked.Exchange(ref fault, null) is { } recovered)
+        {
+            Log.LoopRecovered(logger, Description, recovered.Consecutive);
+        }
+    }
+
+    /// <summary>Adds a reason while the loop is failed or waiting to restart.</summary>
+    public void AddProblems(List<string> problems)
+    {
+        if (Volatile.Read(ref fault) is { } f)
+        {
+            problems.Add($"{Description} loop failed ({f.Consecutive} time(s) in a row, last at {f.At:yyyy-MM-dd HH:mm:ss}Z: "
+                + $"{f.Exception.GetType().Name}: {f.Exception.Message}); restarting after a {f.Backoff.TotalSeconds:0.#} s backoff");
+        }
+    }
+
+    /// <summary>Runs the body until <paramref name="stop"/> is cancelled, restarting it after each failure. Never throws.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Exception failure;
+            try
+            {
+                await body(this, stop).ConfigureAwait(false);
+                if (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                failure = new InvalidOperationException($"The {Description} loop ended without being asked to stop.");
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            // Progress since the previous failure starts the backoff over: only failures in a row make it grow.
+            consecutive = Volatile.Read(ref progressed) != 0 ? 1 : consecutive + 1;
+            Volatile.Write(ref progressed, 0);
+            TimeSpan backoff = Backoff(consecutive);
+            Volatile.Write(ref fault, new Fault(failure, time.GetUtcNow(), consecutive, backoff));
+            countFailure(Name);
+            Log.LoopFailed(logger, Description, consecutive, backoff.TotalSeconds, failure);
+            try
+            {
+                await TimerSpan.DelayAsync(backoff, time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            Restarts++;
+        }
+    }
+
+    internal static TimeSpan Backoff(int consecutive) =>
+        TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, FirstBackoff.Ticks << Math.Min(consecutive - 1, 16)));
+
+    private sealed record Fault(Exception Exception, DateTimeOffset At, int Consecutive, TimeSpan Backoff);
+}
