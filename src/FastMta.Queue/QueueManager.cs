@@ -69,9 +69,8 @@ public sealed partial class QueueManager : IAsyncDisposable
         this.options = options;
         this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
         time = timeProvider ?? TimeProvider.System;
-        schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, metrics.LoopFailure, logger, time);
-        maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, metrics.LoopFailure,
-            logger, time);
+        schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, logger, time);
+        maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, logger, time);
     }
 
     /// <summary>Adds a reason for /health per background loop that has failed and not yet recovered.</summary>

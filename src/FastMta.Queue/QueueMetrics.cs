@@ -23,7 +23,6 @@ internal sealed class QueueMetrics : IDisposable
     private readonly Histogram<double> deliveryLatency;
     private readonly Counter<long> bounces;
     private readonly Counter<long> errors;
-    private readonly Counter<long> loopFailures;
     private long messages;
     private long pending;
     private long inFlight;
@@ -58,8 +57,6 @@ internal sealed class QueueMetrics : IDisposable
             "Delivery status notifications: queued (spooled for the sender), suppressed (null sender: never bounce a bounce), error (could not be spooled).");
         errors = meter.CreateCounter<long>("fastmta.queue.errors", "{error}",
             "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, unknown_pool (a message names a pool no longer configured; sent from its fallback pool).");
-        loopFailures = meter.CreateCounter<long>("fastmta.queue.loop.failures", "{failure}",
-            "Background loops of the delivery path that threw and were restarted after a backoff, by loop: scheduler (plans and starts deliveries), maintenance (space reclamation), delivery_log (the delivery log writer). /health answers 503 until the restarted loop makes progress.");
     }
 
     public void MessageIndexed(int pendingRecipients, int deferredRecipients)
@@ -96,9 +93,6 @@ internal sealed class QueueMetrics : IDisposable
     public void Bounce(string result) => bounces.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Error(string kind) => errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
-
-    /// <summary>A supervised loop failed; <paramref name="loop"/> is one of the fixed loop names.</summary>
-    public void LoopFailure(string loop) => loopFailures.Add(1, new KeyValuePair<string, object?>("loop", loop));
 
     public void Dispose() => meter.Dispose();
 }

@@ -9,7 +9,7 @@ namespace FastMta.Queue;
 /// progress. Restarts back off exponentially (0.5 s doubling to 30 s) while the loop keeps failing without progress
 /// in between, so a loop that fails on every pass costs a few log lines a minute, not a core.
 /// </summary>
-/// <remarks>The body ends normally only when asked to stop; ending early for any other reason is a failure too.
+/// <remarks>The body returns when its work is over (asked to stop, or its input completed): that ends the loop.
 /// <see cref="Progress"/> is one volatile read in the steady state: the scheduler calls it once per pass.</remarks>
 internal sealed class SupervisedLoop
 {
@@ -17,7 +17,6 @@ internal sealed class SupervisedLoop
     internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     private readonly Func<SupervisedLoop, CancellationToken, Task> body;
-    private readonly Action<string> countFailure;
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private Fault? fault; // non-null from a failure until the restarted loop makes progress
@@ -26,15 +25,14 @@ internal sealed class SupervisedLoop
 
     /// <param name="name">The metric label and log name (scheduler, maintenance, delivery_log).</param>
     /// <param name="description">What the loop does, for the health reason ("queue scheduler").</param>
-    public SupervisedLoop(string name, string description, Func<SupervisedLoop, CancellationToken, Task> body, Action<string> countFailure,
-        ILogger logger, TimeProvider time)
+    public SupervisedLoop(string name, string description, Func<SupervisedLoop, CancellationToken, Task> body, ILogger logger,
+        TimeProvider? time = null)
     {
         Name = name;
         Description = description;
         this.body = body;
-        this.countFailure = countFailure;
         this.logger = logger;
-        this.time = time;
+        this.time = time ?? TimeProvider.System;
     }
 
     public string Name { get; }
@@ -69,7 +67,8 @@ internal sealed class SupervisedLoop
         }
     }
 
-    /// <summary>Runs the body until <paramref name="stop"/> is cancelled, restarting it after each failure. Never throws.</summary>
+    /// <summary>Runs the body until it returns or <paramref name="stop"/> is cancelled, restarting it after each failure
+    /// (<paramref name="stop"/> also cuts a backoff short). Never throws.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
@@ -78,12 +77,7 @@ internal sealed class SupervisedLoop
             try
             {
                 await body(this, stop).ConfigureAwait(false);
-                if (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                failure = new InvalidOperationException($"The {Description} loop ended without being asked to stop.");
+                return;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -99,7 +93,7 @@ internal sealed class SupervisedLoop
             Volatile.Write(ref progressed, 0);
             TimeSpan backoff = Backoff(consecutive);
             Volatile.Write(ref fault, new Fault(failure, time.GetUtcNow(), consecutive, backoff));
-            countFailure(Name);
+            LoopMetrics.Shared.Failed(Name);
             Log.LoopFailed(logger, Description, consecutive, backoff.TotalSeconds, failure);
             try
             {

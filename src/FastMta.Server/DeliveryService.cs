@@ -65,7 +65,15 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     }
 
     /// <summary>/health: a reason per delivery loop that has failed and not yet recovered.</summary>
-    public void AddProblems(List<string> problems) => queue?.AddProblems(problems);
+    public void AddProblems(List<string> problems)
+    {
+        queue?.AddProblems(problems);
+        deliveryLog?.AddProblems(problems);
+        foreach (WebhookPublisher webhook in webhooks)
+        {
+            webhook.AddProblems(problems);
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -78,7 +86,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(delivery.DeliveryLogPath)!);
-        deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>());
+        deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>())
+        {
+            FaultOnSender = configuration["Mta:Testing:DeliveryLogFaultSender"], // test hook, not an operator setting
+        };
         pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
         var agent = new SmtpDeliveryAgent(resolver, pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());

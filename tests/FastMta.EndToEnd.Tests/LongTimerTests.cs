@@ -21,12 +21,11 @@ public sealed partial class LongTimerTests(ITestOutputHelper output)
     private Task<ServerProcess> StartRelayAsync(LoopbackSmtpSink sink, string[] settings, string? spoolPath = null) =>
         ServerProcess.StartAsync(["Mta:Delivery:Enabled=true", $"Mta:Routes:*={sink.EndPoint}", .. settings], spoolPath, output);
 
-    private static async Task<string> SendAsync(ServerProcess server, string recipient)
+    private static async Task<string> SendAsync(ServerProcess server, string recipient, string sender = "alice@sender.test")
     {
         await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
         await client.EhloAsync();
-        return await client.SendMessageAsync("alice@sender.test", [recipient],
-            MessageContent.Simple("alice@sender.test", recipient, "long timers", "hello\r\n"));
+        return await client.SendMessageAsync(sender, [recipient], MessageContent.Simple(sender, recipient, "long timers", "hello\r\n"));
     }
 
     private static async Task<(HttpStatusCode Status, string? ContentType, string Body)> RequestAsync(ServerProcess server, HttpMethod method, string path)
@@ -187,6 +186,23 @@ public sealed partial class LongTimerTests(ITestOutputHelper output)
         await relay.StopGracefullyAsync();
     }
 
+    [Theory]
+    [InlineData("Mta:Queue:MaxAge", "366.00:00:00", "365.00:00:00")]
+    [InlineData("Mta:Queue:MaxAge", "10675199.02:48:05.4775807", "365.00:00:00")]
+    [InlineData("Mta:Queue:RetrySchedule", "00:05:00,400.00:00:00", "365")]
+    [InlineData("Mta:Limits:CommandTimeout", "60.00:00:00", "1.00:00:00")]
+    [InlineData("Mta:Delivery:IdleTimeout", "50.00:00:00", "1.00:00:00")]
+    public async Task A_duration_setting_beyond_its_bound_stops_start_up_with_the_key_named(string key, string value, string bound)
+    {
+        ToolResult result = await ExternalTool.RunAsync("dotnet",
+            [RepoLayout.ServerDll, $"--{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
+                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
+            TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        Assert.Contains(key, result.Stderr);
+        Assert.Contains(bound, result.Stderr);
+    }
+
     [Fact]
     public async Task The_CLI_reports_the_servers_refusal_of_an_absurd_duration_and_nothing_is_suspended()
     {
@@ -260,6 +276,32 @@ public sealed partial class LongTimerTests(ITestOutputHelper output)
         Assert.InRange(failures, 2, 8);
         Assert.Equal(503, (await relay.GetHealthAsync())?.StatusCode);
         Assert.Empty(sink.Messages);
+        await relay.StopGracefullyAsync();
+    }
+
+    [Fact]
+    public async Task A_delivery_log_writer_that_fails_is_restarted_and_writes_the_events_after_it()
+    {
+        await using var sink = new LoopbackSmtpSink();
+        // Test hook: the writer throws on each event of this sender (its Reception and its Delivery).
+        await using ServerProcess relay = await StartRelayAsync(sink, ["Mta:Testing:DeliveryLogFaultSender=poison@sender.test"]);
+
+        await SendAsync(relay, "bob@dest.test", sender: "poison@sender.test");
+        Assert.Single(await sink.WaitForMessagesAsync(1, Wait));
+        await SendAsync(relay, "carol@dest.test");
+        Assert.Equal(2, (await sink.WaitForMessagesAsync(2, Wait)).Count);
+
+        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(relay,
+            e => e.Any(x => x.Type == "Delivery" && x.Recipient == "carol@dest.test"), "the restarted writer logs the next delivery");
+        Assert.DoesNotContain(log, e => e.Sender == "poison@sender.test");
+        Assert.Equal(2, await LoopFailuresAsync(relay, "delivery_log"));
+        Assert.Contains("The delivery log writer loop failed", relay.Log);
+        var waited = Stopwatch.StartNew();
+        while ((await relay.GetHealthAsync())?.StatusCode != 200 && waited.Elapsed < Wait)
+        {
+            await Task.Delay(200);
+        }
+        await AssertHealthyAsync(relay);
         await relay.StopGracefullyAsync();
     }
 }
