@@ -31,6 +31,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3009, Level = LogLevel.Critical, Message = "The {Loop} loop failed ({Consecutive} time(s) in a row); it is restarted in {BackoffSeconds:0.#} s and /health reports it until it makes progress")]
     public static partial void LoopFailed(ILogger logger, string loop, int consecutive, double backoffSeconds, Exception exception);
 
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Critical, Message = "The {Loop} loop failed while stopping; it is not restarted")]
+    public static partial void LoopFailedWhileStopping(ILogger logger, string loop, Exception exception);
+
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "The {Loop} loop is working again after {Consecutive} failure(s)")]
     public static partial void LoopRecovered(ILogger logger, string loop, int consecutive);
 

@@ -71,7 +71,7 @@ internal sealed class SupervisedLoop
     /// (<paramref name="stop"/> also cuts a backoff short). Never throws.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        while (true) // the first run even when already stopped: a body that drains its input on stop must get to run
         {
             Exception failure;
             try
@@ -86,6 +86,13 @@ internal sealed class SupervisedLoop
             catch (Exception e)
             {
                 failure = e;
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                Log.LoopFailedWhileStopping(logger, Description, failure);
+                LoopMetrics.Shared.Failed(Name);
+                return; // no restart while stopping
             }
 
             // Progress since the previous failure starts the backoff over: only failures in a row make it grow.
