@@ -3,10 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace FastMta.Queue;
 
 /// <summary>
-/// Runs one background loop of the delivery path (the queue's scheduler, space reclamation, the delivery log writer)
-/// and restarts it when it throws: the failure is logged at Critical with the exception, counted
-/// (fastmta_queue_loop_failures_total{loop}), and reported as a health problem until the restarted loop says it made
-/// progress. Restarts back off exponentially (0.5 s doubling to 30 s) while the loop keeps failing without progress
+/// Runs one background loop of the delivery path (the queue's scheduler, space reclamation, the delivery log writer,
+/// each webhook's sender) and restarts it when it throws: the failure is logged at Critical with the exception,
+/// counted (fastmta_queue_loop_failures_total{loop}), and reported as a health problem until the restarted loop says
+/// it made progress. Restarts back off exponentially (0.5 s doubling to 30 s) while the loop keeps failing without progress
 /// in between, so a loop that fails on every pass costs a few log lines a minute, not a core.
 /// </summary>
 /// <remarks>The body returns when its work is over (asked to stop, or its input completed): that ends the loop.
