@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using FastMta.Queue;
 using FastMta.Smtp;
 using Microsoft.Extensions.Logging;
 
@@ -127,7 +128,7 @@ public sealed partial class OutboundConnection : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        connectTimeout.CancelAfter(timeout);
+        connectTimeout.CancelAfter(TimerSpan.Clamp(timeout));
         try
         {
             if (source is not null)
@@ -242,7 +243,7 @@ public sealed partial class OutboundConnection : IAsyncDisposable
         _reader = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
         _writer = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
         _phase = "in the TLS handshake";
-        _operation!.CancelAfter(_options.GreetingTimeout);
+        _operation!.CancelAfter(TimerSpan.Clamp(_options.GreetingTimeout));
         try
         {
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
@@ -319,7 +320,7 @@ public sealed partial class OutboundConnection : IAsyncDisposable
     private async ValueTask<SmtpReply> ReadReplyAsync(TimeSpan timeout, string phase)
     {
         _phase = phase;
-        _operation!.CancelAfter(timeout);
+        _operation!.CancelAfter(TimerSpan.Clamp(timeout));
         while (true)
         {
             ReadResult result = await _reader.ReadAsync(_operation.Token);
@@ -353,7 +354,7 @@ public sealed partial class OutboundConnection : IAsyncDisposable
     private async ValueTask FlushAsync(TimeSpan timeout, string phase)
     {
         _phase = phase;
-        _operation!.CancelAfter(timeout);
+        _operation!.CancelAfter(TimerSpan.Clamp(timeout));
         FlushResult result = await _writer.FlushAsync(_operation.Token);
         if (result.IsCompleted)
         {

@@ -28,8 +28,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Queue stopping: waiting up to {GraceSeconds:F0} s for {InFlight} delivery attempt(s) in flight")]
     public static partial void Stopping(ILogger logger, double graceSeconds, int inFlight);
 
-    [LoggerMessage(EventId = 3009, Level = LogLevel.Critical, Message = "The queue scheduler failed; deliveries stop until restart")]
-    public static partial void SchedulerFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Critical, Message = "The {Loop} loop failed ({Consecutive} time(s) in a row); it is restarted in {BackoffSeconds:0.#} s and /health reports it until it makes progress")]
+    public static partial void LoopFailed(ILogger logger, string loop, int consecutive, double backoffSeconds, Exception exception);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Critical, Message = "The {Loop} loop failed while stopping; it is not restarted")]
+    public static partial void LoopFailedWhileStopping(ILogger logger, string loop, Exception exception);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "The {Loop} loop is working again after {Consecutive} failure(s)")]
+    public static partial void LoopRecovered(ILogger logger, string loop, int consecutive);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Bounced message {MessageId}: DSN {DsnId} for {Count} recipient(s) queued to {Sender}")]
     public static partial void Bounced(ILogger logger, string messageId, string dsnId, int count, string sender);

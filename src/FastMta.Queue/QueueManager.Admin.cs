@@ -132,9 +132,19 @@ public sealed partial class QueueManager
         return null;
     }
 
+    /// <summary>The longest timed suspension (365 days; longer ones are meant as "until resumed": no duration).</summary>
+    public static readonly TimeSpan MaxSuspension = TimeSpan.FromDays(365);
+
     /// <summary>Stops starting attempts to <paramref name="domain"/> (running ones finish) until resumed or for <paramref name="duration"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="duration"/> is not in (0, <see cref="MaxSuspension"/>];
+    /// nothing is stored.</exception>
     public DateTimeOffset? Suspend(string domain, TimeSpan? duration)
     {
+        if (duration is { } length && (length <= TimeSpan.Zero || length > MaxSuspension))
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), length, $"A suspension lasts more than zero and at most {MaxSuspension:c}.");
+        }
+
         long until = duration is { } d ? NowMs + (long)d.TotalMilliseconds : long.MaxValue;
         lock (gate)
         {

@@ -11,19 +11,14 @@ public sealed partial class QueueManager
     // Bounds one pass so a huge backlog of old messages is moved gradually, not in one burst of writes.
     private const int MaxCopiesPerPass = 256;
 
-    private async Task RunMaintenanceAsync()
+    // Space reclamation's body, run (and restarted after a failure) by maintenanceLoop.
+    private async Task RunMaintenanceAsync(SupervisedLoop loop, CancellationToken stop)
     {
-        CancellationToken stop = stopping.Token;
-        using var timer = new PeriodicTimer(options.MaintenanceInterval, time);
-        try
+        using var timer = new PeriodicTimer(TimerSpan.Clamp(options.MaintenanceInterval), time);
+        while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
         {
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
-            {
-                await ReclaimAsync(stop).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
+            await ReclaimAsync(stop).ConfigureAwait(false);
+            loop.Progress();
         }
     }
 

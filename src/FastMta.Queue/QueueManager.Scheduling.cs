@@ -63,47 +63,75 @@ public sealed partial class QueueManager
         due.Enqueue(message, dueMs);
     }
 
-    private async Task RunSchedulerAsync()
-    {
-        CancellationToken stop = stopping.Token;
-        try
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                long nextDueMs;
-                lock (gate)
-                {
-                    if (pausedOverride ?? options.Paused)
-                    {
-                        nextDueMs = long.MaxValue; // sleeps until resumed: Paused's setter signals
-                    }
-                    else
-                    {
-                        long now = NowMs;
-                        PlanDue(now);
-                        long nextResumeMs = ExpireSuspensions(now);
-                        UnparkDue(now);
-                        LaunchReady(now); // may park destinations: the next unpark time is read after it
-                        nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
-                    }
-                }
+    /// <summary>Test hook (Mta:Testing:SchedulerFaults, never documented for operators): the next N scheduling passes
+    /// that find mail in the queue throw, so that tests can see the supervisor report, back off and heal. Under the gate.</summary>
+    internal int SchedulerFaultsToInject { get; set; }
 
-                await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
+    // The scheduler's body, run (and restarted after a failure) by schedulerLoop.
+    private async Task RunSchedulerAsync(SupervisedLoop loop, CancellationToken stop)
+    {
+        if (loop.Restarts > 0)
+        {
+            lock (gate)
+            {
+                ResyncAfterFailure();
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+
+        while (!stop.IsCancellationRequested)
         {
+            long nextDueMs;
+            lock (gate)
+            {
+                if (SchedulerFaultsToInject > 0 && byFirstAddress.Count > 0)
+                {
+                    SchedulerFaultsToInject--;
+                    throw new InvalidOperationException("Injected scheduler fault (test hook Mta:Testing:SchedulerFaults).");
+                }
+
+                if (pausedOverride ?? options.Paused)
+                {
+                    nextDueMs = long.MaxValue; // sleeps until resumed: Paused's setter signals
+                }
+                else
+                {
+                    long now = NowMs;
+                    PlanDue(now);
+                    long nextResumeMs = ExpireSuspensions(now);
+                    UnparkDue(now);
+                    LaunchReady(now); // may park destinations: the next unpark time is read after it
+                    nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
+                }
+            }
+
+            loop.Progress();
+            await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
         }
-        catch (Exception e)
+    }
+
+    // A pass that threw may have left the heap and the round-robin line out of step with the messages (one taken from
+    // the heap and not planned yet, a destination marked runnable but not in line): both are rebuilt from the live
+    // index before the restarted scheduler plans again. O(live messages + destinations), only after a failure.
+    private void ResyncAfterFailure()
+    {
+        due.Clear();
+        foreach (QueuedMessage message in byFirstAddress.Values)
         {
-            metrics.Error("scheduler");
-            Log.SchedulerFailed(logger, e);
-            throw;
+            message.ScheduledDueMs = long.MaxValue;
+            Schedule(message, message.NextDueMs());
+        }
+
+        runnable.Clear();
+        foreach (DestinationQueue destination in destinations.Values)
+        {
+            destination.Runnable = false;
+            MakeRunnableIfReady(destination);
         }
     }
 
     // Sleeps until the next due time or a signal (new message, finished attempt, finished move): never polls. One
-    // timer, re-armed per wait, signals the same channel as everything else, so a wait allocates nothing.
+    // timer, re-armed per wait, signals the same channel as everything else, so a wait allocates nothing. A due time
+    // beyond the longest wait a timer takes (49.7 days) wakes the scheduler early; it finds nothing due and re-arms.
     private async Task WaitForWorkAsync(long nextDueMs, CancellationToken stop)
     {
         if (wake.Reader.TryRead(out _))
@@ -114,7 +142,7 @@ public sealed partial class QueueManager
         dueTimer ??= time.CreateTimer(static state => ((QueueManager)state!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         dueTimer.Change(nextDueMs == long.MaxValue
             ? Timeout.InfiniteTimeSpan
-            : TimeSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs)), Timeout.InfiniteTimeSpan);
+            : TimerSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs)), Timeout.InfiniteTimeSpan);
         await wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
         wake.Reader.TryRead(out _);
     }

@@ -87,6 +87,28 @@ public sealed partial class QueueManager
 
     }
 
+    /// <summary>
+    /// Traffic shaping changed under the queue (a source resumed, a configuration reload): every destination parked by
+    /// shaping asks again now instead of at the time its refusal named, which may be a long suspension's end.
+    /// </summary>
+    public void RecheckShaping()
+    {
+        lock (gate)
+        {
+            while (parkedUntil.TryDequeue(out DestinationQueue? destination, out long until))
+            {
+                if (destination.Parked && destination.ParkedUntilMs == until)
+                {
+                    Unpark(destination);
+                }
+            }
+
+            UnparkWaitingForRelease();
+        }
+
+        Signal();
+    }
+
     private long NextUnparkMs() => parkedUntil.TryPeek(out _, out long next) ? next : long.MaxValue;
 
     // A released lease may admit any destination that waited for a connection slot: they all try again (each try

@@ -44,6 +44,8 @@ public sealed partial class QueueManager : IAsyncDisposable
     private bool stopRequested;
     private Task schedulerTask = Task.CompletedTask;
     private Task maintenanceTask = Task.CompletedTask;
+    private readonly SupervisedLoop schedulerLoop;
+    private readonly SupervisedLoop maintenanceLoop;
 
     /// <param name="shaper">Traffic shaping: which egress source may send to which destination, and when. Null: no
     /// shaping (each destination gets MaxConcurrencyPerDestination and the agent's default source).</param>
@@ -67,6 +69,15 @@ public sealed partial class QueueManager : IAsyncDisposable
         this.options = options;
         this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
         time = timeProvider ?? TimeProvider.System;
+        schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, logger, time);
+        maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, logger, time);
+    }
+
+    /// <summary>Adds a reason for /health per background loop that has failed and not yet recovered.</summary>
+    public void AddProblems(List<string> problems)
+    {
+        schedulerLoop.AddProblems(problems);
+        maintenanceLoop.AddProblems(problems);
     }
 
     /// <summary>Live messages (at least one recipient not yet delivered or failed).</summary>
@@ -108,8 +119,8 @@ public sealed partial class QueueManager : IAsyncDisposable
 
         spool.MessageCommitted = OnMessageCommitted;
         Log.Rebuilt(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
-        schedulerTask = Task.Run(RunSchedulerAsync, CancellationToken.None);
-        maintenanceTask = Task.Run(RunMaintenanceAsync, CancellationToken.None);
+        schedulerTask = Task.Run(() => schedulerLoop.RunAsync(stopping.Token), CancellationToken.None);
+        maintenanceTask = Task.Run(() => maintenanceLoop.RunAsync(stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -139,7 +150,7 @@ public sealed partial class QueueManager : IAsyncDisposable
         }
 
         Log.Stopping(logger, grace.TotalSeconds, running);
-        if (await Task.WhenAny(workersDone.Task, Task.Delay(grace, time)).ConfigureAwait(false) != workersDone.Task)
+        if (await Task.WhenAny(workersDone.Task, TimerSpan.DelayAsync(grace, time, CancellationToken.None)).ConfigureAwait(false) != workersDone.Task)
         {
             abortDeliveries.Cancel();
             await workersDone.Task.ConfigureAwait(false);

@@ -56,7 +56,7 @@ internal sealed class QueueMetrics : IDisposable
         bounces = meter.CreateCounter<long>("fastmta.queue.bounces", "{message}",
             "Delivery status notifications: queued (spooled for the sender), suppressed (null sender: never bounce a bounce), error (could not be spooled).");
         errors = meter.CreateCounter<long>("fastmta.queue.errors", "{error}",
-            "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, scheduler, unknown_pool (a message names a pool no longer configured; sent from its fallback pool).");
+            "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, unknown_pool (a message names a pool no longer configured; sent from its fallback pool).");
     }
 
     public void MessageIndexed(int pendingRecipients, int deferredRecipients)

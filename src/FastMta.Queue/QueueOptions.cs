@@ -12,6 +12,13 @@ public sealed class QueueOptions
         TimeSpan.FromMinutes(80), TimeSpan.FromMinutes(160), TimeSpan.FromHours(4),
     ];
 
+    /// <summary>
+    /// The longest retry delay and queue lifetime accepted (365 days). Anything up to it is safe (the scheduler arms
+    /// its timer for at most 49.7 days at a time and re-arms); beyond it a value is more likely a typo than a policy,
+    /// and a bound keeps every due time far from the ends of DateTimeOffset's range.
+    /// </summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
+
     /// <summary>Delay before attempt n+1 after the n-th deferral: entry n-1, the last entry once the list runs out.</summary>
     public IReadOnlyList<TimeSpan> RetrySchedule { get; set; } = DefaultRetrySchedule;
 
@@ -64,6 +71,11 @@ public sealed class QueueOptions
                 throw new FormatException($"Retry schedule entry '{part}' is not a positive TimeSpan such as 00:05:00.");
             }
 
+            if (interval > MaxLifetime)
+            {
+                throw new FormatException($"Retry schedule entry '{part}' is longer than {MaxLifetime.TotalDays:0} days ({MaxLifetime:c}).");
+            }
+
             schedule.Add(interval);
         }
 
@@ -77,17 +89,17 @@ public sealed class QueueOptions
 
     public void Validate()
     {
-        if (RetrySchedule is null || RetrySchedule.Count == 0 || RetrySchedule.Any(t => t <= TimeSpan.Zero))
+        if (RetrySchedule is null || RetrySchedule.Count == 0 || RetrySchedule.Any(t => t <= TimeSpan.Zero || t > MaxLifetime))
         {
-            throw new ArgumentException("Mta:Queue:RetrySchedule needs at least one positive interval.");
+            throw new ArgumentException($"Mta:Queue:RetrySchedule needs at least one interval, each positive and at most {MaxLifetime:c}.");
         }
 
-        Require(MaxAge > TimeSpan.Zero, "Mta:Queue:MaxAge must be positive.");
+        Require(MaxAge > TimeSpan.Zero && MaxAge <= MaxLifetime, $"Mta:Queue:MaxAge must be positive and at most {MaxLifetime:c}.");
         Require(MaxRecipientsPerTransaction is > 0 and <= 10_000, "Mta:Queue:MaxRecipientsPerTransaction must be 1..10000.");
         Require(MaxConcurrencyPerDestination > 0, "Mta:Delivery:MaxConnectionsPerDestination must be positive.");
         Require(MaxDeliveriesInFlight > 0, "Mta:Delivery:MaxDeliveriesInFlight must be positive.");
         Require(CopyForwardDistance > 0, "Mta:Queue:CopyForwardDistance must be positive.");
-        Require(MaintenanceInterval > TimeSpan.Zero, "MaintenanceInterval must be positive.");
+        Require(MaintenanceInterval > TimeSpan.Zero && MaintenanceInterval <= TimerSpan.Max, "MaintenanceInterval must be positive and at most 49.7 days.");
         Require(!string.IsNullOrWhiteSpace(ReportingMta), "The reporting MTA name must not be empty.");
     }
 

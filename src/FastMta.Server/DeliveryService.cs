@@ -60,7 +60,19 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         suspensions.TryRemove(name, out _);
+        queue?.RecheckShaping(); // destinations parked until the suspension's end may go now
         return true;
+    }
+
+    /// <summary>/health: a reason per delivery loop that has failed and not yet recovered.</summary>
+    public void AddProblems(List<string> problems)
+    {
+        queue?.AddProblems(problems);
+        deliveryLog?.AddProblems(problems);
+        foreach (WebhookPublisher webhook in webhooks)
+        {
+            webhook.AddProblems(problems);
+        }
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -74,7 +86,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(delivery.DeliveryLogPath)!);
-        deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>());
+        deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>())
+        {
+            FaultOnSender = configuration["Mta:Testing:DeliveryLogFaultSender"], // test hook, not an operator setting
+        };
         pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
         var agent = new SmtpDeliveryAgent(resolver, pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
@@ -83,6 +98,13 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         shaper = new TrafficShaper(settings.Shaping.Options, time);
         queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
             shaper, resolver);
+        // Test hook, not an operator setting: the scheduler's next N passes with mail queued throw (LongTimerTests).
+        if (configuration.GetValue("Mta:Testing:SchedulerFaults", 0) is > 0 and int faults)
+        {
+            logger.LogWarning("Mta:Testing:SchedulerFaults = {Faults}: the queue scheduler will fail on purpose (a test hook)", faults);
+            queue.SchedulerFaultsToInject = faults;
+        }
+
         reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
         await queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
@@ -93,7 +115,15 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     {
         if (queue is not null)
         {
-            await queue.StopAsync(StopGrace);
+            try
+            {
+                await queue.StopAsync(StopGrace);
+            }
+            catch (Exception e)
+            {
+                // A bug; the spool and the logs must still close cleanly, and the process exit with 0 after SIGTERM.
+                loggerFactory.CreateLogger<DeliveryService>().LogCritical(e, "Stopping the queue failed");
+            }
         }
 
         await DisposeAsync();
@@ -111,6 +141,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
             ShapingSettings reloaded = settings.ReloadShaping(configuration);
             current.Update(reloaded.Options);
             Volatile.Write(ref shapingOptions, reloaded.Options);
+            queue?.RecheckShaping();
             logger.LogInformation("Traffic shaping reloaded: {Sources} source(s), {Pools} pool(s), {Rules} rule(s)",
                 reloaded.Options.Sources.Count, reloaded.Options.Pools.Count, reloaded.Options.Rules.Count);
         }

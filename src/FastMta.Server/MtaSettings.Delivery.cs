@@ -34,7 +34,7 @@ internal sealed partial class MtaSettings
             RetrySchedule = queue["RetrySchedule"] is { Length: > 0 } schedule
                 ? Wrap(() => QueueOptions.ParseSchedule(schedule), "Mta:Queue:RetrySchedule")
                 : QueueOptions.DefaultRetrySchedule,
-            MaxAge = GetTimeSpan(queue, "MaxAge", TimeSpan.FromDays(5)),
+            MaxAge = GetTimeSpan(queue, "MaxAge", TimeSpan.FromDays(5), max: QueueOptions.MaxLifetime),
             MaxRecipientsPerTransaction = (int)GetLong(queue, "MaxRecipientsPerTransaction", 100, min: 1),
             CopyForwardDistance = GetLong(queue, "CopyForwardDistance", 1L << 30, min: 1 << 20),
             MaxConcurrencyPerDestination = perDestination,

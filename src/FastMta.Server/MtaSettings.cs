@@ -121,15 +121,20 @@ internal sealed partial class MtaSettings
             : throw new InvalidOperationException($"{spool.Path}:Durability = '{text}' must be Commit (250 after the spool commit reached the disk, the default) or Relaxed (250 after it reached the OS page cache).");
     }
 
-    private static TimeSpan GetTimeSpan(IConfigurationSection section, string key, TimeSpan defaultValue)
+    // The longest timeout, window or backoff a time span key takes unless it names its own bound: a day is far beyond
+    // any sensible value, and far below the 49.7 days past which a timer armed with it would throw.
+    private static readonly TimeSpan MaxTimeSpanSetting = TimeSpan.FromDays(1);
+
+    private static TimeSpan GetTimeSpan(IConfigurationSection section, string key, TimeSpan defaultValue, TimeSpan? max = null)
     {
         string? text = section[key];
         if (string.IsNullOrEmpty(text))
         {
             return defaultValue;
         }
-        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out TimeSpan value) && value > TimeSpan.Zero
+        TimeSpan limit = max ?? MaxTimeSpanSetting;
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out TimeSpan value) && value > TimeSpan.Zero && value <= limit
             ? value
-            : throw new InvalidOperationException($"{section.Path}:{key} = '{text}' must be a positive time span (hh:mm:ss).");
+            : throw new InvalidOperationException($"{section.Path}:{key} = '{text}' must be a positive time span (hh:mm:ss) of at most {limit:c}.");
     }
 }

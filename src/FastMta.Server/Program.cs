@@ -34,6 +34,7 @@ builder.Services.AddSingleton<SpoolService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
 builder.Services.AddSingleton<DeliveryService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
+builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
     sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())

@@ -8,7 +8,7 @@ internal static class DurationOption
 {
     public static Option<TimeSpan?> Create() => new("--duration")
     {
-        Description = "How long (hh:mm:ss, e.g. 01:00:00); without it, until resumed.",
+        Description = "How long (hh:mm:ss or d.hh:mm:ss, e.g. 01:00:00; the server takes at most 365 days); without it, until resumed.",
         HelpName = "hh:mm:ss",
         CustomParser = r =>
         {

@@ -12,7 +12,8 @@ namespace FastMta.Queue;
 /// not necessarily the platter: this is a log, not the spool) as soon as the queue runs dry, and at least every
 /// second or 64 KiB under load, so <c>tail -f</c> sees events within milliseconds. Only whole lines are handed to
 /// the OS. When the disk cannot keep up, events are dropped and counted rather than slowing delivery; when it fails,
-/// the error is logged and counted and writing goes on with the next batch. Does not rotate the file.
+/// the error is logged and counted and writing goes on with the next batch. A bug in the writer restarts it after a
+/// backoff (<see cref="SupervisedLoop"/>: logged, counted, in /health meanwhile). Does not rotate the file.
 /// </summary>
 public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
 {
@@ -35,6 +36,8 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
     private readonly ReportThrottle _dropReports = new(ReportInterval);
     private readonly ReportThrottle _errorReports = new(ReportInterval);
     private readonly Task _writer;
+    private readonly SupervisedLoop _loop;
+    private readonly CancellationTokenSource _closing = new(); // cuts a restart's backoff short at disposal
     private long _written;
     private long _dropped;
     private long _writeErrors;
@@ -61,7 +64,8 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
             SingleReader = true,
             SingleWriter = false,
         });
-        _writer = Task.Run(RunAsync);
+        _loop = new SupervisedLoop("delivery_log", "delivery log writer", (loop, _) => RunAsync(loop), logger);
+        _writer = Task.Run(() => _loop.RunAsync(_closing.Token));
     }
 
     /// <summary>Events handed to the file.</summary>
@@ -98,7 +102,9 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
         }
 
         _channel.Writer.TryComplete();
+        _closing.Cancel(); // a writer waiting to restart gives up (its queued events are lost); a running one drains
         await _writer.ConfigureAwait(false);
+        _closing.Dispose();
         try
         {
             await _stream.DisposeAsync().ConfigureAwait(false);
@@ -118,7 +124,16 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
         return new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.Read | FileShare.Delete, bufferSize: 0);
     }
 
-    private async Task RunAsync()
+    /// <summary>/health: a reason while the writer has failed and not yet written again.</summary>
+    public void AddProblems(List<string> problems) => _loop.AddProblems(problems);
+
+    /// <summary>Test hook (Mta:Testing:DeliveryLogFaultSender): the writer throws when it reads an event with this
+    /// sender, a stand-in for a bug.</summary>
+    internal string? FaultOnSender { get; set; }
+
+    // The writer, run (and restarted after a failure) by _loop. The batch in hand when it fails is lost; the event
+    // that made it fail was already taken from the queue, so a restart does not meet it again.
+    private async Task RunAsync(SupervisedLoop loop)
     {
         var batch = new ArrayBufferWriter<byte>(BatchBytes + 4096);
         var line = new ArrayBufferWriter<byte>(1024);
@@ -127,49 +142,50 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
         var batchStartedMs = Environment.TickCount64;
         var events = 0;
         var afterError = false;
-        try
+        while (true)
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            loop.Progress(); // everything read so far is handled: healthy (again)
+            if (!await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var e))
+                break;
+            }
+
+            while (reader.TryRead(out var e))
+            {
+                if (FaultOnSender is { } poison && e.Sender == poison)
                 {
-                    if (events == 0)
-                    {
-                        batchStartedMs = Environment.TickCount64;
-                        if (afterError)
-                        {
-                            // A failed write may have left part of a line in the file: end it, so the next line starts clean.
-                            batch.Write("\n"u8);
-                        }
-                    }
+                    throw new InvalidOperationException("Injected delivery log fault (test hook).");
+                }
 
-                    if (Serialize(json, line, e))
+                if (events == 0)
+                {
+                    batchStartedMs = Environment.TickCount64;
+                    if (afterError)
                     {
-                        batch.Write(line.WrittenSpan);
-                        events++;
-                    }
-
-                    if (batch.WrittenCount >= BatchBytes || Environment.TickCount64 - batchStartedMs >= MaxBatchAgeMs)
-                    {
-                        afterError = !await WriteAsync(batch, events).ConfigureAwait(false);
-                        events = 0;
+                        // A failed write may have left part of a line in the file: end it, so the next line starts clean.
+                        batch.Write("\n"u8);
                     }
                 }
 
-                // The queue ran dry: hand over what we have so readers see it now.
-                if (events > 0)
+                if (Serialize(json, line, e))
+                {
+                    batch.Write(line.WrittenSpan);
+                    events++;
+                }
+
+                if (batch.WrittenCount >= BatchBytes || Environment.TickCount64 - batchStartedMs >= MaxBatchAgeMs)
                 {
                     afterError = !await WriteAsync(batch, events).ConfigureAwait(false);
                     events = 0;
                 }
             }
-        }
-        catch (Exception ex)
-        {
-            // A bug, not an I/O error (those are handled per batch): stop cleanly so Publish counts drops instead of
-            // filling a queue nobody reads, and say so loudly.
-            DeliveryLogMessages.WriterStopped(_logger, ex);
-            _channel.Writer.TryComplete();
+
+            // The queue ran dry: hand over what we have so readers see it now.
+            if (events > 0)
+            {
+                afterError = !await WriteAsync(batch, events).ConfigureAwait(false);
+                events = 0;
+            }
         }
     }
 

@@ -16,7 +16,4 @@ internal static partial class DeliveryLogMessages
 
     [LoggerMessage(EventId = 2903, Level = LogLevel.Error, Message = "Could not serialize a delivery event of message {MessageId}; skipped")]
     public static partial void SerializeFailed(ILogger logger, Exception exception, string messageId);
-
-    [LoggerMessage(EventId = 2904, Level = LogLevel.Critical, Message = "The delivery log writer stopped; further events are dropped")]
-    public static partial void WriterStopped(ILogger logger, Exception exception);
 }

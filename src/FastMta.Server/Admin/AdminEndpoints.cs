@@ -46,15 +46,9 @@ internal static class AdminEndpoints
 
         api.MapPost("/destinations/{domain}/suspend", (DeliveryService delivery, string domain, string? duration) =>
             {
-                TimeSpan? length = null;
-                if (duration is { Length: > 0 })
+                if (!SuspensionDuration.TryParse(duration, out TimeSpan? length, out IResult? invalid))
                 {
-                    if (!TimeSpan.TryParse(duration, System.Globalization.CultureInfo.InvariantCulture, out TimeSpan parsed) || parsed <= TimeSpan.Zero)
-                    {
-                        return Results.ValidationProblem(new Dictionary<string, string[]> { ["duration"] = ["must be a positive time span such as 01:00:00"] });
-                    }
-
-                    length = parsed;
+                    return invalid;
                 }
 
                 return WithQueue(delivery, queue => Results.Ok(new SuspensionResponse(domain.ToLowerInvariant(), queue.Suspend(domain, length))));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FastMta.Server.Api;
 using FastMta.Shaping;
 
@@ -46,17 +45,12 @@ internal static class ShapingEndpoints
 
         api.MapPost("/sources/{name}/suspend", (DeliveryService delivery, TimeProvider time, string name, string? duration) =>
             {
-                DateTimeOffset? until = null;
-                if (duration is { Length: > 0 })
+                if (!SuspensionDuration.TryParse(duration, out TimeSpan? length, out IResult? invalid))
                 {
-                    if (!TimeSpan.TryParse(duration, CultureInfo.InvariantCulture, out TimeSpan parsed) || parsed <= TimeSpan.Zero)
-                    {
-                        return Results.ValidationProblem(new Dictionary<string, string[]> { ["duration"] = ["must be a positive time span such as 01:00:00"] });
-                    }
-
-                    until = time.GetUtcNow() + parsed;
+                    return invalid;
                 }
 
+                DateTimeOffset? until = time.GetUtcNow() + length;
                 return WithShaper(delivery, shaper => delivery.SuspendSource(name, until)
                     ? Results.Ok(new SourceSuspensionResponse(name, true, until))
                     : UnknownSource(name));

@@ -37,3 +37,10 @@ internal static class HealthEndpoint
         });
     }
 }
+
+/// <summary>The delivery path's background loops (queue scheduler, space reclamation, delivery log writer, webhook
+/// senders): 503 while one has failed and not yet recovered.</summary>
+internal sealed class DeliveryHealth(DeliveryService delivery) : IHealthContributor
+{
+    public void AddProblems(List<string> problems) => delivery.AddProblems(problems);
+}

@@ -20,7 +20,4 @@ internal static partial class WebhookMessages
 
     [LoggerMessage(EventId = 5105, Level = LogLevel.Error, Message = "Webhook {Name}: could not serialize a delivery event of message {MessageId}; skipped")]
     public static partial void SerializeFailed(ILogger logger, Exception exception, string name, string messageId);
-
-    [LoggerMessage(EventId = 5106, Level = LogLevel.Critical, Message = "Webhook {Name}: the sender stopped; further events are dropped")]
-    public static partial void SenderStopped(ILogger logger, Exception exception, string name);
 }

@@ -42,6 +42,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
     private readonly ReportThrottle _retryReports = new(ReportInterval);
     private readonly ReportThrottle _rejectReports = new(ReportInterval);
     private readonly Task _sender;
+    private readonly SupervisedLoop _loop;
     private long _posted;
     private long _droppedFull;
     private long _droppedRejected;
@@ -67,7 +68,8 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
         });
         _metrics.Register(this, settings.Name);
         WebhookMessages.Started(logger, settings.Name, settings.BatchSize, settings.MaxQueue);
-        _sender = Task.Run(RunAsync);
+        _loop = new SupervisedLoop("webhook", $"webhook {settings.Name} sender", (loop, _) => RunAsync(loop), logger);
+        _sender = Task.Run(() => _loop.RunAsync(_stop.Token)); // _stop also ends a restart's backoff
     }
 
     /// <summary>One client for every webhook. Connections are recycled every few minutes so a changed DNS record is
@@ -158,7 +160,12 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
     // Types past 31 (none yet) would all share the top bit: sent whenever any of them is configured.
     private static uint Bit(DeliveryEventType type) => 1u << Math.Min((int)type, 31);
 
-    private async Task RunAsync()
+    /// <summary>/health: a reason while the sender has failed and not yet restarted.</summary>
+    public void AddProblems(List<string> problems) => _loop.AddProblems(problems);
+
+    // The sender, run (and restarted after a bug) by _loop; the batch in hand when it throws is lost, the events after
+    // it are sent by the restarted sender.
+    private async Task RunAsync(SupervisedLoop loop)
     {
         ChannelReader<DeliveryEvent> reader = _channel.Reader;
         var batch = new List<DeliveryEvent>(_settings.BatchSize);
@@ -168,8 +175,14 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
         using var bodyJson = new Utf8JsonWriter(body, JsonOptions);
         try
         {
-            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            while (true)
             {
+                loop.Progress(); // everything read so far is handled: healthy (again)
+                if (!await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
                 await FillAsync(reader, batch).ConfigureAwait(false);
                 int events = Serialize(batch, body, bodyJson, element, elementJson);
                 batch.Clear();
@@ -184,14 +197,6 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
             Drop(Shutdown, batch.Count);
-        }
-        catch (Exception ex)
-        {
-            // A bug, not a receiver problem (those are handled per batch): stop cleanly so Publish counts drops
-            // instead of filling a queue nobody reads, and say so loudly.
-            WebhookMessages.SenderStopped(_logger, ex, _settings.Name);
-            Interlocked.Exchange(ref _closed, 1);
-            _channel.Writer.TryComplete();
         }
     }
 
@@ -214,7 +219,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
             }
 
             using var linger = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            linger.CancelAfter(TimeSpan.FromMilliseconds(remaining));
+            linger.CancelAfter(TimerSpan.FromMilliseconds(remaining));
             try
             {
                 if (!await reader.WaitToReadAsync(linger.Token).ConfigureAwait(false))
@@ -302,7 +307,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
 
             try
             {
-                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(TimerSpan.Clamp(delay), _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -315,7 +320,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
     private async Task<Outcome> SendAsync(ReadOnlyMemory<byte> body)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(_settings.Timeout);
+        timeout.CancelAfter(TimerSpan.Clamp(_settings.Timeout));
         using var request = new HttpRequestMessage(HttpMethod.Post, _settings.Url) { Content = new ReadOnlyMemoryContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (_settings.Authorization is { } authorization)

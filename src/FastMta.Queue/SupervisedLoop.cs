@@ -1,0 +1,122 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastMta.Queue;
+
+/// <summary>
+/// Runs one background loop of the delivery path (the queue's scheduler, space reclamation, the delivery log writer,
+/// each webhook's sender) and restarts it when it throws: the failure is logged at Critical with the exception,
+/// counted (fastmta_queue_loop_failures_total{loop}), and reported as a health problem until the restarted loop says
+/// it made progress. Restarts back off exponentially (0.5 s doubling to 30 s) while the loop keeps failing without progress
+/// in between, so a loop that fails on every pass costs a few log lines a minute, not a core.
+/// </summary>
+/// <remarks>The body returns when its work is over (asked to stop, or its input completed): that ends the loop.
+/// <see cref="Progress"/> is one volatile read in the steady state: the scheduler calls it once per pass.</remarks>
+internal sealed class SupervisedLoop
+{
+    internal static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly Func<SupervisedLoop, CancellationToken, Task> body;
+    private readonly ILogger logger;
+    private readonly TimeProvider time;
+    private Fault? fault; // non-null from a failure until the restarted loop makes progress
+    private int progressed = 1;
+    private int consecutive;
+
+    /// <param name="name">The metric label and log name (scheduler, maintenance, delivery_log).</param>
+    /// <param name="description">What the loop does, for the health reason ("queue scheduler").</param>
+    public SupervisedLoop(string name, string description, Func<SupervisedLoop, CancellationToken, Task> body, ILogger logger,
+        TimeProvider? time = null)
+    {
+        Name = name;
+        Description = description;
+        this.body = body;
+        this.logger = logger;
+        this.time = time ?? TimeProvider.System;
+    }
+
+    public string Name { get; }
+
+    public string Description { get; }
+
+    /// <summary>How many times the body has been restarted after a failure (0 on the first run).</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>Called by the body after each unit of work that completed: the loop is healthy again.</summary>
+    public void Progress()
+    {
+        if (Volatile.Read(ref progressed) != 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref progressed, 1);
+        if (Interlocked.Exchange(ref fault, null) is { } recovered)
+        {
+            Log.LoopRecovered(logger, Description, recovered.Consecutive);
+        }
+    }
+
+    /// <summary>Adds a reason while the loop is failed or waiting to restart.</summary>
+    public void AddProblems(List<string> problems)
+    {
+        if (Volatile.Read(ref fault) is { } f)
+        {
+            problems.Add($"{Description} loop failed ({f.Consecutive} time(s) in a row, last at {f.At:yyyy-MM-dd HH:mm:ss}Z: "
+                + $"{f.Exception.GetType().Name}: {f.Exception.Message}); restarting after a {f.Backoff.TotalSeconds:0.#} s backoff");
+        }
+    }
+
+    /// <summary>Runs the body until it returns or <paramref name="stop"/> is cancelled, restarting it after each failure
+    /// (<paramref name="stop"/> also cuts a backoff short). Never throws.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        while (true) // the first run even when already stopped: a body that drains its input on stop must get to run
+        {
+            Exception failure;
+            try
+            {
+                await body(this, stop).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                Log.LoopFailedWhileStopping(logger, Description, failure);
+                LoopMetrics.Shared.Failed(Name);
+                return; // no restart while stopping
+            }
+
+            // Progress since the previous failure starts the backoff over: only failures in a row make it grow.
+            consecutive = Volatile.Read(ref progressed) != 0 ? 1 : consecutive + 1;
+            Volatile.Write(ref progressed, 0);
+            TimeSpan backoff = Backoff(consecutive);
+            Volatile.Write(ref fault, new Fault(failure, time.GetUtcNow(), consecutive, backoff));
+            LoopMetrics.Shared.Failed(Name);
+            Log.LoopFailed(logger, Description, consecutive, backoff.TotalSeconds, failure);
+            try
+            {
+                await TimerSpan.DelayAsync(backoff, time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            Restarts++;
+        }
+    }
+
+    internal static TimeSpan Backoff(int consecutive) =>
+        TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, FirstBackoff.Ticks << Math.Min(consecutive - 1, 16)));
+
+    private sealed record Fault(Exception Exception, DateTimeOffset At, int Consecutive, TimeSpan Backoff);
+}
