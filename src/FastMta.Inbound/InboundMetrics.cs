@@ -62,4 +62,13 @@ public sealed class InboundMetrics
     public void TlsHandshake(string result) => _tlsHandshakes.Add(1, new KeyValuePair<string, object?>("result", result));
     public void AuthAttempt(string result) => _authAttempts.Add(1, new KeyValuePair<string, object?>("result", result));
     public void SessionEnded(string how) => _sessionsEnded.Add(1, new KeyValuePair<string, object?>("how", how));
+
+    private readonly Counter<long> _connectionsRefusedPerClient = Meter.CreateCounter<long>("fastmta.smtp.connections_refused_per_client", "{connection}",
+        description: "SMTP connections refused with 421 because their client address already had Mta:Limits:MaxConnectionsPerClient open.");
+    private readonly Counter<long> _slowClients = Meter.CreateCounter<long>("fastmta.smtp.slow_clients", "{session}",
+        description: "Sessions cut off for being too slow, by reason (data_rate: DATA/BDAT below Mta:Limits:MinDataRate; " +
+                     "write_stalled: replies left unread for Mta:Limits:CommandTimeout). Slow commands end as sessions_ended{how=\"timeout\"}.");
+
+    public void ConnectionRefusedPerClient() => _connectionsRefusedPerClient.Add(1);
+    public void SlowClientCutOff(string reason) => _slowClients.Add(1, new KeyValuePair<string, object?>("reason", reason));
 }

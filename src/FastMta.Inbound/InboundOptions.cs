@@ -23,4 +23,12 @@ public sealed class InboundOptions
     public bool AllowPlaintextAuth { get; init; }
     public int MaxAuthFailures { get; init; } = 5;
     public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(5);
+    // Slowloris defence for DATA/BDAT (Kestrel's MinRequestBodyDataRate): bytes per second of waiting, averaged over
+    // the message once the grace period is over; 0 disables it (DataTimeout still applies).
+    public int MinDataRate { get; init; } = 240;
+    public TimeSpan MinDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+    // Concurrent sessions from one client address, so that one host cannot take every MaxConnections slot.
+    public int MaxConnectionsPerClient { get; init; } = 20;
+    // Clients in RelayNetworks are not held to MaxConnectionsPerClient (a trusted submission host behind one address).
+    public bool ExemptRelayNetworks { get; init; }
 }
