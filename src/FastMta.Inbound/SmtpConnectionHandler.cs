@@ -44,9 +44,16 @@ public sealed class SmtpConnectionHandler(SmtpServerContext server) : Connection
         }
         finally
         {
-            await session.DisposeAsync();
-            server.Metrics.ConnectionClosed();
-            server.LeaveConnection(countedAs);
+            try
+            {
+                await session.DisposeAsync();
+            }
+            finally
+            {
+                // Given back even if tearing down TLS failed: a leaked count would hold the slot for ever.
+                server.Metrics.ConnectionClosed();
+                server.LeaveConnection(countedAs);
+            }
         }
     }
 }

@@ -60,6 +60,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
     private Deadline _deadlineKind;
     private bool _commandPending;    // a command's deadline is running: reads that complete no line do not restart it
     private bool _dataDeadlineArmed; // the DATA/BDAT deadline stands until more data arrives
+    private long _unprocessedBytes;  // left in the input by the last pass: a read returning more brought new bytes
     private bool _metering;          // a message's body is being measured against MinDataRate
     private long _dataBytes;
     private long _dataWaitTicks;     // time spent waiting for body bytes (not the server's own spool writes)
@@ -113,19 +114,20 @@ internal sealed partial class SmtpSession : IAsyncDisposable
             {
                 _dataWaitTicks += Stopwatch.GetTimestamp() - waitStart;
             }
-            if (result.IsCanceled)
+            if (result.IsCanceled && _timedOut && Stopwatch.GetTimestamp() >= _deadline)
             {
-                _input.AdvanceTo(result.Buffer.Start); // every read is answered by AdvanceTo, a cancelled one too
-                if (_timedOut && Stopwatch.GetTimestamp() >= _deadline)
-                {
-                    return await ExpireAsync();
-                }
-                _timedOut = false;
-                continue;
+                _input.AdvanceTo(result.Buffer.Start);
+                return await ExpireAsync();
             }
-            _dataDeadlineArmed = false;
+            // Otherwise a cancelled read (shutdown, or a timer that woke a little early) is processed like any other:
+            // it may carry bytes, and the loop's top sees the shutdown.
+            _timedOut = false;
 
             ReadOnlySequence<byte> buffer = result.Buffer;
+            if (buffer.Length > _unprocessedBytes)
+            {
+                _dataDeadlineArmed = false; // new bytes: DATA's idle timeout starts again
+            }
             SessionAction action = ProcessBuffer(buffer, out SequencePosition consumed, out bool needMoreInput);
             if (action == SessionAction.StartTls)
             {
@@ -137,6 +139,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
                 consumed = buffer.End; // RFC 3207 / CVE-2011-0411: nothing sent before the handshake is obeyed
             }
             _input.AdvanceTo(consumed, needMoreInput ? buffer.End : consumed);
+            _unprocessedBytes = action == SessionAction.StartTls ? 0 : buffer.Slice(consumed).Length;
 
             if (_mode is InputMode.Data or InputMode.Bdat && _transaction is not null)
             {
@@ -448,8 +451,16 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         _transaction = null;
         if (_tls is not null)
         {
-            await _input.CompleteAsync();
-            await _output.CompleteAsync();
+            try
+            {
+                await _input.CompleteAsync();
+                await _output.CompleteAsync(); // flushes what is left: fails on a connection aborted mid-write
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or NotSupportedException
+                                           or ObjectDisposedException or InvalidOperationException)
+            {
+                // The session is over either way; the client went away or was cut off with replies unsent.
+            }
             await _tls.DisposeAsync();
         }
         ArrayPool<byte>.Shared.Return(_lineScratch);

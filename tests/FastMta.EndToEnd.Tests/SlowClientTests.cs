@@ -366,6 +366,77 @@ public sealed class NonReadingClientTests(ITestOutputHelper output)
         Assert.Matches($@"(?m)^fastmta_smtp_sessions_ended_total\{{how=""write_timeout""\}} {Clients}$", metrics);
     }
 
+    [Fact]
+    public async Task ANonReadingClientIsCutOffUnderTlsToo()
+    {
+        await using ServerProcess server = await ServerProcess.StartAsync(["Mta:Limits:CommandTimeout=00:00:03"], output: output);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.SmtpPort), bound.Token);
+        await using var plain = new NetworkStream(socket, ownsSocket: false);
+        await ExpectLineAsync(server, plain, "220 ", bound.Token);
+        await plain.WriteAsync("EHLO tls.client.example\r\n"u8.ToArray(), bound.Token);
+        await ExpectLineAsync(server, plain, "250 ", bound.Token);
+        await plain.WriteAsync("STARTTLS\r\n"u8.ToArray(), bound.Token);
+        await ExpectLineAsync(server, plain, "220 ", bound.Token);
+        await using var tls = new System.Net.Security.SslStream(plain, leaveInnerStreamOpen: true);
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = ServerProcess.Hostname,
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+        }, bound.Token);
+
+        byte[] chunk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("NOOP\r\n", 16 * 1024 / 6)));
+        var elapsed = Stopwatch.StartNew();
+        long sent = 0;
+        try
+        {
+            while (true)
+            {
+                await tls.WriteAsync(chunk, bound.Token);
+                sent += chunk.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // the server aborted the connection: what this test waits for
+        }
+        catch (OperationCanceledException)
+        {
+            throw server.Failure($"A non-reading client under TLS was not disconnected within {elapsed.Elapsed} ({sent} bytes sent).");
+        }
+        output.WriteLine($"Cut off after {elapsed.Elapsed}, {sent} bytes sent");
+        await server.WaitForNoSessionsAsync();
+        string metrics = await PerClientConnectionLimitTests.GetMetricsAsync(server);
+        Assert.Matches(@"(?m)^fastmta_smtp_sessions_ended_total\{how=""write_timeout""\} 1$", metrics);
+    }
+
+    // Reads lines (one byte at a time: nothing beyond them may be consumed before TLS) until one starts with prefix.
+    private static async Task ExpectLineAsync(ServerProcess server, Stream stream, string prefix, CancellationToken cancel)
+    {
+        var line = new StringBuilder();
+        var one = new byte[1];
+        while (await stream.ReadAsync(one, cancel) == 1)
+        {
+            if (one[0] != '\n')
+            {
+                line.Append((char)one[0]);
+                continue;
+            }
+            string text = line.ToString().TrimEnd('\r');
+            if (text.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return;
+            }
+            if (text.Length < 4 || text[3] != '-')
+            {
+                throw server.Failure($"Expected a line starting '{prefix}', got '{text}'.");
+            }
+            line.Clear();
+        }
+        throw server.Failure($"The connection closed before a line starting '{prefix}'.");
+    }
+
     // Sends up to BytesPerClient of pipelined commands without ever reading; the outcome is how it ended.
     private static async Task<string> FloodAsync(Socket socket, byte[] chunk, CancellationToken bound)
     {
