@@ -259,6 +259,8 @@ internal sealed partial class SmtpSession : IAsyncDisposable
 
     // Flushes the replies. False when the client has gone, or when the flush made no progress within the command
     // timeout (a client that does not read): the connection is then aborted, since nothing more can be said to it.
+    // Pooled builder: a flush that waits for the socket would otherwise allocate its state machine each time.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> TryFlushAsync()
     {
         ValueTask<FlushResult> pending = _output.FlushAsync();

@@ -176,6 +176,21 @@ public sealed class SlowClientTests(ITestOutputHelper output)
 // Mta:Limits:MaxConnectionsPerClient: one address cannot take every slot.
 public sealed class PerClientConnectionLimitTests(ITestOutputHelper output)
 {
+    [Theory]
+    [InlineData("Mta:Limits:MaxConnectionsPerClient", "0")]
+    [InlineData("Mta:Limits:MinDataRate", "-1")]
+    [InlineData("Mta:Limits:MinDataRateGracePeriod", "soon")]
+    [InlineData("Mta:Limits:ExemptRelayNetworks", "maybe")]
+    public async Task AnInvalidSlowClientLimitStopsStartUpWithTheKeyNamed(string key, string value)
+    {
+        ToolResult result = await ExternalTool.RunAsync("dotnet",
+            [RepoLayout.ServerDll, $"--{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
+                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
+            TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        Assert.Contains(key, result.Stderr);
+    }
+
     [Fact]
     public async Task TheConnectionOverThePerClientLimitGets421AndTheNextIsAdmittedOnceOneCloses()
     {
