@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using FastMta.EndToEnd.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -62,16 +63,16 @@ public sealed class SlowClientTests(ITestOutputHelper output)
     public async Task AMessageSentAtANormalRateIsNotCutOffByTheMinimumRate()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(
-            ["Mta:Limits:MinDataRate=100", "Mta:Limits:MinDataRateGracePeriod=00:00:01"], output: output);
+            ["Mta:Limits:MinDataRate=100", "Mta:Limits:MinDataRateGracePeriod=00:00:03"], output: output);
         await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
         await client.EhloAsync();
         await client.CommandAsync("MAIL FROM:<a@x.example>", 250, "2.1.0");
         await client.CommandAsync("RCPT TO:<b@y.example>", 250, "2.1.5");
         await client.CommandAsync("DATA", 354);
-        // 1 KiB every 200 ms (5 KiB/s, 50 times the minimum) for 3 s: well past the grace period.
+        // 1 KiB every 200 ms (5 KiB/s, 50 times the minimum) for 5 s: well past the grace period.
         var sent = Stopwatch.StartNew();
         await client.WriteAsync("Subject: steady\r\n\r\n");
-        while (sent.Elapsed < TimeSpan.FromSeconds(3))
+        while (sent.Elapsed < TimeSpan.FromSeconds(5))
         {
             await client.WriteAsync(new string('y', 1022) + "\r\n");
             await Task.Delay(200);
@@ -324,7 +325,7 @@ public sealed class NonReadingClientTests(ITestOutputHelper output)
     public async Task NonReadingPipeliningClientsAreCutOffAndTheServersMemoryStaysBounded()
     {
         await using ServerProcess server = await ServerProcess.StartAsync(
-            ["Mta:Limits:CommandTimeout=00:00:03", $"Mta:Limits:MaxConnectionsPerClient={Clients + 10}"], output: output);
+            ["Mta:Limits:CommandTimeout=00:00:05", $"Mta:Limits:MaxConnectionsPerClient={Clients + 10}"], output: output);
         // Warm up (JIT, pools) with one ordinary session, then take the baseline.
         await using (RawSmtpClient warm = await RawSmtpClient.ConnectAsync(server))
         {
@@ -377,8 +378,15 @@ public sealed class NonReadingClientTests(ITestOutputHelper output)
         long growthMiB = (peak - baseline) / 1024;
         Assert.True(growthMiB < 120, $"RSS grew by {growthMiB} MiB (baseline {baseline / 1024} MiB) with {Clients} non-reading clients");
         string metrics = await PerClientConnectionLimitTests.GetMetricsAsync(server);
-        Assert.Matches($@"(?m)^fastmta_smtp_slow_clients_total\{{reason=""write_stalled""\}} {Clients}$", metrics);
-        Assert.Matches($@"(?m)^fastmta_smtp_sessions_ended_total\{{how=""write_timeout""\}} {Clients}$", metrics);
+        string counted = string.Join("\n", metrics.Split('\n').Where(l => l.StartsWith("fastmta_smtp_slow_clients_total", StringComparison.Ordinal)
+                                                                      || l.StartsWith("fastmta_smtp_sessions_ended_total", StringComparison.Ordinal)));
+        // Each session ends on the stalled write; on a loaded machine a flooder starved for the command timeout in the
+        // middle of a line is cut off by the command deadline instead (also correct). Nothing else may end them.
+        long writeTimeouts = Count(counted, "fastmta_smtp_sessions_ended_total{how=\"write_timeout\"}");
+        long commandTimeouts = Count(counted, "fastmta_smtp_sessions_ended_total{how=\"timeout\"}");
+        Assert.True(writeTimeouts + commandTimeouts == Clients && writeTimeouts >= Clients / 2
+                    && Count(counted, "fastmta_smtp_slow_clients_total{reason=\"write_stalled\"}") == writeTimeouts,
+            $"expected {Clients} sessions ended by write_timeout (or a few by timeout), each counted as write_stalled:\n{counted}");
     }
 
     [Fact]
@@ -450,6 +458,12 @@ public sealed class NonReadingClientTests(ITestOutputHelper output)
             line.Clear();
         }
         throw server.Failure($"The connection closed before a line starting '{prefix}'.");
+    }
+
+    private static long Count(string metrics, string series)
+    {
+        Match match = Regex.Match(metrics, "(?m)^" + Regex.Escape(series) + @" (\d+)$");
+        return match.Success ? long.Parse(match.Groups[1].Value) : 0;
     }
 
     // Sends up to BytesPerClient of pipelined commands without ever reading; the outcome is how it ended.
