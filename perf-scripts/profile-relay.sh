@@ -45,7 +45,7 @@ perfmap=$([ "$PROFILER" = perf ] && echo 1 || echo 0)
 DOTNET_PerfMapEnabled=$perfmap DOTNET_EnableWriteXorExecute=$((1 - perfmap)) Logging__LogLevel__Default=Warning dotnet "$dll" \
   --Mta:Smtp:Listen=127.0.0.1:$FASTMTA_PORT --Mta:Http:Listen=127.0.0.1:$FASTMTA_HTTP \
   --Mta:Spool:Path="$out/spool" --Mta:DeliveryLog:Path="$out/delivery.jsonl" \
-  "--Mta:Routes:*=127.0.0.1:$SINK_PORT" --Mta:Hostname=relay.test > "$out/server.log" 2>&1 &
+  "--Mta:Routes:*=127.0.0.1:$SINK_PORT" --Mta:Hostname=relay.test --Mta:Limits:ExemptRelayNetworks=true > "$out/server.log" 2>&1 &
 fastmta_pid=$!
 for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$FASTMTA_HTTP/health" >/dev/null 2>&1 && break

@@ -62,7 +62,7 @@ start() {   # $1: log file
   env ${GC_ARGS:-} dotnet "$dll" \
     --Mta:Smtp:Listen=127.0.0.1:$SMTP_PORT --Mta:Http:Listen=127.0.0.1:$HTTP_PORT \
     --Mta:Spool:Path="$spool" --Mta:DeliveryLog:Path="$tmp/delivery.jsonl" --Mta:Hostname=scale.test \
-    --Mta:Delivery:Paused=true --Mta:Queue:CopyForwardDistance=$((1 << 40)) --Mta:Limits:MaxConnections=10000 \
+    --Mta:Delivery:Paused=true --Mta:Queue:CopyForwardDistance=$((1 << 40)) --Mta:Limits:MaxConnections=10000 --Mta:Limits:ExemptRelayNetworks=true \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:FastMta.Queue=Information \
     > "$1" 2>&1 &
   pid=$!

@@ -38,7 +38,7 @@ public sealed class InboundMetrics
     private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts", "{attempt}",
         description: "AUTH attempts, by result (ok, failed, rate_limited, busy).");
     private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended", "{session}",
-        description: "SMTP sessions ended, by how (quit, client_closed, timeout, too_many_errors, shutdown, error).");
+        description: "SMTP sessions ended, by how (quit, client_closed, timeout, data_rate, write_timeout, too_many_errors, shutdown, error).");
 
     public void ConnectionOpened()
     {
@@ -74,4 +74,13 @@ public sealed class InboundMetrics
     public void AuthVerification(string result) => _authVerifications.Add(1, new KeyValuePair<string, object?>("result", result));
     public void AuthRefused(string reason) => _authRefusals.Add(1, new KeyValuePair<string, object?>("reason", reason));
     public void AuthVerificationWaiting(int delta) => _authWaiting.Add(delta);
+
+    private readonly Counter<long> _connectionsRefusedPerClient = Meter.CreateCounter<long>("fastmta.smtp.connections_refused_per_client", "{connection}",
+        description: "SMTP connections refused with 421 because their client address already had Mta:Limits:MaxConnectionsPerClient open.");
+    private readonly Counter<long> _slowClients = Meter.CreateCounter<long>("fastmta.smtp.slow_clients", "{session}",
+        description: "Sessions cut off for being too slow, by reason (data_rate: DATA/BDAT below Mta:Limits:MinDataRate; " +
+                     "write_stalled: replies left unread for Mta:Limits:CommandTimeout). Slow commands end as sessions_ended{how=\"timeout\"}.");
+
+    public void ConnectionRefusedPerClient() => _connectionsRefusedPerClient.Add(1);
+    public void SlowClientCutOff(string reason) => _slowClients.Add(1, new KeyValuePair<string, object?>("reason", reason));
 }

@@ -29,4 +29,12 @@ public sealed class InboundOptions
     public TimeSpan AuthVerificationWait { get; init; } = TimeSpan.FromSeconds(5);
     // Failed AUTH attempts per minute from all clients together; past it AUTH gets 454 4.7.0 for everyone.
     public int MaxAuthFailuresPerMinute { get; init; } = 300;
+    // Slowloris defence for DATA/BDAT (Kestrel's MinRequestBodyDataRate): bytes per second of waiting, averaged over
+    // the message once the grace period is over; 0 disables it (DataTimeout still applies).
+    public int MinDataRate { get; init; } = 240;
+    public TimeSpan MinDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+    // Concurrent sessions from one client address, so that one host cannot take every MaxConnections slot.
+    public int MaxConnectionsPerClient { get; init; } = 20;
+    // Clients in RelayNetworks are not held to MaxConnectionsPerClient (a trusted submission host behind one address).
+    public bool ExemptRelayNetworks { get; init; }
 }

@@ -45,4 +45,14 @@ internal static partial class Log
 
     [LoggerMessage(72, LogLevel.Warning, "AUTH from {Client} refused with 454: no password verifier free within {Wait} (Mta:Auth:MaxConcurrentVerifications); {Total} such refusals since start")]
     public static partial void AuthVerifierBusy(ILogger logger, string client, TimeSpan wait, long total);
+
+    // Slow and silent clients (ids 40-49).
+    [LoggerMessage(40, LogLevel.Warning, "Refused connection from {Client}: {Open} connections already open from that address (Mta:Limits:MaxConnectionsPerClient)")]
+    public static partial void ConnectionRefusedPerClient(ILogger logger, EndPoint? client, int open);
+
+    [LoggerMessage(41, LogLevel.Warning, "SMTP session {ConnectionId} from {Client} cut off: {Bytes} body bytes in {Waited} of waiting, below Mta:Limits:MinDataRate {Rate} B/s; answered 421")]
+    public static partial void DataRateTooLow(ILogger logger, string connectionId, EndPoint? client, long bytes, TimeSpan waited, int rate);
+
+    [LoggerMessage(42, LogLevel.Warning, "SMTP session {ConnectionId} from {Client} aborted: its replies were not read within {Timeout} (a client that does not read)")]
+    public static partial void WriteStalled(ILogger logger, string connectionId, EndPoint? client, TimeSpan timeout);
 }

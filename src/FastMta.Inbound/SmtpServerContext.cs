@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Text;
 using FastMta.Smtp;
 using FastMta.Spool;
@@ -13,6 +14,10 @@ public sealed class SmtpServerContext
     private readonly Func<MessageSpool> _spool;
     private readonly byte[][] _ehloReplies = new byte[4][];
     private int _activeConnections;
+    // Open sessions per client address (Mta:Limits:MaxConnectionsPerClient); an address leaves when its count is 0, so
+    // the map holds at most MaxConnections entries. Touched once at connect and once at close, never per command.
+    private readonly Dictionary<IPAddress, int> _perClient = [];
+    private readonly Lock _perClientLock = new();
 
     public SmtpServerContext(InboundOptions options, Func<MessageSpool> spool, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -51,17 +56,76 @@ public sealed class SmtpServerContext
     public ReadOnlySpan<byte> EhloReply(bool offerTls, bool offerAuth) =>
         _ehloReplies[(offerTls ? 1 : 0) | (offerAuth ? 2 : 0)];
 
-    public bool TryEnterConnection()
+    /// <summary>Admits a connection under Mta:Limits:MaxConnections and, for its client address, MaxConnectionsPerClient.
+    /// When admitted, <paramref name="countedAs"/> is the address it was counted under (null: not counted per client),
+    /// to be given back to <see cref="LeaveConnection"/>; when refused, <paramref name="open"/> is the count that
+    /// refused it.</summary>
+    public ConnectionAdmission TryEnterConnection(IPAddress? client, out IPAddress? countedAs, out int open)
     {
-        if (Interlocked.Increment(ref _activeConnections) > Options.MaxConnections)
+        countedAs = null;
+        open = Interlocked.Increment(ref _activeConnections);
+        if (open > Options.MaxConnections)
         {
             Interlocked.Decrement(ref _activeConnections);
-            return false;
+            open--;
+            return ConnectionAdmission.TooManyConnections;
         }
-        return true;
+        if (client is null)
+        {
+            return ConnectionAdmission.Admitted;
+        }
+        if (client.IsIPv4MappedToIPv6)
+        {
+            client = client.MapToIPv4(); // one host, one count, whichever socket family it came in on
+        }
+        if (Options.ExemptRelayNetworks && IsInNetworks(client, Options.RelayNetworks))
+        {
+            return ConnectionAdmission.Admitted;
+        }
+        lock (_perClientLock)
+        {
+            _perClient.TryGetValue(client, out open);
+            if (open >= Options.MaxConnectionsPerClient)
+            {
+                Interlocked.Decrement(ref _activeConnections);
+                return ConnectionAdmission.TooManyFromClient;
+            }
+            _perClient[client] = open + 1;
+        }
+        countedAs = client;
+        return ConnectionAdmission.Admitted;
     }
 
-    public void LeaveConnection() => Interlocked.Decrement(ref _activeConnections);
+    public void LeaveConnection(IPAddress? countedAs)
+    {
+        if (countedAs is not null)
+        {
+            lock (_perClientLock)
+            {
+                if (_perClient.TryGetValue(countedAs, out int open) && open > 1)
+                {
+                    _perClient[countedAs] = open - 1;
+                }
+                else
+                {
+                    _perClient.Remove(countedAs);
+                }
+            }
+        }
+        Interlocked.Decrement(ref _activeConnections);
+    }
+
+    internal static bool IsInNetworks(IPAddress address, IReadOnlyList<IPNetwork> networks)
+    {
+        foreach (IPNetwork network in networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
 
     // RFC 5321 4.1.1.1 EHLO reply; extensions: RFC 2920 PIPELINING, RFC 1870 SIZE, RFC 6152 8BITMIME,
@@ -89,3 +153,5 @@ public sealed class SmtpServerContext
         return buffer.WrittenSpan.ToArray();
     }
 }
+
+public enum ConnectionAdmission { Admitted, TooManyConnections, TooManyFromClient }

@@ -61,6 +61,10 @@ internal sealed partial class MtaSettings
             MaxConcurrentAuthVerifications = GetInt(mta.GetSection("Auth"), "MaxConcurrentVerifications", Environment.ProcessorCount, 1, MaxAuthVerifierThreads),
             AuthVerificationWait = GetTimeSpan(mta.GetSection("Auth"), "MaxVerificationWait", TimeSpan.FromSeconds(5)),
             MaxAuthFailuresPerMinute = GetInt(mta.GetSection("Auth"), "MaxFailuresPerMinute", 300, 1, int.MaxValue),
+            MinDataRate = (int)GetLong(limits, "MinDataRate", 240, min: 0, max: int.MaxValue),
+            MinDataRateGracePeriod = GetTimeSpan(limits, "MinDataRateGracePeriod", TimeSpan.FromSeconds(10)),
+            MaxConnectionsPerClient = (int)GetLong(limits, "MaxConnectionsPerClient", 20, min: 1, max: int.MaxValue),
+            ExemptRelayNetworks = GetBool(limits, "ExemptRelayNetworks"),
         };
 
         return new MtaSettings
@@ -106,6 +110,14 @@ internal sealed partial class MtaSettings
         return long.TryParse(text, out long value) && value >= min
             ? value
             : throw new InvalidOperationException($"{section.Path}:{key} = '{text}' must be an integer >= {min}.");
+    }
+
+    private static long GetLong(IConfigurationSection section, string key, long defaultValue, long min, long max)
+    {
+        long value = GetLong(section, key, defaultValue, min);
+        return value <= max
+            ? value
+            : throw new InvalidOperationException($"{section.Path}:{key} = '{section[key]}' must be an integer between {min} and {max}.");
     }
 
     // Mta:Spool:Durability: Commit (default) or Relaxed, case-insensitive; names only (no numbers).

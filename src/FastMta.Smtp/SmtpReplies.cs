@@ -23,6 +23,8 @@ public static class SmtpReplies
 
     // 4xx: transient
     public static ReadOnlySpan<byte> TooManyConnections => "421 4.7.0 Too many connections, try again later\r\n"u8;
+    public static ReadOnlySpan<byte> TooManyConnectionsFromClient => "421 4.7.0 Too many connections from your address\r\n"u8;
+    public static ReadOnlySpan<byte> DataRateTooLow => "421 4.4.2 Data arriving too slowly, closing connection\r\n"u8;
     public static ReadOnlySpan<byte> TooManyErrors => "421 4.7.0 Too many errors, closing connection\r\n"u8;
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Service shutting down, try again later\r\n"u8;
     public static ReadOnlySpan<byte> IdleTimeout => "421 4.4.2 Timeout exceeded, closing connection\r\n"u8;
