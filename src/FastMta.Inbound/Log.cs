@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "Rejected message from {Client} in session {ConnectionId}: {Reason}")]
     public static partial void MessageRejected(ILogger logger, EndPoint? client, string connectionId, string reason);
+
+    [LoggerMessage(40, LogLevel.Warning, "Refused message from {Client} in session {ConnectionId}: {Reason} in its content, answered 554 5.6.0 (SMTP smuggling defence)")]
+    public static partial void BareLineEndRefused(ILogger logger, EndPoint? client, string connectionId, string reason);
 }

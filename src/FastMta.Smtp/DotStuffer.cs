@@ -3,14 +3,18 @@ using System.Buffers;
 namespace FastMta.Smtp;
 
 // Outbound dot-stuffing (RFC 5321 4.5.2), streaming and resumable across Write calls; DataDecoder is its inverse.
-// A '.' is doubled after every LF, not only after CRLF: content with a bare LF must not let a lenient receiver,
-// which ends lines at LF, see ".\r\n" as the end of data (SMTP smuggling, CVE-2023-51764). It does not fix bare
-// LFs or long lines; content is expected to be valid already.
+// The output is always CRLF-clean: a '.' is doubled only at the start of a line, and a line starts only after CRLF.
+// Content that is CRLF-clean already (everything the server accepts: DATA, BDAT and the HTTP API refuse bare CR and
+// LF) goes out unchanged, so a receiver that removes the stuffing gets exactly the stored bytes. A bare LF or a
+// bare CR in the content (it can only come from an older spool) cannot be sent over DATA as it is without some
+// receiver taking it for a line end, and so possibly for an end of data ("\n.\n", "\r.\r\n"): each one is written
+// as CRLF and counted (Complete returns the count), and the line after it is stuffed like any other. No byte
+// sequence in the content can make it write CRLF "." CRLF before Complete. It does not fold long lines.
 public struct DotStuffer
 {
     private bool _midLine;     // default: at the start of a line
-    private bool _lastWasCr;
-    private bool _needsCrlf;   // content so far is non-empty and does not end with CRLF
+    private bool _pendingCr;   // the last write ended with a CR, not yet written: CRLF or bare, the next byte decides
+    private int _bareLineEnds;
 
     public void Write(ReadOnlySpan<byte> content, IBufferWriter<byte> output)
     {
@@ -18,41 +22,82 @@ public struct DotStuffer
         {
             return;
         }
-        int runStart = 0;
-        if (!_midLine && content[0] == (byte)'.')
-        {
-            output.Write("."u8);
-        }
         int position = 0;
+        if (_pendingCr)
+        {
+            _pendingCr = false;
+            output.Write("\r\n"u8);
+            if (content[0] == (byte)'\n')
+            {
+                position = 1;
+            }
+            else
+            {
+                _bareLineEnds++;
+            }
+            _midLine = false;
+        }
+        int runStart = position; // content[runStart..position] is still to be written
         while (true)
         {
-            int lf = content[position..].IndexOf((byte)'\n');
-            if (lf < 0)
+            if (!_midLine)
+            {
+                if (position == content.Length)
+                {
+                    break;
+                }
+                if (content[position] == (byte)'.')
+                {
+                    output.Write(content[runStart..position]);
+                    output.Write("."u8); // the stuffing dot; the content's dot starts the next run
+                    runStart = position;
+                }
+                _midLine = true;
+            }
+            int found = content[position..].IndexOfAny((byte)'\r', (byte)'\n');
+            if (found < 0)
             {
                 break;
             }
-            position += lf + 1;
-            if (position < content.Length && content[position] == (byte)'.')
+            found += position;
+            if (content[found] == (byte)'\r' && found + 1 == content.Length)
             {
-                // Write the run through the dot, then the dot again.
-                output.Write(content[runStart..(position + 1)]);
-                output.Write("."u8);
-                runStart = position + 1;
+                output.Write(content[runStart..found]);
+                runStart = position = content.Length;
+                _pendingCr = true;
+                break;
             }
+            if (content[found] == (byte)'\r' && content[found + 1] == (byte)'\n')
+            {
+                position = found + 2; // CRLF stays in the run
+            }
+            else
+            {
+                output.Write(content[runStart..found]);
+                output.Write("\r\n"u8);
+                _bareLineEnds++;
+                runStart = position = found + 1;
+            }
+            _midLine = false;
         }
         output.Write(content[runStart..]);
-
-        byte last = content[^1];
-        bool crBeforeLast = content.Length > 1 ? content[^2] == (byte)'\r' : _lastWasCr;
-        _midLine = last != (byte)'\n';
-        _needsCrlf = !(last == (byte)'\n' && crBeforeLast);
-        _lastWasCr = last == (byte)'\r';
     }
 
-    // Ends the data and makes the stuffer ready for the next message.
-    public void Complete(IBufferWriter<byte> output)
+    // Ends the data (a CRLF first when the content does not end with one) and makes the stuffer ready for the next
+    // message. Returns how many bare CRs and LFs were written as CRLF: 0 for content the server accepts today.
+    public int Complete(IBufferWriter<byte> output)
     {
-        output.Write(_needsCrlf ? "\r\n.\r\n"u8 : ".\r\n"u8);
+        int bareLineEnds = _bareLineEnds;
+        if (_pendingCr)
+        {
+            bareLineEnds++;
+            output.Write("\r\n.\r\n"u8);
+        }
+        else
+        {
+            output.Write(_midLine ? "\r\n.\r\n"u8 : ".\r\n"u8);
+        }
         this = default;
+        return bareLineEnds;
     }
 }

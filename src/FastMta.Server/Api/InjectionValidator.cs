@@ -135,6 +135,10 @@ internal static partial class InjectionValidator
         {
             errors["content"] = ["must not be empty"];
         }
+        else if (RawContent.HasBareCarriageReturn(request.Content))
+        {
+            errors["content"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
+        }
         else if (request.Pool is not null && RawContent.HasHeader(request.Content, SmtpServerContext.PoolHeaderName))
         {
             errors["content"] = ["has an X-FastMta-Pool header and `pool` is given: use one or the other"];
