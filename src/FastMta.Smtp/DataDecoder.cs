@@ -107,12 +107,15 @@ public struct DataDecoder
     }
 
     // Copies text in runs: only a '.' right after CRLF interrupts a run, everything else (bare CR, bare LF, any
-    // octet) is content verbatim. Consumes the current segment up to and including such a CRLF, or all of it. CRLF
-    // is skipped as a pair, so an LF met on its own is bare; a CR ending the segment is decided by the next byte.
+    // octet) is content verbatim. Consumes the current segment up to and including such a CRLF, or all of it. Lines
+    // are found by LF alone (one vectorized search per line, as fast as before bare CRs were looked for); a bare LF
+    // is one without CR before it, and a bare CR is found by counting: a run's CRs are its CRLFs' plus a CR ending
+    // the segment (decided by the next byte), so any more is bare. CRLF split between segments is a CRLF.
     private void ScanText(ref SequenceReader<byte> input, IBufferWriter<byte> output)
     {
         ReadOnlySpan<byte> span = input.UnreadSpan;
         int position = 0;
+        int crlfs = 0; // CRLFs in this run whose CR is in the run
         if (_state == State.Cr)
         {
             // The CR that ended the previous segment (already written) is half of a CRLF, or bare.
@@ -134,42 +137,40 @@ public struct DataDecoder
         }
         while (true)
         {
-            int found = span[position..].IndexOfAny((byte)'\r', (byte)'\n');
-            if (found < 0)
+            int lf = span[position..].IndexOf((byte)'\n');
+            if (lf < 0)
             {
+                bool crAtEnd = span[^1] == (byte)'\r';
+                CountCarriageReturns(span, crlfs + (crAtEnd ? 1 : 0));
                 Emit(span, output);
                 input.Advance(span.Length);
-                _state = State.Text;
+                _state = crAtEnd ? State.Cr : State.Text;
                 return;
             }
-            found += position;
-            if (span[found] == (byte)'\n')
+            lf += position;
+            position = lf + 1;
+            if (lf == 0 || span[lf - 1] != (byte)'\r')
             {
-                _sawBareLineFeed = true;
-                position = found + 1;
+                _sawBareLineFeed = true; // (an LF at 0 after a CR ending the last segment was skipped above)
                 continue;
             }
-            if (found + 1 == span.Length)
-            {
-                Emit(span, output);
-                input.Advance(span.Length);
-                _state = State.Cr;
-                return;
-            }
-            if (span[found + 1] != (byte)'\n')
-            {
-                _sawBareCarriageReturn = true;
-                position = found + 1;
-                continue;
-            }
-            position = found + 2;
+            crlfs++;
             if (position == span.Length || span[position] == (byte)'.')
             {
+                CountCarriageReturns(span[..position], crlfs);
                 Emit(span[..position], output);
                 input.Advance(position);
                 _state = State.LineStart;
                 return;
             }
+        }
+    }
+
+    private void CountCarriageReturns(ReadOnlySpan<byte> run, int expected)
+    {
+        if (!_sawBareCarriageReturn && run.Count((byte)'\r') != expected)
+        {
+            _sawBareCarriageReturn = true;
         }
     }
 

@@ -37,50 +37,84 @@ public struct DotStuffer
             }
             _midLine = false;
         }
-        int runStart = position; // content[runStart..position] is still to be written
+        int runStart = position; // content[runStart..] is not written yet
+        int crlfs = 0;           // CRLFs in the run
+        if (!_midLine && position < content.Length && content[position] == (byte)'.')
+        {
+            output.Write("."u8); // the stuffing dot; the content's dot starts the run
+        }
+        // Lines are found by LF alone (one vectorized search per line); bare CRs are found by counting when a run is
+        // written (WriteRun), so CRLF-clean content costs one search per line and one count per run.
         while (true)
         {
-            if (!_midLine)
+            int lf = content[position..].IndexOf((byte)'\n');
+            if (lf < 0)
             {
-                if (position == content.Length)
+                break;
+            }
+            lf += position;
+            position = lf + 1;
+            if (lf > 0 && content[lf - 1] == (byte)'\r')
+            {
+                crlfs++;
+                if (position < content.Length && content[position] == (byte)'.')
                 {
-                    break;
-                }
-                if (content[position] == (byte)'.')
-                {
-                    output.Write(content[runStart..position]);
-                    output.Write("."u8); // the stuffing dot; the content's dot starts the next run
+                    WriteRun(content[runStart..position], crlfs, output);
+                    output.Write("."u8);
                     runStart = position;
+                    crlfs = 0;
                 }
-                _midLine = true;
+                continue;
             }
-            int found = content[position..].IndexOfAny((byte)'\r', (byte)'\n');
-            if (found < 0)
+            WriteRun(content[runStart..lf], crlfs, output); // a bare LF: written as CRLF, a line starts after it
+            output.Write("\r\n"u8);
+            _bareLineEnds++;
+            runStart = position;
+            crlfs = 0;
+            if (position < content.Length && content[position] == (byte)'.')
             {
-                break;
+                output.Write("."u8);
             }
-            found += position;
-            if (content[found] == (byte)'\r' && found + 1 == content.Length)
-            {
-                output.Write(content[runStart..found]);
-                runStart = position = content.Length;
-                _pendingCr = true;
-                break;
-            }
-            if (content[found] == (byte)'\r' && content[found + 1] == (byte)'\n')
-            {
-                position = found + 2; // CRLF stays in the run
-            }
-            else
-            {
-                output.Write(content[runStart..found]);
-                output.Write("\r\n"u8);
-                _bareLineEnds++;
-                runStart = position = found + 1;
-            }
-            _midLine = false;
         }
-        output.Write(content[runStart..]);
+        int end = content.Length;
+        if (content[^1] == (byte)'\r' && end - 1 >= runStart)
+        {
+            _pendingCr = true; // CRLF or bare: the next write or Complete decides
+            end--;
+        }
+        WriteRun(content[runStart..end], crlfs, output);
+        _midLine = content[^1] != (byte)'\n';
+    }
+
+    // Writes a run of content that has `crlfs` CRLFs and starts mid-line or after its stuffing dot (it ends before
+    // a bare LF, after a CRLF, or before a CR held back for the next write). More CRs than CRLFs means bare CRs (an
+    // older spool): each is written as CRLF, with a stuffing dot when a '.' follows it.
+    private void WriteRun(ReadOnlySpan<byte> run, int crlfs, IBufferWriter<byte> output)
+    {
+        if (run.Count((byte)'\r') == crlfs)
+        {
+            if (!run.IsEmpty)
+            {
+                output.Write(run);
+            }
+            return;
+        }
+        int start = 0;
+        int cr = run.IndexOf((byte)'\r');
+        while (cr >= 0)
+        {
+            bool last = cr + 1 == run.Length; // the held-back CR follows: this one is bare
+            if (last || run[cr + 1] != (byte)'\n')
+            {
+                output.Write(run[start..cr]);
+                output.Write(!last && run[cr + 1] == (byte)'.' ? "\r\n."u8 : "\r\n"u8);
+                _bareLineEnds++;
+                start = cr + 1;
+            }
+            int next = run[(cr + 1)..].IndexOf((byte)'\r');
+            cr = next < 0 ? -1 : cr + 1 + next;
+        }
+        output.Write(run[start..]);
     }
 
     // Ends the data (a CRLF first when the content does not end with one) and makes the stuffer ready for the next
