@@ -4,8 +4,8 @@ namespace FastMta.Smtp;
 
 // Outbound dot-stuffing (RFC 5321 4.5.2), streaming and resumable across Write calls; DataDecoder is its inverse.
 // The output is always CRLF-clean: a '.' is doubled only at the start of a line, and a line starts only after CRLF.
-// Content that is CRLF-clean already (everything the server accepts: DATA, BDAT and the HTTP API refuse bare CR and
-// LF) goes out unchanged, so a receiver that removes the stuffing gets exactly the stored bytes. A bare LF or a
+// Content that is CRLF-clean already (everything the server accepts: DATA and BDAT refuse bare CR and LF, the HTTP
+// API refuses bare CR and makes LF line ends CRLF) goes out unchanged, so a receiver that removes the stuffing gets exactly the stored bytes. A bare LF or a
 // bare CR in the content (it can only come from an older spool) cannot be sent over DATA as it is without some
 // receiver taking it for a line end, and so possibly for an end of data ("\n.\n", "\r.\r\n"): each one is written
 // as CRLF and counted (Complete returns the count), and the line after it is stuffed like any other. No byte
