@@ -152,6 +152,15 @@ internal static partial class InjectionValidator
         {
             errors["text"] = ["a structured message needs text, html or attachments"];
         }
+        // MimeKit makes LF line ends CRLF but keeps a bare CR as it is: refused as in raw content.
+        if (request.Text is not null && RawContent.HasBareCarriageReturn(request.Text))
+        {
+            errors["text"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
+        }
+        if (request.Html is not null && RawContent.HasBareCarriageReturn(request.Html))
+        {
+            errors["html"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
+        }
         if (request.HeaderFrom is not null && !MailboxAddress.TryParse(request.HeaderFrom, out _))
         {
             errors["headerFrom"] = ["not a valid address (e.g. \"Example <news@example.com>\")"];
