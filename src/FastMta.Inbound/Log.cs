@@ -55,4 +55,8 @@ internal static partial class Log
 
     [LoggerMessage(42, LogLevel.Warning, "SMTP session {ConnectionId} from {Client} aborted: its replies were not read within {Timeout} (a client that does not read)")]
     public static partial void WriteStalled(ILogger logger, string connectionId, EndPoint? client, TimeSpan timeout);
+
+    // Message content (ids 50-59).
+    [LoggerMessage(50, LogLevel.Warning, "Refused message from {Client} in session {ConnectionId}: {Reason} in its content, answered 554 5.6.0 (SMTP smuggling defence)")]
+    public static partial void BareLineEndRefused(ILogger logger, EndPoint? client, string connectionId, string reason);
 }

@@ -12,12 +12,13 @@ namespace FastMta.Inbound;
 internal sealed partial class SmtpSession
 {
     private readonly HeaderFieldStripper _poolHeader = new(SmtpServerContext.PoolHeaderName);
-    private enum ChunkError { None, NeedMail, NeedRcpt, TooLarge }
+    private enum ChunkError { None, NeedMail, NeedRcpt, TooLarge, BareLineEnd }
 
     private MessageWriter? _transaction;
     private bool _hasSender;
     private bool _smtpUtf8;
     private DataDecoder _decoder;
+    private LineEndChecker _bdatLineEnds;
     private bool _bdatStarted;
     private long _bdatRemaining;
     private bool _bdatLast;
@@ -57,12 +58,12 @@ internal sealed partial class SmtpSession
             ResetTransaction();
             return Reject(SmtpReplies.MessageTooBig, "size");
         }
-        if (_decoder.SawBareLineFeed)
+        if (_decoder.SawBareLineFeed || _decoder.SawBareCarriageReturn)
         {
-            // SMTP smuggling defence (CVE-2023-51764): a bare LF is never a line end, and a message containing one
-            // is refused rather than relayed to a receiver that might read it differently.
-            ResetTransaction();
-            return Reject(SmtpReplies.BareLineFeedInData, "bare_lf");
+            // SMTP smuggling defence (CVE-2023-51764): a bare LF or CR is never a line end, and a message containing
+            // one is refused rather than relayed to a receiver that might read it differently ("\r.\r\n" as the
+            // end of data, say, with the smuggled commands after it).
+            return RefuseBareLineEnd(_decoder.SawBareLineFeed, endOfMessage: true);
         }
         return TakePool();
     }
@@ -80,11 +81,12 @@ internal sealed partial class SmtpSession
         _mode = InputMode.Bdat;
         _bdatError = !_hasSender ? ChunkError.NeedMail
             : _transaction!.RecipientCount == 0 ? ChunkError.NeedRcpt
-            : _bdatError == ChunkError.TooLarge ? ChunkError.TooLarge
+            : _bdatError is ChunkError.TooLarge or ChunkError.BareLineEnd ? _bdatError
             : ChunkError.None;
         if (_bdatError == ChunkError.None && !_bdatStarted)
         {
             _bdatStarted = true;
+            _bdatLineEnds.Reset();
             WriteReceivedHeader();
             _poolHeader.Reset(_transaction!);
         }
@@ -107,7 +109,18 @@ internal sealed partial class SmtpSession
                 }
                 else
                 {
-                    _poolHeader.Write(span[..take]);
+                    // The same content policy as DATA's, checked before the bytes go to the spool: from the first
+                    // bare line end on, the rest of the message is read and dropped, and it is refused after its
+                    // chunk (a chunk cannot be interrupted).
+                    _bdatLineEnds.Check(span[..take]);
+                    if (_bdatLineEnds.SawBareLineEnd)
+                    {
+                        _bdatError = ChunkError.BareLineEnd;
+                    }
+                    else
+                    {
+                        _poolHeader.Write(span[..take]);
+                    }
                 }
             }
             reader.Advance(take);
@@ -119,6 +132,14 @@ internal sealed partial class SmtpSession
     private SessionAction FinishBdatChunk()
     {
         _mode = InputMode.Command;
+        if (_bdatLast && _bdatError == ChunkError.None)
+        {
+            _bdatLineEnds.Complete(); // a CR ending the last chunk is bare
+            if (_bdatLineEnds.SawBareLineEnd)
+            {
+                _bdatError = ChunkError.BareLineEnd;
+            }
+        }
         switch (_bdatError)
         {
             case ChunkError.NeedMail:
@@ -131,6 +152,8 @@ internal sealed partial class SmtpSession
                     ResetTransaction();
                 }
                 return Reject(SmtpReplies.MessageTooBig, "size");
+            case ChunkError.BareLineEnd:
+                return RefuseBareLineEnd(_bdatLineEnds.SawBareLineFeed, endOfMessage: _bdatLast);
         }
         if (_bdatLast)
         {
@@ -138,6 +161,20 @@ internal sealed partial class SmtpSession
         }
         ReplyWriter.Write(_output, SmtpReplies.BdatChunkPrefix, _bdatBodyBytes);
         return SessionAction.Continue;
+    }
+
+    // One policy for DATA and BDAT: content with a bare LF or CR is refused with 554 5.6.0 and never spooled (the chunks
+    // already in the log become orphans). A message with both is reported as bare LF. With BDAT every chunk from the
+    // one that had it to the LAST one is refused, and the transaction ends with the LAST one (as for size).
+    private SessionAction RefuseBareLineEnd(bool bareLineFeed, bool endOfMessage)
+    {
+        string reason = bareLineFeed ? "bare_lf" : "bare_cr";
+        Log.BareLineEndRefused(_server.Logger, _connection.RemoteEndPoint, _connection.ConnectionId, reason);
+        if (endOfMessage)
+        {
+            ResetTransaction();
+        }
+        return Reject(bareLineFeed ? SmtpReplies.BareLineFeedInData : SmtpReplies.BareCarriageReturnInData, reason);
     }
 
     // The body is complete: the pool it named (if any) goes into the envelope, or the message is refused when no such
@@ -210,5 +247,6 @@ internal sealed partial class SmtpSession
         _bdatStarted = false;
         _bdatBodyBytes = 0;
         _bdatError = ChunkError.None;
+        _bdatLineEnds.Reset();
     }
 }

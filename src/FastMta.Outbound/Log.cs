@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Debug, "Closing connection to {Host} [{Address}]: {Why}")]
     public static partial void Closing(ILogger logger, string host, IPEndPoint address, string why);
+
+    [LoggerMessage(8, LogLevel.Warning, "Body of {MessageId} to {Host} [{Address}] had {Count} bare CR or LF; each was sent over DATA as CRLF")]
+    public static partial void BareLineEndsRewritten(ILogger logger, string messageId, string host, IPEndPoint address, int count);
 }

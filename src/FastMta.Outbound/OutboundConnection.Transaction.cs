@@ -1,6 +1,7 @@
 using System.Buffers;
 using FastMta.Queue;
 using FastMta.Smtp;
+using FastMta.Spool;
 
 namespace FastMta.Outbound;
 
@@ -174,13 +175,13 @@ public sealed partial class OutboundConnection
             await ReadReplyAsync(_options.DataTerminationTimeout, "waiting for the end-of-data reply");
             return null;
         }
-        await WriteStuffedBodyAsync(request.Body);
+        await WriteStuffedBodyAsync(request.Body, request.MessageId);
         return await ReadReplyAsync(_options.DataTerminationTimeout, "waiting for the end-of-data reply");
     }
 
     // The body as spooled, dot-stuffed segment by segment straight into the pipe (no copy of the whole message);
     // the stuffer also adds the CRLF a body without a final one needs before the terminating ".".
-    private async Task WriteStuffedBodyAsync(ReadOnlySequence<byte> body)
+    private async Task WriteStuffedBodyAsync(ReadOnlySequence<byte> body, SpoolMessageId messageId)
     {
         var stuffer = new DotStuffer();
         long unflushed = 0;
@@ -198,7 +199,13 @@ public sealed partial class OutboundConnection
                 }
             }
         }
-        stuffer.Complete(_writer);
+        int bareLineEnds = stuffer.Complete(_writer);
+        if (bareLineEnds > 0)
+        {
+            // Only an older spool can hold such a body (bare CR and LF are refused on the way in); they went out as CRLF.
+            _metrics.BareLineEndsRewritten();
+            Log.BareLineEndsRewritten(_logger, messageId.ToString(), HostName, RemoteEndPoint, bareLineEnds);
+        }
         await FlushAsync(_options.DataBlockTimeout, "sending the end of data");
     }
 

@@ -22,6 +22,8 @@ public sealed class OutboundMetrics
         description: "Mail transactions attempted (MAIL FROM sent, or refused locally for SIZE/SMTPUTF8).");
     private readonly Counter<long> _recipients = Meter.CreateCounter<long>("fastmta.outbound.recipients", "{recipient}",
         description: "Recipient delivery attempts, by outcome (delivered, deferred, failed).");
+    private readonly Counter<long> _bareLineEndsRewritten = Meter.CreateCounter<long>("fastmta.outbound.bare_line_end_bodies", "{message}",
+        description: "Bodies sent over DATA whose bare CRs or LFs were written as CRLF (only an older spool holds such content; 0 otherwise).");
     private readonly Histogram<double> _deliveryDuration = Meter.CreateHistogram("fastmta.outbound.delivery.duration", "s",
         "Time of one delivery call: DNS, connection lease and the SMTP transaction.",
         tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DeliverySeconds });
@@ -39,6 +41,8 @@ public sealed class OutboundMetrics
     public void Transaction() => _transactions.Add(1);
 
     public void Recipient(string outcome) => _recipients.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void BareLineEndsRewritten() => _bareLineEndsRewritten.Add(1);
 
     public void DeliveryDuration(TimeSpan duration) => _deliveryDuration.Record(duration.TotalSeconds);
 }

@@ -3,10 +3,12 @@ using System.Buffers;
 namespace FastMta.Smtp;
 
 // The DATA body decoder (RFC 5321 4.1.1.4, 4.5.2): finds CRLF "." CRLF, removes dot-stuffing and enforces the size
-// limit while streaming, so the body never has to be buffered whole. Only CRLF ends a line: a bare LF is content
-// (flagged in SawBareLineFeed), so "\n.\n" and "\r\n.\n" never terminate the message (SMTP smuggling,
-// CVE-2023-51764). Resumable: all state is in fields, every byte looked at is consumed, so the caller simply
-// advances to reader.Position and feeds the next bytes. It does not check line lengths or 8-bit content.
+// limit while streaming, so the body never has to be buffered whole. Only CRLF ends a line: a bare LF or a bare CR
+// (a CR not followed by LF) is content, flagged in SawBareLineFeed / SawBareCarriageReturn, so "\n.\n", "\r\n.\n",
+// "\r.\r\n" and the like never terminate the message (SMTP smuggling, CVE-2023-51764); the session refuses a
+// message with either flag, so no such end-of-data look-alike is ever relayed. A CRLF split across two segments is
+// a CRLF. Resumable: all state is in fields, every byte looked at is consumed, so the caller simply advances to
+// reader.Position and feeds the next bytes. It does not check line lengths or 8-bit content.
 public struct DataDecoder
 {
     private enum State : byte
@@ -24,6 +26,7 @@ public struct DataDecoder
     private State _state;
     private bool _tooLarge;
     private bool _sawBareLineFeed;
+    private bool _sawBareCarriageReturn;
 
     // default(DataDecoder) has a limit of 0 octets: call Reset with the real limit before each message.
     public DataDecoder(long maxMessageBytes)
@@ -40,6 +43,7 @@ public struct DataDecoder
         _state = State.LineStart;
         _tooLarge = false;
         _sawBareLineFeed = false;
+        _sawBareCarriageReturn = false;
     }
 
     public readonly long BodyBytes => _bodyBytes;
@@ -47,6 +51,8 @@ public struct DataDecoder
     public readonly bool TooLarge => _tooLarge;
 
     public readonly bool SawBareLineFeed => _sawBareLineFeed;
+
+    public readonly bool SawBareCarriageReturn => _sawBareCarriageReturn;
 
     public DataStatus Decode(ref SequenceReader<byte> input, IBufferWriter<byte> output)
     {
@@ -87,7 +93,8 @@ public struct DataDecoder
                         _state = State.Done;
                         return DataStatus.Complete;
                     }
-                    // ".\rX": the dot was stuffing, the CR is content; X is read as text (a CR there starts CRLF).
+                    // ".\rX": the dot was stuffing, the CR is a bare CR; X is read as text (a CR there starts CRLF).
+                    _sawBareCarriageReturn = true;
                     Emit("\r"u8, output);
                     _state = State.Text;
                     break;
@@ -100,37 +107,70 @@ public struct DataDecoder
     }
 
     // Copies text in runs: only a '.' right after CRLF interrupts a run, everything else (bare CR, bare LF, any
-    // octet) is content verbatim. Consumes the current segment up to and including such a CRLF, or all of it.
+    // octet) is content verbatim. Consumes the current segment up to and including such a CRLF, or all of it. Lines
+    // are found by LF alone (one vectorized search per line, as fast as before bare CRs were looked for); a bare LF
+    // is one without CR before it, and a bare CR is found by counting: a run's CRs are its CRLFs' plus a CR ending
+    // the segment (decided by the next byte), so any more is bare. CRLF split between segments is a CRLF.
     private void ScanText(ref SequenceReader<byte> input, IBufferWriter<byte> output)
     {
         ReadOnlySpan<byte> span = input.UnreadSpan;
-        bool crBefore = _state == State.Cr;
         int position = 0;
+        int crlfs = 0; // CRLFs in this run whose CR is in the run
+        if (_state == State.Cr)
+        {
+            // The CR that ended the previous segment (already written) is half of a CRLF, or bare.
+            if (span[0] == (byte)'\n')
+            {
+                position = 1;
+                if (span.Length == 1 || span[1] == (byte)'.')
+                {
+                    Emit(span[..1], output);
+                    input.Advance(1);
+                    _state = State.LineStart;
+                    return;
+                }
+            }
+            else
+            {
+                _sawBareCarriageReturn = true;
+            }
+        }
         while (true)
         {
             int lf = span[position..].IndexOf((byte)'\n');
             if (lf < 0)
             {
+                bool crAtEnd = span[^1] == (byte)'\r';
+                CountCarriageReturns(span, crlfs + (crAtEnd ? 1 : 0));
                 Emit(span, output);
                 input.Advance(span.Length);
-                _state = span[^1] == (byte)'\r' ? State.Cr : State.Text;
+                _state = crAtEnd ? State.Cr : State.Text;
                 return;
             }
             lf += position;
-            bool crlf = lf == 0 ? crBefore : span[lf - 1] == (byte)'\r';
             position = lf + 1;
-            if (!crlf)
+            if (lf == 0 || span[lf - 1] != (byte)'\r')
             {
-                _sawBareLineFeed = true;
+                _sawBareLineFeed = true; // (an LF at 0 after a CR ending the last segment was skipped above)
                 continue;
             }
+            crlfs++;
             if (position == span.Length || span[position] == (byte)'.')
             {
+                CountCarriageReturns(span[..position], crlfs);
                 Emit(span[..position], output);
                 input.Advance(position);
                 _state = State.LineStart;
                 return;
             }
+        }
+    }
+
+    private void CountCarriageReturns(ReadOnlySpan<byte> run, int expected)
+    {
+        if (!_sawBareCarriageReturn && run.Count((byte)'\r') != expected)
+        {
+            _sawBareCarriageReturn = true;
         }
     }
 

@@ -65,6 +65,7 @@ public static class SmtpReplies
     public static ReadOnlySpan<byte> MessageTooBig => "552 5.3.4 Message size exceeds fixed limit\r\n"u8;
     public static ReadOnlySpan<byte> NonAsciiNeedsSmtpUtf8 => "553 5.6.7 Non-ASCII address requires the SMTPUTF8 parameter\r\n"u8;
     public static ReadOnlySpan<byte> BareLineFeedInData => "554 5.6.0 Message contains a bare LF; lines must end with CRLF\r\n"u8;
+    public static ReadOnlySpan<byte> BareCarriageReturnInData => "554 5.6.0 Message contains a bare CR; lines must end with CRLF\r\n"u8;
     public static ReadOnlySpan<byte> UnknownPool => "550 5.7.1 X-FastMta-Pool names no configured egress pool\r\n"u8;
     public static ReadOnlySpan<byte> RelayDenied => "554 5.7.1 Relay access denied\r\n"u8;
     public static ReadOnlySpan<byte> UnknownParameter => "555 5.5.4 Unsupported MAIL/RCPT parameter\r\n"u8;

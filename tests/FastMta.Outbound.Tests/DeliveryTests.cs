@@ -66,6 +66,36 @@ public sealed class DeliveryTests
         Assert.Equal("Subject: x\r\n\r\n.no end\r\n"u8.ToArray(), Assert.Single(await sink.WaitForMessagesAsync(1, TestTimeout)).Data);
     }
 
+    // A body with bare CR or LF can only come from an older spool (they are refused on the way in). Over DATA each one
+    // goes out as CRLF, so no receiver sees an end of data early and the dot after one survives; it is counted.
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(1)]
+    public async Task DataBodyWithBareLineEndsFromAnOlderSpoolGoesOutWithEachAsCrlf(int segmentSize)
+    {
+        await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Chunking = false });
+        await using var pool = new OutboundConnectionPool(Options());
+        long rewritten = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == OutboundMetrics.MeterName && instrument.Name == "fastmta.outbound.bare_line_end_bodies")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref rewritten, value));
+        listener.Start();
+        byte[] body = "Subject: old\r\n\r\na\n.b\r\nc\r.\r\nMAIL FROM:<x@y>\r\nd\r"u8.ToArray();
+
+        DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request(body, ["a@dest.test"], segmentSize: segmentSize));
+
+        Assert.Equal(RecipientOutcome.Delivered, result.Recipients[0].Outcome);
+        SinkMessage message = Assert.Single(await sink.WaitForMessagesAsync(1, TestTimeout));
+        Assert.Equal("Subject: old\r\n\r\na\r\n.b\r\nc\r\n.\r\nMAIL FROM:<x@y>\r\nd\r\n"u8.ToArray(), message.Data);
+        Assert.True(Interlocked.Read(ref rewritten) >= 1); // other tests' deliveries only add to it
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -34,6 +34,7 @@ public sealed class DataDecoderTests
         Assert.Equal("QUIT\r\n", r.Rest);
         Assert.False(r.TooLarge);
         Assert.False(r.SawBareLineFeed);
+        Assert.False(r.SawBareCarriageReturn); // at every split, also a CR ending one segment and its LF in the next
     }
 
     [Fact]
@@ -53,15 +54,134 @@ public sealed class DataDecoderTests
         Assert.Equal(DataStatus.Complete, r.Status);
         Assert.Equal(".\r\n.x\r\n..\r\na.b\r\ny\r\n", r.Content);
         Assert.Equal(r.Content.Length, r.BodyBytes);
+        Assert.False(r.SawBareLineFeed);
+        Assert.False(r.SawBareCarriageReturn);
     }
 
     [Fact]
-    public void ADotFollowedByABareCrIsContent()
+    public void ADotFollowedByABareCrIsContentAndFlagged()
     {
         DataResult r = DecodeAtEveryPairOfSplits(".\rx\r\n.\r\r\n.\r\n");
         Assert.Equal(DataStatus.Complete, r.Status);
         Assert.Equal("\rx\r\n\r\r\n", r.Content);
         Assert.False(r.SawBareLineFeed);
+        Assert.True(r.SawBareCarriageReturn);
+    }
+
+    // CR-based smuggling: none of these ends the message or a line, and each is flagged, so the session refuses it
+    // (a receiver that ends lines at a bare CR would otherwise run the smuggled commands).
+    [Theory]
+    [InlineData("a\r.\r\nMAIL FROM:<x@y>\r\nRCPT TO:<z@w>\r\nDATA\r\n.\r\n", "a\r.\r\nMAIL FROM:<x@y>\r\nRCPT TO:<z@w>\r\nDATA\r\n")]
+    [InlineData("a\r\n\r.\r\nRCPT TO:<z@w>\r\n.\r\n", "a\r\n\r.\r\nRCPT TO:<z@w>\r\n")]
+    [InlineData("a\r\n.\r.\r\nMAIL\r\n.\r\n", "a\r\n\r.\r\nMAIL\r\n")]
+    [InlineData("a\r\r\nb\r\n.\r\n", "a\r\r\nb\r\n")]
+    [InlineData("mid\rline\r\n.\r\n", "mid\rline\r\n")]
+    [InlineData("\r\r\n.\r\n", "\r\r\n")]
+    [InlineData("a\r\n\r\r\n.\r\n", "a\r\n\r\r\n")]
+    [InlineData("a\r\r\r\n..\r\n.\r\n", "a\r\r\r\n.\r\n")]
+    public void BareCarriageReturnNeverEndsALineOrTheMessageAndIsFlagged(string input, string content)
+    {
+        DataResult r = DecodeAtEveryPairOfSplits(input);
+        Assert.Equal(DataStatus.Complete, r.Status);
+        Assert.Equal(content, r.Content);
+        Assert.True(r.SawBareCarriageReturn);
+        Assert.False(r.SawBareLineFeed);
+        Assert.Equal("", r.Rest);
+    }
+
+    [Theory]
+    [InlineData("a\r.\nDATA\r\n.\r\n", "a\r.\nDATA\r\n")]
+    [InlineData("a\n\r.\r\nx\r\n.\r\n", "a\n\r.\r\nx\r\n")]
+    [InlineData("a\n\rb\r\n.\r\n", "a\n\rb\r\n")]
+    public void BareCarriageReturnAndBareLineFeedAreBothFlagged(string input, string content)
+    {
+        DataResult r = DecodeAtEveryPairOfSplits(input);
+        Assert.Equal(DataStatus.Complete, r.Status);
+        Assert.Equal(content, r.Content);
+        Assert.True(r.SawBareCarriageReturn);
+        Assert.True(r.SawBareLineFeed);
+    }
+
+    [Theory]
+    [InlineData("a\r")]
+    [InlineData("a\r\n.\r")]
+    [InlineData("a\r\r")]
+    [InlineData("a\r.\r")]
+    public void ACarriageReturnAtTheEndOfTheInputIsNotYetBare(string input)
+    {
+        DataResult r = DecodeAtEveryPairOfSplits(input);
+        Assert.Equal(DataStatus.NeedMoreData, r.Status);
+        Assert.Equal(input.Contains("\r\r") || input.Contains("\r."), r.SawBareCarriageReturn);
+    }
+
+    [Fact]
+    public void ACrlfSplitAcrossArrivalsIsACrlf()
+    {
+        byte[][] parts = [Bytes("Subject: x\r"), Bytes("\n\r"), Bytes("\n.."), Bytes("dot\r"), Bytes("\n.\r"), Bytes("\n")];
+        foreach (DataResult r in (DataResult[])[DataDriver.Arrivals(parts), DataDriver.Segments(parts)])
+        {
+            Assert.Equal(DataStatus.Complete, r.Status);
+            Assert.Equal("Subject: x\r\n\r\n.dot\r\n", r.Content);
+            Assert.False(r.SawBareCarriageReturn);
+            Assert.False(r.SawBareLineFeed);
+        }
+    }
+
+    // Against a plain reference (the terminator is the first CRLF "." CRLF or a leading ".\r\n"; a line's first dot
+    // is removed; a CR without LF after it and an LF without CR before it are bare), for random wire bytes in random
+    // arrivals.
+    [Fact]
+    public void RandomWireBytesDecodeAsTheReferenceSays()
+    {
+        var random = new Random(5322);
+        byte[] alphabet = Bytes("\r\n\r\n..ab");
+        for (int round = 0; round < 3000; round++)
+        {
+            byte[] wire = new byte[random.Next(1, 40)];
+            for (int i = 0; i < wire.Length; i++)
+            {
+                wire[i] = alphabet[random.Next(alphabet.Length)];
+            }
+            byte[] input = [.. wire, .. "\r\n.\r\nNEXT"u8];
+            (string content, bool bareCr, bool bareLf, string rest) = Reference(input);
+            var parts = new List<byte[]>();
+            for (int offset = 0; offset < input.Length;)
+            {
+                int take = random.Next(1, Math.Min(6, input.Length - offset) + 1);
+                parts.Add(input[offset..(offset + take)]);
+                offset += take;
+            }
+            foreach (DataResult r in (DataResult[])[DataDriver.Arrivals([.. parts]), DataDriver.Segments([.. parts])])
+            {
+                Assert.Equal(DataStatus.Complete, r.Status);
+                Assert.Equal(content, r.Content);
+                Assert.Equal(bareCr, r.SawBareCarriageReturn);
+                Assert.Equal(bareLf, r.SawBareLineFeed);
+                Assert.Equal(rest, r.Rest);
+            }
+        }
+    }
+
+    private static (string Content, bool BareCr, bool BareLf, string After) Reference(byte[] input)
+    {
+        string text = Text(input);
+        int end = text.StartsWith(".\r\n", StringComparison.Ordinal) ? 0 : text.IndexOf("\r\n.\r\n", StringComparison.Ordinal) + 2;
+        string region = text[..end];
+        string rest = text[(end + 3)..];
+        var content = new System.Text.StringBuilder();
+        bool bareCr = false, bareLf = false;
+        for (int i = 0; i < region.Length; i++)
+        {
+            bool lineStart = i == 0 || (i >= 2 && region[i - 2] == '\r' && region[i - 1] == '\n');
+            if (lineStart && region[i] == '.')
+            {
+                continue;
+            }
+            bareCr |= region[i] == '\r' && (i + 1 == region.Length || region[i + 1] != '\n');
+            bareLf |= region[i] == '\n' && (i == 0 || region[i - 1] != '\r');
+            content.Append(region[i]);
+        }
+        return (content.ToString(), bareCr, bareLf, rest);
     }
 
     [Theory]

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace FastMta.Smtp.Tests;
 
-internal readonly record struct DataResult(DataStatus Status, string Content, long BodyBytes, bool TooLarge, bool SawBareLineFeed, string Rest);
+internal readonly record struct DataResult(DataStatus Status, string Content, long BodyBytes, bool TooLarge, bool SawBareLineFeed, bool SawBareCarriageReturn, string Rest);
 
 // Feeds DATA bytes to a DataDecoder the way the session does: each arrival is a new buffer and everything the
 // decoder looked at is consumed, so nothing is ever fed twice.
@@ -41,5 +41,6 @@ internal static class DataDriver
     }
 
     private static DataResult Result(DataStatus status, DataDecoder decoder, ArrayBufferWriter<byte> output, byte[] rest) =>
-        new(status, TestSequence.Text(output.WrittenSpan), decoder.BodyBytes, decoder.TooLarge, decoder.SawBareLineFeed, TestSequence.Text(rest));
+        new(status, TestSequence.Text(output.WrittenSpan), decoder.BodyBytes, decoder.TooLarge, decoder.SawBareLineFeed,
+            decoder.SawBareCarriageReturn, TestSequence.Text(rest));
 }

@@ -35,7 +35,7 @@ public sealed class ZeroAllocationTests
     }
 
     [Fact]
-    public void DecodingAndStuffingDataAllocatesNothing()
+    public void DecodingStuffingAndCheckingDataAllocatesNothing()
     {
         byte[] wire = "Subject: x\r\n\r\n..dot\r\nline\r\n.\r\n"u8.ToArray();
         ReadOnlySequence<byte> sequence = TestSequence.SplitSequence(wire, 3, 17, 18, 30);
@@ -49,8 +49,12 @@ public sealed class ZeroAllocationTests
             output.ResetWrittenCount();
             var stuffer = new DotStuffer();
             stuffer.Write(".dot\r\nline\r\n"u8, output);
-            stuffer.Complete(output);
-            return complete && output.WrittenCount == 16;
+            int bare = stuffer.Complete(output);
+            var lineEnds = new LineEndChecker();
+            lineEnds.Check("a\r\nb\r"u8);
+            lineEnds.Check("\n\r\n"u8);
+            lineEnds.Complete();
+            return complete && !decoder.SawBareCarriageReturn && bare == 0 && !lineEnds.SawBareLineEnd && output.WrittenCount == 16;
         }));
     }
 

@@ -21,7 +21,7 @@ public sealed record InjectionRequest
     [Description("Free-form tags, echoed back in the response (not yet stored or used).")]
     public Dictionary<string, string>? Tags { get; init; }
 
-    [Description("A complete RFC 5322 message (headers, blank line, body). Line ends are normalised to CRLF; sent as UTF-8.")]
+    [Description("A complete RFC 5322 message (headers, blank line, body). LF and CRLF line ends become CRLF; a bare CR (not followed by LF) is refused; sent as UTF-8.")]
     public string? Content { get; init; }
 
     [Description("Subject (structured form).")]

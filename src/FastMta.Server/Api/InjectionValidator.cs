@@ -140,6 +140,10 @@ internal static partial class InjectionValidator
         {
             errors["content"] = ["must not be empty"];
         }
+        else if (RawContent.HasBareCarriageReturn(request.Content))
+        {
+            errors["content"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
+        }
         else if (request.Pool is not null && RawContent.HasHeader(request.Content, SmtpServerContext.PoolHeaderName))
         {
             errors["content"] = ["has an X-FastMta-Pool header and `pool` is given: use one or the other"];
@@ -152,6 +156,15 @@ internal static partial class InjectionValidator
         if (request.Text is null && request.Html is null && request.Attachments is not { Count: > 0 })
         {
             errors["text"] = ["a structured message needs text, html or attachments"];
+        }
+        // MimeKit makes LF line ends CRLF but keeps a bare CR as it is: refused as in raw content.
+        if (request.Text is not null && RawContent.HasBareCarriageReturn(request.Text))
+        {
+            errors["text"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
+        }
+        if (request.Html is not null && RawContent.HasBareCarriageReturn(request.Html))
+        {
+            errors["html"] = ["contains a bare CR (a CR not followed by LF): end lines with CRLF or LF"];
         }
         if (request.HeaderFrom is not null && !MailboxAddress.TryParse(request.HeaderFrom, out _))
         {

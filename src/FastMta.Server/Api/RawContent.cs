@@ -7,6 +7,8 @@ namespace FastMta.Server.Api;
 // The raw-content form: the client's RFC 5322 text goes to the spool as UTF-8 with every line end made CRLF
 // (bare LF or CR would be refused by SMTP as smuggling material, CVE-2023-51764), in small pieces, never as one
 // big byte array. Nothing else is touched, except a final CRLF when the text lacks one (DATA content always ends so).
+// LF is a line end in JSON text, so it becomes CRLF; a CR not followed by LF is no line end in any convention, and
+// the validator refuses it, as SMTP does (it would otherwise become a line break the sender did not write).
 internal static class RawContent
 {
     private const int PieceChars = 2048;
@@ -32,6 +34,18 @@ internal static class RawContent
                 return false;
             }
             position += end + (content[position + end] == '\r' && position + end + 1 < content.Length && content[position + end + 1] == '\n' ? 2 : 1);
+        }
+        return false;
+    }
+
+    public static bool HasBareCarriageReturn(string content)
+    {
+        for (int i = content.IndexOf('\r'); i >= 0; i = content.IndexOf('\r', i + 1))
+        {
+            if (i + 1 == content.Length || content[i + 1] != '\n')
+            {
+                return true;
+            }
         }
         return false;
     }
