@@ -177,7 +177,7 @@ internal sealed partial class SmtpSession
         {
             Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId);
             ResetTransaction();
-            Reject(SmtpReplies.SpoolUnavailable, "spool_unavailable");
+            RejectUnavailable(ex);
             return;
         }
         _server.Metrics.MessageAccepted(transaction.BodyLength, transaction.RecipientCount);

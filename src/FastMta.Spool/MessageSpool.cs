@@ -17,16 +17,21 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private readonly SpoolOptions options;
     private readonly ILogger logger;
     private readonly IDevice device;
-    private readonly DeviceLogCommitCheckpointManager? commitManager; // Relaxed only; Commit mode uses FasterLog's own
+    private readonly DeviceLogCommitCheckpointManager commitManager;
     private readonly FasterLog log;
     private readonly RawLog rawLog;
+    private readonly SpoolLock spoolLock;
+    private readonly StorageHealth storage;
     private readonly Stack<MessageWriter> writerPool = new();
     private int activeOperations;
     private volatile bool closing;
     private int disposed;
 
-    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager? commitManager, FasterLog log, RawLog rawLog, SpoolMetrics metrics, long watermark)
+    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager commitManager, FasterLog log, RawLog rawLog,
+        SpoolMetrics metrics, StorageHealth storage, SpoolLock spoolLock, long watermark)
     {
+        this.storage = storage;
+        this.spoolLock = spoolLock;
         this.options = options;
         this.logger = logger;
         this.device = device;
@@ -36,7 +41,8 @@ public sealed partial class MessageSpool : IAsyncDisposable
         Metrics = metrics;
         ChunkSize = options.ChunkSize;
         MaxEntryLength = (1 << options.PageSizeBits) - RawLog.EntryHeaderLength;
-        Committer = new GroupCommitter(log, metrics, logger, options.Path, options.CommitTimeout, watermark);
+        Committer = new GroupCommitter(log, metrics, logger, storage, options.Path, options.CommitTimeout, watermark);
+        metrics.ObserveAvailability(() => Unavailable is not { IsLatched: true });
     }
 
     internal int ChunkSize { get; }
@@ -55,9 +61,24 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// <summary>When this spool lets a 250 be sent.</summary>
     public SpoolDurability Durability => options.Durability;
 
+    /// <summary>
+    /// Why the spool refuses mail right now, or null: a latched state (<see cref="SpoolUnavailableException.IsLatched"/>:
+    /// no space, storage failed, committer failed) or shutting down. Cheap and allocation-free, for refusing a
+    /// transaction at MAIL/RCPT before the client sends its body. Back-pressure is per message and never shows here.
+    /// </summary>
+    public SpoolUnavailableException? Unavailable => Committer.Unavailable;
+
+    /// <summary>The storage state for tests and tools.</summary>
+    internal StorageHealth Storage => storage;
+
     /// <summary>Creates the directory if needed, opens FasterLog, recovers and verifies, starts the committer.</summary>
     /// <exception cref="SpoolRecoveryException">The spool cannot be trusted; FastMta must not start.</exception>
-    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    /// <exception cref="SpoolLockedException">Another process has the spool open.</exception>
+    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default) =>
+        OpenAsync(options, logger, devices: null, cancellationToken);
+
+    /// <param name="devices">Tests: wrap the log segment device (a faulting device) and choose the retry interval.</param>
+    internal static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, SpoolDeviceHooks? devices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -77,33 +98,43 @@ public sealed partial class MessageSpool : IAsyncDisposable
             Durability = options.Durability,
         };
 
-        bool hasData = RawLog.AnySegmentData(path);
-        bool hasCommits = SpoolFiles.AnyCommitMetadata(path);
-        long watermark;
-        switch (SpoolWatermark.TryRead(path, out watermark, out string detail))
-        {
-            case SpoolWatermark.Status.Missing when hasData || hasCommits:
-                throw Refuse(logger, $"The spool at {path} holds log data but its watermark file {SpoolWatermark.FileName} is missing, so what was acknowledged cannot be verified. Restore the file from a backup or move the spool aside; FastMta will not start on it.");
-            case SpoolWatermark.Status.Missing:
-                watermark = SpoolFiles.FirstAddress;
-                SpoolWatermark.Write(path, watermark);
-                Log.SpoolCreated(logger, path);
-                break;
-            case SpoolWatermark.Status.Corrupt:
-                throw Refuse(logger, $"The spool watermark is corrupt ({detail}). FastMta will not start on a spool it cannot verify.");
-        }
-
-        bool relaxed = resolved.Durability == SpoolDurability.Relaxed;
-        // Commit: FASTER's device (O_SYNC) and commit manager. Relaxed: the same files through the page cache (no O_SYNC).
-        IDevice device = relaxed
-            ? new PageCacheLogDevice(SpoolFiles.LogFile(path), flushOnDispose: true)
-            : Devices.CreateLogDevice(SpoolFiles.LogFile(path), preallocateFile: false, deleteOnClose: false);
-        DeviceLogCommitCheckpointManager? commitManager = relaxed
-            ? new DeviceLogCommitCheckpointManager(new PageCacheDeviceFactory(), new DefaultCheckpointNamingScheme(path), removeOutdated: true)
-            : null;
+        // First of all, before the log is read: a second process on this spool must not touch it.
+        SpoolLock spoolLock = SpoolLock.Acquire(path);
+        IDevice? device = null;
+        DeviceLogCommitCheckpointManager? commitManager = null;
         FasterLog? log = null;
+        SpoolMetrics? metrics = null;
         try
         {
+            bool hasData = RawLog.AnySegmentData(path);
+            bool hasCommits = SpoolFiles.AnyCommitMetadata(path);
+            long watermark;
+            switch (SpoolWatermark.TryRead(path, out watermark, out string detail))
+            {
+                case SpoolWatermark.Status.Missing when hasData || hasCommits:
+                    throw Refuse(logger, $"The spool at {path} holds log data but its watermark file {SpoolWatermark.FileName} is missing, so what was acknowledged cannot be verified. Restore the file from a backup or move the spool aside; FastMta will not start on it.");
+                case SpoolWatermark.Status.Missing:
+                    watermark = SpoolFiles.FirstAddress;
+                    SpoolWatermark.Write(path, watermark);
+                    Log.SpoolCreated(logger, path);
+                    break;
+                case SpoolWatermark.Status.Corrupt:
+                    throw Refuse(logger, $"The spool watermark is corrupt ({detail}). FastMta will not start on a spool it cannot verify.");
+                case SpoolWatermark.Status.Valid when !hasData && !hasCommits:
+                    Log.NothingToRecover(logger, path);
+                    break;
+            }
+
+            metrics = new SpoolMetrics();
+            var storage = new StorageHealth(logger, metrics, devices?.RetryInterval ?? StorageHealth.DefaultRetryInterval);
+            bool writeThrough = resolved.Durability == SpoolDurability.Commit;
+            // One device for both durabilities (Commit: O_SYNC; Relaxed: the page cache), behind the guard that holds a
+            // failed write for a retry instead of letting FasterLog see it (StorageGuardDevice); the commit-metadata files
+            // go through the same guard.
+            IDevice file = new SpoolFileDevice(SpoolFiles.LogFile(path), writeThrough, flushOnDispose: !writeThrough);
+            device = new StorageGuardDevice(devices?.BelowGuard?.Invoke(file) ?? file, storage);
+            device = devices?.AboveGuard?.Invoke(device) ?? device;
+            commitManager = new DeviceLogCommitCheckpointManager(new SpoolDeviceFactory(writeThrough, storage), new DefaultCheckpointNamingScheme(path), removeOutdated: true);
             var settings = new FasterLogSettings
             {
                 LogDevice = device,
@@ -122,7 +153,11 @@ public sealed partial class MessageSpool : IAsyncDisposable
                 AutoCommit = false,
                 AutoRefreshSafeTailAddress = false,
             };
-            log = new FasterLog(settings, logger);
+            // FASTER logs "Unable to recover using any available commit" (Information) whenever it finds no commit,
+            // which on a spool that never had one is the expected case, not a failure: the filter drops that line
+            // there (NothingToRecover or SpoolCreated said it in clear words). On a spool with data the line passes,
+            // and the watermark check below refuses a recovery that fell short.
+            log = new FasterLog(settings, hasData || hasCommits ? logger : new NothingToRecoverFilter(logger));
             try
             {
                 log.Recover();
@@ -160,10 +195,9 @@ public sealed partial class MessageSpool : IAsyncDisposable
                 throw Refuse(logger, $"Reading the spool log tail in {path} failed: {e.Message}", e);
             }
 
-            var metrics = new SpoolMetrics();
             TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
             metrics.RecoveryCompleted(elapsed.TotalSeconds);
-            var spool = new MessageSpool(resolved, logger, device, commitManager, log, rawLog, metrics, watermark);
+            var spool = new MessageSpool(resolved, logger, device, commitManager, log, rawLog, metrics, storage, spoolLock, watermark);
             Log.SpoolOpened(logger, path, begin, committed, watermark, elapsed.TotalMilliseconds);
             return Task.FromResult(spool);
         }
@@ -171,7 +205,9 @@ public sealed partial class MessageSpool : IAsyncDisposable
         {
             log?.Dispose();
             commitManager?.Dispose();
-            device.Dispose();
+            device?.Dispose();
+            metrics?.Dispose();
+            spoolLock.Dispose();
             throw;
         }
     }
@@ -306,15 +342,16 @@ public sealed partial class MessageSpool : IAsyncDisposable
         await Committer.StopAsync().ConfigureAwait(false);
         long committed = log.CommittedUntilAddress;
         log.Dispose();
-        commitManager?.Dispose(); // FasterLog disposes only a commit manager it created itself
+        commitManager.Dispose(); // FasterLog disposes only a commit manager it created itself
         device.Dispose(); // FasterLog.Dispose leaves the device it was given alone (Relaxed: flushes the segments to disk)
-        if (commitManager is not null)
+        if (options.Durability == SpoolDurability.Relaxed)
         {
             FlushCommitMetadata(options.Path);
         }
 
         Metrics.Dispose();
         Log.SpoolClosed(logger, committed);
+        spoolLock.Dispose(); // last: nothing of this process touches the spool after another may take it
     }
 
     /// <summary>Relaxed mode, clean shutdown: the commit metadata files and their directories to disk as well.</summary>
@@ -395,7 +432,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Metrics.CommitFailed("timeout", 1);
-                throw new SpoolUnavailableException($"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
+                throw new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
             }
         }
         finally
@@ -407,13 +444,16 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private void EnterOperation()
     {
         Interlocked.Increment(ref activeOperations);
-        Exception? unavailable = Committer.Unavailable;
+        // A storage fault does not refuse appends: body chunks still go to the log's memory (bounded, and waiting
+        // for room there times out as back-pressure), and the message is refused at its commit wait with the
+        // fault's reason, so a transaction in the middle of DATA ends with its reply rather than mid-body.
+        SpoolUnavailableException? unavailable = Committer.RefusesAppends;
         if (closing || unavailable is not null)
         {
             Interlocked.Decrement(ref activeOperations);
             throw unavailable is null
-                ? new SpoolUnavailableException("The spool is shutting down.")
-                : new SpoolUnavailableException(unavailable.Message, unavailable);
+                ? new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.")
+                : new SpoolUnavailableException(unavailable.Reason, unavailable.Message, unavailable);
         }
     }
 
