@@ -175,7 +175,7 @@ internal sealed partial class SmtpSession
         }
         catch (SpoolUnavailableException ex)
         {
-            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId);
+            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
             ResetTransaction();
             RejectUnavailable(ex);
             return;

@@ -261,7 +261,8 @@ internal sealed class GroupCommitter
     }
 
     /// <summary>A new exception per refused waiter: one instance thrown on many threads would mix their stack traces.</summary>
-    private static SpoolUnavailableException Copy(SpoolUnavailableException reason) => new(reason.Reason, reason.Message, reason);
+    private static SpoolUnavailableException Copy(SpoolUnavailableException reason) =>
+        reason.InnerException is { } cause ? new(reason.Reason, reason.Message, cause) : new(reason.Reason, reason.Message);
 
     private int CompleteCommitted(long committedUntil)
     {

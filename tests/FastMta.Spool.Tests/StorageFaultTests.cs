@@ -112,6 +112,30 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task ClosingWhileTheDiskIsFullEndsWithinBoundsAndLosesNothingAcknowledged()
+    {
+        using var temp = new TempSpool();
+        FaultingDevice? disk = null;
+        var acknowledged = new List<SpoolMessageId>();
+        MessageSpool spool = await temp.OpenAsync(new SpoolDeviceHooks { BelowGuard = d => disk = new FaultingDevice(d), RetryInterval = TimeSpan.FromMilliseconds(100) });
+        for (int i = 0; i < 3; i++)
+        {
+            acknowledged.Add(await TempSpool.WriteAsync(spool, TempSpool.Body(1000 + i, i)));
+        }
+
+        disk!.FailWith(28);
+        await Assert.ThrowsAsync<SpoolUnavailableException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 9)));
+        var closing = Stopwatch.StartNew();
+        await spool.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60)); // the final commit cannot complete: given up after 5 s
+        Assert.True(closing.Elapsed < TimeSpan.FromSeconds(45), $"closing took {closing.Elapsed}");
+
+        await using MessageSpool reopened = await temp.OpenAsync();
+        List<SpooledMessage> all = await TempSpool.ReadAllAsync(reopened);
+        Assert.All(acknowledged, id => Assert.Single(all, m => m.Id == id));
+        await TempSpool.WriteAsync(reopened, TempSpool.Body(10, 7));
+    }
+
+    [Fact]
     public async Task ACommitterThatFailsIsRestartedReportedAndLosesNothingAcknowledged()
     {
         // Above the guard FasterLog sees the write error itself: its commits fail from then on (FASTER cannot take a
