@@ -128,6 +128,7 @@ internal sealed class GroupCommitter
         }
 
         storage.Faulted -= OnStorageFaulted;
+        stoppingToken.Dispose();
         await sweepTimer.DisposeAsync().ConfigureAwait(false);
         await watermarkTask.ConfigureAwait(false);
         if (failure is null && storage.Fault is null && log.CommittedUntilAddress > Volatile.Read(ref watermark))
