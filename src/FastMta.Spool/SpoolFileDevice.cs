@@ -150,6 +150,14 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
+            // I/O already started finishes on its handle (bounded: a write in flight at shutdown is a disk's latency).
+            long deadline = Environment.TickCount64 + 2000;
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref pending) > 0 && Environment.TickCount64 < deadline)
+            {
+                spin.SpinOnce(sleep1Threshold: 10);
+            }
+
             CloseHandles(flushOnDispose);
         }
     }
@@ -194,14 +202,33 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
     private SafeFileHandle Handle(int segmentId)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
-            FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, device.writeThrough ? FileOptions.WriteThrough : FileOptions.None), this);
+        if (handles.TryGetValue(segmentId, out SafeFileHandle? handle))
+        {
+            return handle;
+        }
+
+        // Opening and closing exclude each other: a read that raced Dispose would otherwise open a handle after
+        // CloseHandles ran and leave it open (with .NET's shared flock on the file) until the GC finalized it.
+        lock (handles)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+            return handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
+                FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, device.writeThrough ? FileOptions.WriteThrough : FileOptions.None), this);
+        }
     }
 
     private string SegmentPath(int segment) =>
         OmitSegmentIdFromFileName ? FileName : FileName + "." + segment.ToString(CultureInfo.InvariantCulture);
 
     private void CloseHandles(bool flush)
+    {
+        lock (handles)
+        {
+            CloseHandlesLocked(flush);
+        }
+    }
+
+    private void CloseHandlesLocked(bool flush)
     {
         foreach (int segment in handles.Keys)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FASTER.core;
 
 namespace FastMta.Spool;
@@ -18,6 +19,7 @@ internal sealed class StorageGuardDevice : IDevice
 {
     private readonly IDevice inner;
     private readonly StorageHealth health;
+    private readonly ConcurrentQueue<HeldWrite> pool = new();
     private int disposed;
 
     public StorageGuardDevice(IDevice inner, StorageHealth health)
@@ -52,7 +54,7 @@ internal sealed class StorageGuardDevice : IDevice
     public bool Throttle() => inner.Throttle();
 
     public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
-        new HeldWrite(this, sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context).Issue();
+        HeldWrite.Rent(this, sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context).Issue();
 
     public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
@@ -94,11 +96,42 @@ internal sealed class StorageGuardDevice : IDevice
         }
     }
 
-    /// <summary>One write from FasterLog until it succeeds (or the device is disposed). Allocated per page flush, not per message.</summary>
-    private sealed class HeldWrite(StorageGuardDevice device, IntPtr source, int segment, ulong destination, uint length, DeviceIOCompletionCallback callback, object context)
+    /// <summary>
+    /// One write from FasterLog until it succeeds (or the device is disposed). Pooled: a commit issues at least one
+    /// write, and at low load that is one per message.
+    /// </summary>
+    private sealed class HeldWrite
     {
+        private const int MaxPooled = 64;
         private static readonly DeviceIOCompletionCallback OnCompleted = static (error, bytes, state) => ((HeldWrite)state).Completed(error, bytes);
+
+        private readonly StorageGuardDevice device;
+        private IntPtr source;
+        private int segment;
+        private ulong destination;
+        private uint length;
+        private DeviceIOCompletionCallback? callback;
+        private object? context;
         private bool failedBefore;
+
+        private HeldWrite(StorageGuardDevice device) => this.device = device;
+
+        public static HeldWrite Rent(StorageGuardDevice device, IntPtr source, int segment, ulong destination, uint length, DeviceIOCompletionCallback callback, object context)
+        {
+            if (!device.pool.TryDequeue(out HeldWrite? write))
+            {
+                write = new HeldWrite(device);
+            }
+
+            write.source = source;
+            write.segment = segment;
+            write.destination = destination;
+            write.length = length;
+            write.callback = callback;
+            write.context = context;
+            write.failedBefore = false;
+            return write;
+        }
 
         public void Issue()
         {
@@ -113,32 +146,30 @@ internal sealed class StorageGuardDevice : IDevice
 
         private void Completed(uint error, uint bytes)
         {
-            if (error == 0)
+            if (error != 0 && Volatile.Read(ref device.disposed) == 0 && !device.health.GivenUp)
             {
-                if (failedBefore)
-                {
-                    device.health.HeldWriteSucceeded(device.FileName);
-                }
-
-                callback(0, bytes, context);
+                device.health.WriteFailed(error, firstAttempt: !failedBefore, device.FileName);
+                failedBefore = true;
+                _ = Task.Delay(device.health.RetryInterval).ContinueWith(static (_, state) => ((HeldWrite)state!).Issue(), this,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 return;
             }
 
-            if (Volatile.Read(ref device.disposed) != 0 || device.health.GivenUp)
+            if (failedBefore)
             {
-                if (failedBefore)
-                {
-                    device.health.HeldWriteSucceeded(device.FileName); // no longer held: given up at shutdown
-                }
-
-                callback(error, 0, context);
-                return;
+                device.health.HeldWriteEnded(device.FileName, written: error == 0); // written at last, or given up at shutdown
             }
 
-            device.health.WriteFailed(error, firstAttempt: !failedBefore, device.FileName);
-            failedBefore = true;
-            _ = Task.Delay(device.health.RetryInterval).ContinueWith(static (_, state) => ((HeldWrite)state!).Issue(), this,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            DeviceIOCompletionCallback done = callback!;
+            object doneContext = context!;
+            callback = null;
+            context = null;
+            if (device.pool.Count < MaxPooled)
+            {
+                device.pool.Enqueue(this);
+            }
+
+            done(error, error == 0 ? bytes : 0, doneContext);
         }
     }
 }

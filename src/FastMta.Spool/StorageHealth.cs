@@ -128,13 +128,14 @@ internal sealed class StorageHealth
         }
     }
 
-    public void HeldWriteSucceeded(string file)
+    /// <param name="written">The retried write succeeded (false: given up at shutdown; the fault stays).</param>
+    public void HeldWriteEnded(string file, bool written)
     {
         StorageFault? cleared = null;
         lock (gate)
         {
             held--;
-            if (held == 0 && fault is not null)
+            if (written && held == 0 && fault is not null)
             {
                 cleared = fault;
                 fault = null;
