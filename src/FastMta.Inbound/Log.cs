@@ -15,8 +15,8 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Accepted {MessageId} from {Client}: {Recipients} recipient(s), {Bytes} bytes")]
     public static partial void MessageAccepted(ILogger logger, string messageId, EndPoint? client, int recipients, long bytes);
 
-    [LoggerMessage(4, LogLevel.Warning, "Spool refused message from {Client} in session {ConnectionId}; answered 451")]
-    public static partial void SpoolUnavailable(ILogger logger, Exception exception, EndPoint? client, string connectionId);
+    [LoggerMessage(4, LogLevel.Warning, "Spool refused message from {Client} in session {ConnectionId} ({Reason}: 452 4.3.1 for NoSpace, else 451 4.3.0)")]
+    public static partial void SpoolUnavailable(ILogger logger, Exception exception, EndPoint? client, string connectionId, FastMta.Spool.SpoolUnavailableReason reason);
 
     [LoggerMessage(5, LogLevel.Warning, "Discarded {Bytes} plaintext bytes pipelined after STARTTLS from {Client} (CVE-2011-0411 defence)")]
     public static partial void DiscardedAfterStartTls(ILogger logger, long bytes, EndPoint? client);

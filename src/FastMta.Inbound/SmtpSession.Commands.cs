@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using FastMta.Smtp;
+using FastMta.Spool;
 
 namespace FastMta.Inbound;
 
@@ -84,6 +85,10 @@ internal sealed partial class SmtpSession
         {
             return Reject(SmtpReplies.MessageTooBig, "size"); // RFC 1870 6.1: refuse early, before the data is sent
         }
+        if (_server.Spool.Unavailable is { IsLatched: true } unavailable)
+        {
+            return RejectUnavailable(unavailable); // out of space (or storage failed): say so before the body is sent
+        }
         _transaction ??= _server.Spool.CreateWriter();
         _transaction.SetOrigin(ClientText, _heloName, _authUser, Protocol);
         _transaction.SetSender(command.Address, command.Parameters);
@@ -111,6 +116,10 @@ internal sealed partial class SmtpSession
         {
             return Reject(SmtpReplies.RelayDenied, "relay_denied");
         }
+        if (_server.Spool.Unavailable is { IsLatched: true } unavailable)
+        {
+            return RejectUnavailable(unavailable);
+        }
         if (_transaction!.RecipientCount >= _options.MaxRecipients)
         {
             // RFC 5321 4.5.3.1.10: 452 asks the client to send the rest in another transaction; not a client error.
@@ -119,6 +128,16 @@ internal sealed partial class SmtpSession
         }
         _transaction.AddRecipient(command.Address, command.Parameters);
         return Reply(SmtpReplies.RecipientOk);
+    }
+
+    // The spool's refusal, by reason: no space is RFC 3463's 4.3.1 (452, as RFC 5321 has it for insufficient
+    // storage); the rest (back-pressure, storage error, shutting down) stay 451 4.3.0. A transient reply: not
+    // counted as a client error.
+    private SessionAction RejectUnavailable(SpoolUnavailableException unavailable)
+    {
+        bool noSpace = unavailable.Reason == SpoolUnavailableReason.NoSpace;
+        _server.Metrics.Rejected(noSpace ? "spool_no_space" : "spool_unavailable");
+        return Reply(noSpace ? SmtpReplies.InsufficientStorage : SmtpReplies.SpoolUnavailable);
     }
 
     private SessionAction RejectPath(PathStatus status, bool isSender) => status switch

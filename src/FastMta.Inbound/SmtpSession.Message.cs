@@ -212,9 +212,9 @@ internal sealed partial class SmtpSession
         }
         catch (SpoolUnavailableException ex)
         {
-            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId);
+            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
             ResetTransaction();
-            Reject(SmtpReplies.SpoolUnavailable, "spool_unavailable");
+            RejectUnavailable(ex);
             return;
         }
         _server.Metrics.MessageAccepted(transaction.BodyLength, transaction.RecipientCount);

@@ -32,6 +32,7 @@ catch (Exception ex) when (ex is InvalidOperationException or FormatException or
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton<SpoolService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
+builder.Services.AddSingleton<IHealthContributor, SpoolHealth>();
 builder.Services.AddSingleton<DeliveryService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
 builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
@@ -86,6 +87,12 @@ app.MapOpenApi();
 try
 {
     await app.StartAsync();
+}
+catch (Exception ex) when (ex is FastMta.Spool.SpoolLockedException || ex.InnerException is FastMta.Spool.SpoolLockedException)
+{
+    // Another FastMta has this spool: said on stderr in one line (nothing of the spool was touched).
+    Console.Error.WriteLine($"fastmta: {(ex as FastMta.Spool.SpoolLockedException ?? ex.InnerException)!.Message}");
+    return 1;
 }
 catch (Exception ex)
 {

@@ -29,6 +29,9 @@ public static class SmtpReplies
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Service shutting down, try again later\r\n"u8;
     public static ReadOnlySpan<byte> IdleTimeout => "421 4.4.2 Timeout exceeded, closing connection\r\n"u8;
     public static ReadOnlySpan<byte> SpoolUnavailable => "451 4.3.0 Queue write failed, try again later\r\n"u8;
+    // RFC 3463 4.3.1 "Mail system full"; RFC 5321 452 "insufficient system storage". At DATA/BDAT, and at MAIL/RCPT
+    // while the spool is known to be out of space.
+    public static ReadOnlySpan<byte> InsufficientStorage => "452 4.3.1 Insufficient system storage, try again later\r\n"u8;
     public static ReadOnlySpan<byte> TooManyRecipients => "452 4.5.3 Too many recipients\r\n"u8;
     public static ReadOnlySpan<byte> TlsNotAvailable => "454 4.7.0 TLS not available\r\n"u8;
     public static ReadOnlySpan<byte> AuthRateLimited => "454 4.7.0 Too many failed authentication attempts, try again later\r\n"u8;

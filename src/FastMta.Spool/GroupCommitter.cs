@@ -10,15 +10,22 @@ namespace FastMta.Spool;
 /// FasterLog commit at a time, starting the next as soon as the previous one finished if there is uncommitted data,
 /// and completes every waiter whose address the commit covered. A sweep fails waiters older than CommitTimeout.
 /// It also keeps the recovery watermark (see <see cref="SpoolWatermark"/>) current, off the hot path.
+/// When the storage faults (<see cref="StorageHealth"/>: a write failed and is held for a retry), every waiter is
+/// refused at once with the fault's reason instead of at its deadline, and new ones are refused until the held write
+/// succeeds; the commit in flight simply completes later. When the loop itself fails (an exception from FasterLog or
+/// a bug), it is restarted after a back-off, logged and counted each time, and the spool reports the failure
+/// (<see cref="Unavailable"/>, /health) until a commit succeeds again.
 /// </summary>
 internal sealed class GroupCommitter
 {
     private const long WatermarkBytes = 64L << 20;
     private static readonly long WatermarkInterval = Stopwatch.Frequency; // one second
+    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
 
     private readonly FasterLog log;
     private readonly SpoolMetrics metrics;
     private readonly ILogger logger;
+    private readonly StorageHealth storage;
     private readonly string directory;
     private readonly TimeSpan commitTimeout;
     private readonly long commitTimeoutTicks;
@@ -27,19 +34,22 @@ internal sealed class GroupCommitter
     private readonly List<CommitAwaiter> pending = new(256);
     private readonly Timer sweepTimer;
     private readonly Task loop;
-    private volatile Exception? failure; // a commit failed: the spool is out of service
-    private volatile Exception? stopped; // the committer has exited (shutdown or failure)
+    private readonly CancellationTokenSource stoppingToken = new();
+    private volatile SpoolUnavailableException? failure; // the loop failed: out of service until a commit succeeds
+    private volatile SpoolUnavailableException? stopped; // the committer has exited (shutdown)
     private volatile bool stopping;
+    private int consecutiveFailures;
     private bool commitRequested;
     private long watermark;
     private long watermarkWrittenAt;
     private Task watermarkTask = Task.CompletedTask;
 
-    public GroupCommitter(FasterLog log, SpoolMetrics metrics, ILogger logger, string directory, TimeSpan commitTimeout, long watermark)
+    public GroupCommitter(FasterLog log, SpoolMetrics metrics, ILogger logger, StorageHealth storage, string directory, TimeSpan commitTimeout, long watermark)
     {
         this.log = log;
         this.metrics = metrics;
         this.logger = logger;
+        this.storage = storage;
         this.directory = directory;
         this.commitTimeout = commitTimeout;
         commitTimeoutTicks = (long)(commitTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -47,17 +57,21 @@ internal sealed class GroupCommitter
         watermarkWrittenAt = Stopwatch.GetTimestamp();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(commitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         sweepTimer = new Timer(static s => ((GroupCommitter)s!).SweepTimeouts(), this, sweep, sweep);
+        storage.Faulted += OnStorageFaulted;
         loop = Task.Run(RunAsync);
     }
-
-    /// <summary>Test seam: awaited before each commit (simulates a stalled disk).</summary>
-    internal Func<Task>? BeforeCommitForTests { get; set; }
 
     /// <summary>The last watermark written (tests).</summary>
     internal long Watermark => Volatile.Read(ref watermark);
 
-    /// <summary>Why the spool cannot take mail now, or null.</summary>
-    public Exception? Unavailable => failure ?? stopped;
+    /// <summary>Why the spool cannot take mail now (shutting down, committer failed, storage faulted), or null. Cached: no allocation.</summary>
+    public SpoolUnavailableException? Unavailable => stopped ?? failure ?? storage.Fault?.Refusal;
+
+    /// <summary>Why appends are refused: shutting down or the committer failed (a storage fault refuses at the commit wait instead).</summary>
+    public SpoolUnavailableException? RefusesAppends => stopped ?? failure;
+
+    /// <summary>The committer's own failure (not the storage's), or null.</summary>
+    public SpoolUnavailableException? Failure => failure;
 
     public long CommitTimeoutTicks => commitTimeoutTicks;
 
@@ -75,7 +89,7 @@ internal sealed class GroupCommitter
             }
             else if (Unavailable is { } error)
             {
-                awaiter.TryComplete(new SpoolUnavailableException(error.Message, error));
+                awaiter.TryComplete(Copy(error));
             }
             else
             {
@@ -94,17 +108,45 @@ internal sealed class GroupCommitter
         wakeUp.Writer.TryWrite(true);
     }
 
-    /// <summary>Stops after a final commit of everything appended so far; fails waiters that remain.</summary>
+    /// <summary>
+    /// Stops after a final commit of everything appended so far; fails waiters that remain. While the storage is
+    /// faulted the final commit may never complete: after a bound (CommitTimeout; at most 5 s when the storage is
+    /// already faulted) the held writes are given up (they complete with their error, which ends the commit) and the
+    /// unacknowledged messages they carried are dropped.
+    /// </summary>
     public async Task StopAsync()
     {
+        TimeSpan bound = storage.Fault is null ? commitTimeout : TimeSpan.FromTicks(Math.Min(commitTimeout.Ticks, TimeSpan.TicksPerSecond * 5));
         stopping = true;
+        stoppingToken.Cancel();
         wakeUp.Writer.TryWrite(true);
-        await loop.ConfigureAwait(false);
+        if (!await WaitAsync(loop, bound).ConfigureAwait(false))
+        {
+            Log.FinalCommitAbandoned(logger, bound.TotalMilliseconds, storage.Fault?.Description ?? "the commit did not return");
+            storage.GiveUp();
+            await WaitAsync(loop, storage.RetryInterval + bound).ConfigureAwait(false);
+        }
+
+        storage.Faulted -= OnStorageFaulted;
+        stoppingToken.Dispose();
         await sweepTimer.DisposeAsync().ConfigureAwait(false);
         await watermarkTask.ConfigureAwait(false);
-        if (failure is null && log.CommittedUntilAddress > Volatile.Read(ref watermark))
+        if (failure is null && storage.Fault is null && log.CommittedUntilAddress > Volatile.Read(ref watermark))
         {
             WriteWatermark(log.CommittedUntilAddress);
+        }
+    }
+
+    private static async Task<bool> WaitAsync(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 
@@ -114,51 +156,45 @@ internal sealed class GroupCommitter
         {
             while (true)
             {
-                if (log.TailAddress <= log.CommittedUntilAddress && !Volatile.Read(ref commitRequested))
+                try
                 {
-                    // Late registrations whose address an earlier commit already covered.
-                    CompleteCommitted(log.CommittedUntilAddress);
-                    if (stopping)
+                    await CommitLoopAsync().ConfigureAwait(false);
+                    return; // stopping
+                }
+                catch (Exception e)
+                {
+                    int failures = ++consecutiveFailures;
+                    TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10))));
+                    metrics.CommitterRestarted();
+                    failure = new SpoolUnavailableException(SpoolUnavailableReason.StorageFailed, "The spool committer failed: " + e.Message, e);
+                    Log.CommitterFailed(logger, e, failures, delay.TotalMilliseconds);
+                    int failed = FailAll(failure);
+                    if (failed > 0)
                     {
-                        break;
+                        metrics.CommitFailed("error", failed);
                     }
 
-                    await wakeUp.Reader.WaitToReadAsync().ConfigureAwait(false);
-                    wakeUp.Reader.TryRead(out _);
-                    continue;
+                    if (stopping)
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        await Task.Delay(delay, stoppingToken.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // stopping: one more pass makes the final commit if the log still takes one
+                    }
+
+                    Volatile.Write(ref commitRequested, true); // the restarted loop tries a commit at once: its success clears the failure
                 }
-
-                long started = Stopwatch.GetTimestamp();
-                if (BeforeCommitForTests is { } delay)
-                {
-                    await delay().ConfigureAwait(false);
-                }
-
-                Volatile.Write(ref commitRequested, false);
-                await log.CommitAsync().ConfigureAwait(false);
-                long committed = log.CommittedUntilAddress;
-                double elapsedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-
-                if (Volatile.Read(ref watermark) <= SpoolFiles.FirstAddress && committed > SpoolFiles.FirstAddress)
-                {
-                    // The first commit of a fresh spool is acknowledged only once the watermark shows it; recovery
-                    // can then tell "never acknowledged anything" from "lost its commit metadata".
-                    WriteWatermark(committed);
-                }
-
-                int completed = CompleteCommitted(committed);
-                metrics.CommitCompleted(elapsedSeconds, completed);
-                MaybeWriteWatermark(committed);
             }
-        }
-        catch (Exception e)
-        {
-            Log.CommitFailed(logger, e);
-            failure = new SpoolUnavailableException("The spool failed to commit to disk and no longer accepts mail: " + e.Message, e);
         }
         finally
         {
-            Exception reason = failure ?? new SpoolUnavailableException("The spool is shutting down.");
+            var reason = new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.");
             lock (gate)
             {
                 stopped = reason; // under the lock: no registration can slip in after FailAll
@@ -167,10 +203,67 @@ internal sealed class GroupCommitter
             int failed = FailAll(reason);
             if (failed > 0)
             {
-                metrics.CommitFailed(failure is null ? "shutdown" : "error", failed);
+                metrics.CommitFailed("shutdown", failed);
             }
         }
     }
+
+    private async Task CommitLoopAsync()
+    {
+        while (true)
+        {
+            if (log.TailAddress <= log.CommittedUntilAddress && !Volatile.Read(ref commitRequested))
+            {
+                // Late registrations whose address an earlier commit already covered.
+                CompleteCommitted(log.CommittedUntilAddress);
+                if (stopping)
+                {
+                    return;
+                }
+
+                await wakeUp.Reader.WaitToReadAsync().ConfigureAwait(false);
+                wakeUp.Reader.TryRead(out _);
+                continue;
+            }
+
+            long started = Stopwatch.GetTimestamp();
+            Volatile.Write(ref commitRequested, false);
+            await log.CommitAsync().ConfigureAwait(false);
+            long committed = log.CommittedUntilAddress;
+            double elapsedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (failure is not null)
+            {
+                Log.CommitterRecovered(logger, consecutiveFailures);
+                consecutiveFailures = 0;
+                failure = null;
+            }
+
+            if (Volatile.Read(ref watermark) <= SpoolFiles.FirstAddress && committed > SpoolFiles.FirstAddress)
+            {
+                // The first commit of a fresh spool is acknowledged only once the watermark shows it; recovery
+                // can then tell "never acknowledged anything" from "lost its commit metadata".
+                WriteWatermark(committed);
+            }
+
+            int completed = CompleteCommitted(committed);
+            metrics.CommitCompleted(elapsedSeconds, completed);
+            MaybeWriteWatermark(committed);
+        }
+    }
+
+    /// <summary>The storage faulted: the waiters' commit cannot complete before a held write succeeds, so refuse them now.</summary>
+    private void OnStorageFaulted(StorageFault fault)
+    {
+        int failed = FailAll(fault.Refusal);
+        if (failed > 0)
+        {
+            metrics.CommitFailed(fault.Kind == StorageFaultKind.NoSpace ? "no_space" : "storage_error", failed);
+        }
+    }
+
+    /// <summary>A new exception per refused waiter: one instance thrown on many threads would mix their stack traces.</summary>
+    private static SpoolUnavailableException Copy(SpoolUnavailableException reason) =>
+        reason.InnerException is { } cause ? new(reason.Reason, reason.Message, cause) : new(reason.Reason, reason.Message);
 
     private int CompleteCommitted(long committedUntil)
     {
@@ -199,14 +292,14 @@ internal sealed class GroupCommitter
         return completed;
     }
 
-    private int FailAll(Exception reason)
+    private int FailAll(SpoolUnavailableException reason)
     {
         int failed = 0;
         lock (gate)
         {
             foreach (CommitAwaiter awaiter in pending)
             {
-                if (awaiter.TryComplete(new SpoolUnavailableException(reason.Message, reason)))
+                if (awaiter.TryComplete(Copy(reason)))
                 {
                     failed++;
                 }
@@ -233,7 +326,7 @@ internal sealed class GroupCommitter
                 }
                 else if (now >= awaiter.DeadlineTimestamp)
                 {
-                    if (awaiter.TryComplete(new SpoolUnavailableException($"The spool commit did not complete within {commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
+                    if (awaiter.TryComplete(new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool commit did not complete within {commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
                     {
                         timedOut++;
                     }

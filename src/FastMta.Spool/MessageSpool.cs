@@ -17,16 +17,21 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private readonly SpoolOptions options;
     private readonly ILogger logger;
     private readonly IDevice device;
-    private readonly DeviceLogCommitCheckpointManager? commitManager; // Relaxed only; Commit mode uses FasterLog's own
+    private readonly DeviceLogCommitCheckpointManager commitManager;
     private readonly FasterLog log;
     private readonly RawLog rawLog;
+    private readonly SpoolLock spoolLock;
+    private readonly StorageHealth storage;
     private readonly Stack<MessageWriter> writerPool = new();
     private int activeOperations;
     private volatile bool closing;
     private int disposed;
 
-    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager? commitManager, FasterLog log, RawLog rawLog, SpoolMetrics metrics, long watermark)
+    private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager commitManager, FasterLog log, RawLog rawLog,
+        SpoolMetrics metrics, StorageHealth storage, SpoolLock spoolLock, long watermark)
     {
+        this.storage = storage;
+        this.spoolLock = spoolLock;
         this.options = options;
         this.logger = logger;
         this.device = device;
@@ -36,7 +41,8 @@ public sealed partial class MessageSpool : IAsyncDisposable
         Metrics = metrics;
         ChunkSize = options.ChunkSize;
         MaxEntryLength = (1 << options.PageSizeBits) - RawLog.EntryHeaderLength;
-        Committer = new GroupCommitter(log, metrics, logger, options.Path, options.CommitTimeout, watermark);
+        Committer = new GroupCommitter(log, metrics, logger, storage, options.Path, options.CommitTimeout, watermark);
+        metrics.ObserveAvailability(() => Unavailable is not { IsLatched: true });
     }
 
     internal int ChunkSize { get; }
@@ -55,126 +61,15 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// <summary>When this spool lets a 250 be sent.</summary>
     public SpoolDurability Durability => options.Durability;
 
-    /// <summary>Creates the directory if needed, opens FasterLog, recovers and verifies, starts the committer.</summary>
-    /// <exception cref="SpoolRecoveryException">The spool cannot be trusted; FastMta must not start.</exception>
-    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(logger);
-        options.Validate();
-        cancellationToken.ThrowIfCancellationRequested();
-        long started = Stopwatch.GetTimestamp();
-        string path = Path.GetFullPath(options.Path);
-        Directory.CreateDirectory(path);
-        var resolved = new SpoolOptions
-        {
-            Path = path,
-            ChunkSize = options.ChunkSize,
-            PageSizeBits = options.PageSizeBits,
-            MemorySizeBits = options.MemorySizeBits,
-            SegmentSizeBits = options.SegmentSizeBits,
-            CommitTimeout = options.CommitTimeout,
-            Durability = options.Durability,
-        };
+    /// <summary>
+    /// Why the spool refuses mail right now, or null: a latched state (<see cref="SpoolUnavailableException.IsLatched"/>:
+    /// no space, storage failed, committer failed) or shutting down. Cheap and allocation-free, for refusing a
+    /// transaction at MAIL/RCPT before the client sends its body. Back-pressure is per message and never shows here.
+    /// </summary>
+    public SpoolUnavailableException? Unavailable => Committer.Unavailable;
 
-        bool hasData = RawLog.AnySegmentData(path);
-        bool hasCommits = SpoolFiles.AnyCommitMetadata(path);
-        long watermark;
-        switch (SpoolWatermark.TryRead(path, out watermark, out string detail))
-        {
-            case SpoolWatermark.Status.Missing when hasData || hasCommits:
-                throw Refuse(logger, $"The spool at {path} holds log data but its watermark file {SpoolWatermark.FileName} is missing, so what was acknowledged cannot be verified. Restore the file from a backup or move the spool aside; FastMta will not start on it.");
-            case SpoolWatermark.Status.Missing:
-                watermark = SpoolFiles.FirstAddress;
-                SpoolWatermark.Write(path, watermark);
-                Log.SpoolCreated(logger, path);
-                break;
-            case SpoolWatermark.Status.Corrupt:
-                throw Refuse(logger, $"The spool watermark is corrupt ({detail}). FastMta will not start on a spool it cannot verify.");
-        }
-
-        bool relaxed = resolved.Durability == SpoolDurability.Relaxed;
-        // Commit: FASTER's device (O_SYNC) and commit manager. Relaxed: the same files through the page cache (no O_SYNC).
-        IDevice device = relaxed
-            ? new PageCacheLogDevice(SpoolFiles.LogFile(path), flushOnDispose: true)
-            : Devices.CreateLogDevice(SpoolFiles.LogFile(path), preallocateFile: false, deleteOnClose: false);
-        DeviceLogCommitCheckpointManager? commitManager = relaxed
-            ? new DeviceLogCommitCheckpointManager(new PageCacheDeviceFactory(), new DefaultCheckpointNamingScheme(path), removeOutdated: true)
-            : null;
-        FasterLog? log = null;
-        try
-        {
-            var settings = new FasterLogSettings
-            {
-                LogDevice = device,
-                LogCommitManager = commitManager,
-                LogCommitDir = path,
-                PageSize = 1L << resolved.PageSizeBits,
-                MemorySize = 1L << resolved.MemorySizeBits,
-                SegmentSize = 1L << resolved.SegmentSizeBits,
-                LogChecksum = LogChecksumType.PerEntry,
-                // Commit records go into the log itself instead of a new metadata file (written, then the old one
-                // unlinked) per commit: that file was 12 % of the relay's CPU and an extra synchronous write in every
-                // commit's latency. FASTER still writes a metadata file now and then; recovery reads the newest one
-                // and then the commit records after it (verified below like any recovery).
-                FastCommitMode = true,
-                TryRecoverLatest = false, // the constructor would swallow recovery errors; recover explicitly below
-                AutoCommit = false,
-                AutoRefreshSafeTailAddress = false,
-            };
-            log = new FasterLog(settings, logger);
-            try
-            {
-                log.Recover();
-            }
-            catch (Exception e)
-            {
-                throw Refuse(logger, $"FasterLog recovery of {path} failed: {e.Message}", e);
-            }
-
-            long begin = log.BeginAddress;
-            long committed = log.CommittedUntilAddress;
-            if (committed < watermark)
-            {
-                throw Refuse(logger, $"The spool at {path} recovered up to log address {committed}, but its watermark records that data up to {watermark} was committed (and acknowledged). The commit metadata is missing, stale or corrupt. FastMta will not start and silently lose mail; restore the spool or investigate.");
-            }
-
-            if (hasData && committed <= begin)
-            {
-                // Safe: the first acknowledgement is only sent after the watermark moved past the log start.
-                Log.UncommittedDataIgnored(logger, path);
-            }
-
-            var rawLog = new RawLog(path, resolved.PageSizeBits, resolved.SegmentSizeBits);
-            try
-            {
-                rawLog.VerifyTailPage(begin, committed);
-            }
-            catch (SpoolRecoveryException e)
-            {
-                Log.RecoveryRefused(logger, e.Message);
-                throw;
-            }
-            catch (IOException e)
-            {
-                throw Refuse(logger, $"Reading the spool log tail in {path} failed: {e.Message}", e);
-            }
-
-            var metrics = new SpoolMetrics();
-            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-            metrics.RecoveryCompleted(elapsed.TotalSeconds);
-            var spool = new MessageSpool(resolved, logger, device, commitManager, log, rawLog, metrics, watermark);
-            Log.SpoolOpened(logger, path, begin, committed, watermark, elapsed.TotalMilliseconds);
-            return Task.FromResult(spool);
-        }
-        catch
-        {
-            log?.Dispose();
-            commitManager?.Dispose();
-            device.Dispose();
-            throw;
-        }
-    }
+    /// <summary>The storage state for tests and tools.</summary>
+    internal StorageHealth Storage => storage;
 
     /// <summary>A writer for one SMTP transaction; pooled (returned by <see cref="MessageWriter.Dispose"/>).</summary>
     public MessageWriter CreateWriter()
@@ -306,15 +201,16 @@ public sealed partial class MessageSpool : IAsyncDisposable
         await Committer.StopAsync().ConfigureAwait(false);
         long committed = log.CommittedUntilAddress;
         log.Dispose();
-        commitManager?.Dispose(); // FasterLog disposes only a commit manager it created itself
+        commitManager.Dispose(); // FasterLog disposes only a commit manager it created itself
         device.Dispose(); // FasterLog.Dispose leaves the device it was given alone (Relaxed: flushes the segments to disk)
-        if (commitManager is not null)
+        if (options.Durability == SpoolDurability.Relaxed)
         {
             FlushCommitMetadata(options.Path);
         }
 
         Metrics.Dispose();
         Log.SpoolClosed(logger, committed);
+        spoolLock.Dispose(); // last: nothing of this process touches the spool after another may take it
     }
 
     /// <summary>Relaxed mode, clean shutdown: the commit metadata files and their directories to disk as well.</summary>
@@ -395,7 +291,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Metrics.CommitFailed("timeout", 1);
-                throw new SpoolUnavailableException($"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
+                throw new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
             }
         }
         finally
@@ -407,13 +303,16 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private void EnterOperation()
     {
         Interlocked.Increment(ref activeOperations);
-        Exception? unavailable = Committer.Unavailable;
+        // A storage fault does not refuse appends: body chunks still go to the log's memory (bounded, and waiting
+        // for room there times out as back-pressure), and the message is refused at its commit wait with the
+        // fault's reason, so a transaction in the middle of DATA ends with its reply rather than mid-body.
+        SpoolUnavailableException? unavailable = Committer.RefusesAppends;
         if (closing || unavailable is not null)
         {
             Interlocked.Decrement(ref activeOperations);
             throw unavailable is null
-                ? new SpoolUnavailableException("The spool is shutting down.")
-                : new SpoolUnavailableException(unavailable.Message, unavailable);
+                ? new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.")
+                : new SpoolUnavailableException(unavailable.Reason, unavailable.Message, unavailable);
         }
     }
 
@@ -575,12 +474,6 @@ public sealed partial class MessageSpool : IAsyncDisposable
         SpoolCorruptException e = inner is null ? new SpoolCorruptException(address, message) : new SpoolCorruptException(address, message, inner);
         Log.CorruptRecord(logger, address, e);
         return e;
-    }
-
-    private static SpoolRecoveryException Refuse(ILogger logger, string reason, Exception? inner = null)
-    {
-        Log.RecoveryRefused(logger, reason);
-        return inner is null ? new SpoolRecoveryException(reason) : new SpoolRecoveryException(reason, inner);
     }
 
     private readonly record struct EnvelopeFields(

@@ -26,13 +26,57 @@ public sealed class SpoolCorruptException : Exception
     public long LogAddress { get; }
 }
 
+/// <summary>Why the spool refused a message; each reason has its own SMTP reply and HTTP answer.</summary>
+public enum SpoolUnavailableReason
+{
+    /// <summary>The commit (or room in the log's memory) took longer than CommitTimeout: the disk is too slow or stalled. SMTP 451 4.3.0.</summary>
+    BackPressure,
+
+    /// <summary>The spool is closing (shutdown). SMTP 451 4.3.0.</summary>
+    ShuttingDown,
+
+    /// <summary>A write failed with ENOSPC or EDQUOT; the spool is latched unavailable until a retried write succeeds. SMTP 452 4.3.1.</summary>
+    NoSpace,
+
+    /// <summary>A write failed with another I/O error, or the committer failed; latched until a write or commit succeeds again. SMTP 451 4.3.0.</summary>
+    StorageFailed,
+}
+
 /// <summary>
-/// The spool cannot accept the message now: commit timeout, memory full for longer than the timeout, shutting
-/// down, or failed. The SMTP side answers 451 4.3.0.
+/// The spool cannot accept the message now; <see cref="Reason"/> says why (back-pressure, shutting down, no space,
+/// storage failure). The message was not acknowledged and the client may retry.
 /// </summary>
 public sealed class SpoolUnavailableException : Exception
 {
-    public SpoolUnavailableException(string message) : base(message) { }
+    public SpoolUnavailableException(SpoolUnavailableReason reason, string message) : base(message)
+    {
+        Reason = reason;
+    }
 
-    public SpoolUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+    public SpoolUnavailableException(SpoolUnavailableReason reason, string message, Exception innerException) : base(message, innerException)
+    {
+        Reason = reason;
+    }
+
+    public SpoolUnavailableReason Reason { get; }
+
+    /// <summary>No space and storage failures are states of the spool (latched until they clear); the others concern one message.</summary>
+    public bool IsLatched => Reason is SpoolUnavailableReason.NoSpace or SpoolUnavailableReason.StorageFailed;
+}
+
+/// <summary>Another process holds the spool directory's lock (see <see cref="SpoolLock"/>); this one must not start on it.</summary>
+public sealed class SpoolLockedException : Exception
+{
+    public SpoolLockedException(string message, int holderProcessId) : base(message)
+    {
+        HolderProcessId = holderProcessId;
+    }
+
+    public SpoolLockedException(string message, int holderProcessId, Exception innerException) : base(message, innerException)
+    {
+        HolderProcessId = holderProcessId;
+    }
+
+    /// <summary>The pid written in the lock file by the holder, or 0 when unknown.</summary>
+    public int HolderProcessId { get; }
 }

@@ -23,6 +23,9 @@ internal sealed class SpoolMetrics : IDisposable
     private readonly Histogram<double> recoveryDuration;
     private readonly Counter<long> copiedForward;
     private readonly Counter<long> copiedForwardBytes;
+    private readonly Counter<long> storageWriteFailures;
+    private readonly Counter<long> committerRestarts;
+    private Func<bool>? available;
     private long beginAddress;
     private long commitsIssued;
     private long messagesCommittedTotal;
@@ -42,7 +45,7 @@ internal sealed class SpoolMetrics : IDisposable
         messagesPerCommit = meter.CreateHistogram<int>("fastmta.spool.commit.messages", "{message}",
             "Messages acknowledged by one group commit. Near 1 means light load or a slow committer wake-up; higher means batching works.");
         commitFailures = meter.CreateCounter<long>("fastmta.spool.commit.failures", "{failure}",
-            "Messages refused by the spool (SMTP 451 4.3.0), by reason: timeout (commit or log memory slower than CommitTimeout, i.e. back-pressure), error (the log failed; the spool stops accepting mail), shutdown.");
+            "Messages refused by the spool after DATA, by reason: timeout (commit or log memory slower than CommitTimeout, i.e. back-pressure; SMTP 451 4.3.0), no_space (the disk is full; 452 4.3.1), storage_error (another write error; 451 4.3.0), error (the committer failed; 451 4.3.0), shutdown.");
         orphanChunks = meter.CreateCounter<long>("fastmta.spool.orphan.chunks.skipped", "{chunk}",
             "Body chunks without a committed envelope (RSET, client disconnected mid-DATA) skipped while reading the spool. They use disk until space is reclaimed.");
         copiedForward = meter.CreateCounter<long>("fastmta.spool.messages.copied_forward", "{message}",
@@ -51,6 +54,12 @@ internal sealed class SpoolMetrics : IDisposable
             "Body bytes rewritten by copy-forward; the write amplification that space reclamation costs.");
         meter.CreateObservableGauge("fastmta.spool.begin.address", () => Volatile.Read(ref beginAddress), "By",
             "The spool log's begin address after the last truncation; rising means space is reclaimed.");
+        storageWriteFailures = meter.CreateCounter<long>("fastmta.spool.storage.write_failures", "{write}",
+            "Spool writes that failed and are held for a retry (each retry that fails counts again), by kind: no_space (ENOSPC, EDQUOT), io_error. Rising means the spool refuses mail.");
+        committerRestarts = meter.CreateCounter<long>("fastmta.spool.committer.restarts", "{restart}",
+            "Times the group committer failed with an unexpected error and was restarted. Any value above 0 deserves a look at the log.");
+        meter.CreateObservableGauge("fastmta.spool.available", () => Volatile.Read(ref available)?.Invoke() == false ? 0 : 1, "{state}",
+            "1 while the spool accepts mail, 0 while it refuses all of it (disk full, storage error, committer failed); /health says why.");
         recoveryDuration = meter.CreateHistogram("fastmta.spool.recovery.duration", "s",
             "Time to open, recover and verify the spool at start-up.",
             tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoverySeconds });
@@ -93,6 +102,14 @@ internal sealed class SpoolMetrics : IDisposable
     }
 
     public void Truncated(long newBegin) => Volatile.Write(ref beginAddress, newBegin);
+
+    /// <summary>What the availability gauge reports (set once the spool exists).</summary>
+    public void ObserveAvailability(Func<bool> isAvailable) => Volatile.Write(ref available, isAvailable);
+
+    public void StorageWriteFailed(StorageFaultKind kind) =>
+        storageWriteFailures.Add(1, new KeyValuePair<string, object?>("kind", kind == StorageFaultKind.NoSpace ? "no_space" : "io_error"));
+
+    public void CommitterRestarted() => committerRestarts.Add(1);
 
     public void RecoveryCompleted(double seconds) => recoveryDuration.Record(seconds);
 

@@ -12,18 +12,20 @@ public sealed class BackPressureTests
         }
 
         temp.Options.CommitTimeout = TimeSpan.FromSeconds(1);
-        await using MessageSpool spool = await temp.OpenAsync();
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        spool.Committer.BeforeCommitForTests = () => release.Task;
+        FaultingDevice? disk = null;
+        await using MessageSpool spool = await temp.OpenAsync(new SpoolDeviceHooks { BelowGuard = d => disk = new FaultingDevice(d) });
+        disk!.Stall(); // a hung disk: the flush neither completes nor fails
 
         using MessageWriter writer = spool.CreateWriter();
         writer.AddRecipient("a@example.test"u8, default);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        await Assert.ThrowsAsync<SpoolUnavailableException>(async () => await writer.CommitAsync(CancellationToken.None));
+        SpoolUnavailableException refused = await Assert.ThrowsAsync<SpoolUnavailableException>(async () => await writer.CommitAsync(CancellationToken.None));
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10));
+        Assert.Equal(SpoolUnavailableReason.BackPressure, refused.Reason); // 451 4.3.0: per message, not a latched state
+        Assert.Null(spool.Unavailable);
+        Assert.True(disk.StalledWrites > 0);
 
-        spool.Committer.BeforeCommitForTests = null;
-        release.SetResult();
+        disk.Heal();
         writer.Reset();
         writer.AddRecipient("b@example.test"u8, default);
         await writer.CommitAsync(CancellationToken.None);

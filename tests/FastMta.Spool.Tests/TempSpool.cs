@@ -28,6 +28,9 @@ internal sealed class TempSpool : IDisposable
 
     public Task<MessageSpool> OpenAsync() => MessageSpool.OpenAsync(Options, NullLogger.Instance);
 
+    public Task<MessageSpool> OpenAsync(SpoolDeviceHooks devices, Microsoft.Extensions.Logging.ILogger? logger = null) =>
+        MessageSpool.OpenAsync(Options, logger ?? NullLogger.Instance, devices);
+
     public void Dispose()
     {
         try

@@ -71,7 +71,7 @@ internal static class InjectionEndpoints
         {
             StatusCodes.Status202Accepted => TypedResults.Json(new InjectionAccepted(result.Id!, result.Recipients!.Value, result.Tags),
                 statusCode: StatusCodes.Status202Accepted),
-            StatusCodes.Status503ServiceUnavailable => Unavailable(http),
+            StatusCodes.Status503ServiceUnavailable => Unavailable(http, result.Error),
             _ => Problem(result.Status, result.Status == StatusCodes.Status413PayloadTooLarge ? "The message is too large." : "The message is invalid.",
                 result.Errors!),
         };
@@ -115,7 +115,8 @@ internal static class InjectionEndpoints
             if (outcome.Unavailable)
             {
                 ApiMetrics.Message("spool_unavailable");
-                return new BatchItemResult(index, StatusCodes.Status503ServiceUnavailable, Error: "The spool is not accepting messages now; retry later.");
+                return new BatchItemResult(index, StatusCodes.Status503ServiceUnavailable,
+                    Error: outcome.UnavailableDetail ?? "The spool is not accepting messages now; retry later.");
             }
             error = outcome.Error!;
         }
@@ -194,11 +195,11 @@ internal static class InjectionEndpoints
         Results.ValidationProblem(errors, detail: string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")),
             statusCode: status, title: title, type: ProblemType(status));
 
-    private static IResult Unavailable(HttpContext http)
+    private static IResult Unavailable(HttpContext http, string? detail)
     {
-        // Spool back-pressure is temporary (SMTP's 451 4.3.0): tell the client when to come back.
+        // Spool back-pressure and a full disk are temporary (SMTP's 451 4.3.0, 452 4.3.1): tell the client when to come back.
         http.Response.Headers.RetryAfter = "30";
-        return Results.Problem("The spool is not accepting messages now; retry later.", statusCode: StatusCodes.Status503ServiceUnavailable,
+        return Results.Problem(detail ?? "The spool is not accepting messages now; retry later.", statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "Service unavailable", type: ProblemType(StatusCodes.Status503ServiceUnavailable));
     }
 

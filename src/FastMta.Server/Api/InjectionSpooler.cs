@@ -8,8 +8,8 @@ using MimeKit;
 
 namespace FastMta.Server.Api;
 
-/// <summary>The outcome of spooling one validated message: its id, or why it was refused.</summary>
-internal readonly record struct SpoolOutcome(string? Id, InjectionError? Error, bool Unavailable);
+/// <summary>The outcome of spooling one validated message: its id, or why it was refused (Unavailable: why the spool refused it, in words).</summary>
+internal readonly record struct SpoolOutcome(string? Id, InjectionError? Error, bool Unavailable, string? UnavailableDetail = null);
 
 /// <summary>
 /// Writes a validated message into the spool exactly as an SMTP session does: envelope, Received header, body
@@ -30,6 +30,10 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
         if (!spool.IsOpen)
         {
             return new SpoolOutcome(null, null, Unavailable: true);
+        }
+        if (spool.Spool.Unavailable is { IsLatched: true } latched)
+        {
+            return Refused(latched); // out of space (or storage failed): refuse before the body is built and written
         }
         InjectionRequest request = message.Request;
         if (request.Pool is not null && !delivery.IsKnownPool(request.Pool))
@@ -90,7 +94,7 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
         catch (SpoolUnavailableException ex)
         {
             logger.LogWarning(ex, "HTTP API: the spool refused a message from {Client}", client);
-            return new SpoolOutcome(null, null, Unavailable: true);
+            return Refused(ex);
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("envelope", StringComparison.Ordinal))
         {
@@ -103,6 +107,16 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             writer.Dispose(); // after a commit: back to the pool; otherwise the transaction is abandoned
         }
     }
+
+    // 503 with Retry-After for every spool refusal, a full disk included (rather than WebDAV's 507, which HTTP
+    // clients do not treat as "retry later"); the detail says which.
+    private static SpoolOutcome Refused(SpoolUnavailableException ex) => new(null, null, Unavailable: true, ex.Reason switch
+    {
+        SpoolUnavailableReason.NoSpace => "The spool is out of disk space (insufficient system storage); retry later.",
+        SpoolUnavailableReason.StorageFailed => "The spool's storage is failing; retry later.",
+        SpoolUnavailableReason.ShuttingDown => "The server is shutting down; retry later.",
+        _ => "The spool is not accepting messages now; retry later.",
+    });
 
     private static InjectionError UnknownPool(string field, string name) =>
         new(StatusCodes.Status400BadRequest, "The message is invalid.",

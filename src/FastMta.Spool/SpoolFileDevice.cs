@@ -8,28 +8,34 @@ using Microsoft.Win32.SafeHandles;
 namespace FastMta.Spool;
 
 /// <summary>
-/// The FasterLog device of <see cref="SpoolDurability.Relaxed"/>: the same segment files, names and byte layout as
-/// FASTER's <c>ManagedLocalStorageDevice</c> (which Commit mode uses), but opened without <c>O_SYNC</c>
-/// (FASTER's own device always sets <c>FileOptions.WriteThrough</c>, whatever <c>disableFileBuffering</c> says).
-/// A finished write has reached the kernel's page cache, not the disk: it survives the death of the process
-/// (kill -9), not a power loss or a kernel crash. Writes are issued in the order FASTER asks for them (a
-/// synchronous <c>pwrite</c> on the calling thread, then the completion on the thread pool), reads run on the thread
-/// pool. With <c>flushOnDispose</c> (the log segments), <see cref="Dispose"/> flushes the files to disk, so a clean
-/// shutdown is durable; the commit-metadata devices (one per commit) are disposed without a flush.
+/// The spool's FasterLog device, for both durabilities: the same segment files, names and byte layout as FASTER's
+/// <c>ManagedLocalStorageDevice</c>, with two differences that FASTER's device cannot give. With
+/// <c>writeThrough</c> (<see cref="SpoolDurability.Commit"/>) the files are opened with <c>O_SYNC</c>
+/// (<see cref="FileOptions.WriteThrough"/>) and each write runs on the thread pool, as FASTER's asynchronous file
+/// writes do, so that a page flush does not block the session that crossed the page boundary; without it
+/// (<see cref="SpoolDurability.Relaxed"/>) the files go through the page cache (FASTER's device always sets
+/// <c>WriteThrough</c>, whatever <c>disableFileBuffering</c> says) and each write is a synchronous <c>pwrite</c> on
+/// the calling thread. And a failed write reports the errno (28 for ENOSPC) as its error code, where FASTER's
+/// device reports 4294967295 for every failure: <see cref="StorageGuardDevice"/>, above it, tells a full disk from
+/// an I/O error that way. A write ends on a completion on the thread pool, never on the caller's thread (FASTER
+/// may hold its epoch there); reads run on the thread pool. With <c>flushOnDispose</c> (the log segments of
+/// Relaxed), <see cref="Dispose"/> flushes the files to disk, so a clean shutdown is durable.
 /// </summary>
-internal sealed class PageCacheLogDevice : StorageDeviceBase
+internal sealed class SpoolFileDevice : StorageDeviceBase
 {
     private const uint SectorSize512 = 512;
-    private const uint IoError = 1;
+    private const uint Eio = 5;
 
     private readonly ConcurrentDictionary<int, SafeFileHandle> handles = new();
+    private readonly bool writeThrough;
     private readonly bool flushOnDispose;
     private int pending;
     private int disposed;
 
-    public PageCacheLogDevice(string filename, bool flushOnDispose)
+    public SpoolFileDevice(string filename, bool writeThrough, bool flushOnDispose)
         : base(filename, SectorSize512, -1)
     {
+        this.writeThrough = writeThrough;
         this.flushOnDispose = flushOnDispose;
         string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(filename));
         if (directory is not null)
@@ -43,22 +49,22 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
         Interlocked.Increment(ref pending);
-        uint error = 0;
-        int length = checked((int)numBytesToWrite);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
+        if (writeThrough)
         {
-            Marshal.Copy(sourceAddress, buffer, 0, length);
-            RandomAccess.Write(Handle(segmentId), buffer.AsSpan(0, length), checked((long)destinationAddress));
+            // An O_SYNC write lasts as long as the disk takes: not on the caller's thread.
+            ThreadPool.UnsafeQueueUserWorkItem(
+                state =>
+                {
+                    uint error = state.Device.Write(state.Source, state.Segment, state.Destination, state.Length);
+                    Interlocked.Decrement(ref state.Device.pending);
+                    state.Callback(error, error == 0 ? state.Length : 0, state.Context);
+                },
+                (Device: this, Source: sourceAddress, Segment: segmentId, Destination: destinationAddress, Length: numBytesToWrite, Callback: callback, Context: context),
+                preferLocal: false);
+            return;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
-        {
-            error = IoError;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        uint result = Write(sourceAddress, segmentId, destinationAddress, numBytesToWrite);
 
         // Completions never run on the caller's thread (FASTER may hold its epoch there).
         ThreadPool.UnsafeQueueUserWorkItem(
@@ -67,9 +73,33 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
                 Interlocked.Decrement(ref state.Device.pending);
                 state.Callback(state.Error, state.Error == 0 ? state.Length : 0, state.Context);
             },
-            (Device: this, Callback: callback, Error: error, Length: numBytesToWrite, Context: context),
+            (Device: this, Callback: callback, Error: result, Length: numBytesToWrite, Context: context),
             preferLocal: false);
     }
+
+    /// <summary>One pwrite of the whole range; 0, or the errno of the failure (EIO when there is none).</summary>
+    private uint Write(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite)
+    {
+        int length = checked((int)numBytesToWrite);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            Marshal.Copy(sourceAddress, buffer, 0, length);
+            RandomAccess.Write(Handle(segmentId), buffer.AsSpan(0, length), checked((long)destinationAddress));
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            return ErrorCode(e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>.NET on Unix puts the errno of a failed system call into the IOException's HResult (ENOSPC: 28).</summary>
+    internal static uint ErrorCode(Exception e) => e is IOException && e.HResult is > 0 and < 4096 ? (uint)e.HResult : Eio;
 
     public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
     {
@@ -120,6 +150,14 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
+            // I/O already started finishes on its handle (bounded: a write in flight at shutdown is a disk's latency).
+            long deadline = Environment.TickCount64 + 2000;
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref pending) > 0 && Environment.TickCount64 < deadline)
+            {
+                spin.SpinOnce(sleep1Threshold: 10);
+            }
+
             CloseHandles(flushOnDispose);
         }
     }
@@ -150,7 +188,7 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            error = IoError;
+            error = ErrorCode(e);
         }
         finally
         {
@@ -164,14 +202,33 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
     private SafeFileHandle Handle(int segmentId)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
-            FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.None), this);
+        if (handles.TryGetValue(segmentId, out SafeFileHandle? handle))
+        {
+            return handle;
+        }
+
+        // Opening and closing exclude each other: a read that raced Dispose would otherwise open a handle after
+        // CloseHandles ran and leave it open (with .NET's shared flock on the file) until the GC finalized it.
+        lock (handles)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+            return handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
+                FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, device.writeThrough ? FileOptions.WriteThrough : FileOptions.None), this);
+        }
     }
 
     private string SegmentPath(int segment) =>
         OmitSegmentIdFromFileName ? FileName : FileName + "." + segment.ToString(CultureInfo.InvariantCulture);
 
     private void CloseHandles(bool flush)
+    {
+        lock (handles)
+        {
+            CloseHandlesLocked(flush);
+        }
+    }
+
+    private void CloseHandlesLocked(bool flush)
     {
         foreach (int segment in handles.Keys)
         {
@@ -194,10 +251,12 @@ internal sealed class PageCacheLogDevice : StorageDeviceBase
 }
 
 /// <summary>
-/// Hands <see cref="PageCacheLogDevice"/>s to FasterLog's commit-metadata manager (files <c>log-commits/commit.N.0</c>,
-/// the same names and layout as FASTER's <c>LocalStorageNamedDeviceFactory</c>, which lists and deletes them).
+/// Hands FasterLog's commit-metadata manager a <see cref="SpoolFileDevice"/> behind a <see cref="StorageGuardDevice"/>
+/// per file (<c>log-commits/commit.N.0</c>, the same names and layout as FASTER's
+/// <c>LocalStorageNamedDeviceFactory</c>, which lists and deletes them), so a full disk while a metadata file is
+/// written is held and retried like a log write.
 /// </summary>
-internal sealed class PageCacheDeviceFactory : INamedDeviceFactory
+internal sealed class SpoolDeviceFactory(bool writeThrough, StorageHealth health) : INamedDeviceFactory
 {
     private readonly LocalStorageNamedDeviceFactory files = new();
     private string baseName = string.Empty;
@@ -209,7 +268,7 @@ internal sealed class PageCacheDeviceFactory : INamedDeviceFactory
     }
 
     public IDevice Get(FileDescriptor fileInfo) =>
-        new PageCacheLogDevice(System.IO.Path.Combine(baseName, fileInfo.directoryName, fileInfo.fileName), flushOnDispose: false);
+        new StorageGuardDevice(new SpoolFileDevice(System.IO.Path.Combine(baseName, fileInfo.directoryName, fileInfo.fileName), writeThrough, flushOnDispose: false), health);
 
     public void Delete(FileDescriptor fileInfo) => files.Delete(fileInfo);
 

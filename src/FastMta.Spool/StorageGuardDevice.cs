@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using FASTER.core;
+
+namespace FastMta.Spool;
+
+/// <summary>
+/// Sits between FasterLog and the file device and keeps a failed write from ever reaching FasterLog. FasterLog
+/// cannot take a write error back: without <c>TolerateDeviceFailure</c> it fails every later commit until the
+/// process restarts (which is how a full disk used to stop the spool for good), and with it the failed range is
+/// skipped, leaving a hole of lost records in the middle of the log. So a write that fails is held instead: its
+/// completion is not reported, its source (FasterLog's page, which cannot be reused before that completion) stays
+/// valid, and it is issued again every <see cref="StorageHealth.RetryInterval"/> until it succeeds. Meanwhile the
+/// commit that needs it cannot complete, <see cref="StorageHealth"/> is faulted and the spool refuses mail with the
+/// reason (no space: 452 4.3.1). When space returns the retried write succeeds, the commit completes and nothing
+/// was lost, skipped or written twice. Only when the device is disposed (shutdown) does a held write complete with
+/// its error. Reads and everything else pass straight through.
+/// </summary>
+internal sealed class StorageGuardDevice : IDevice
+{
+    private readonly IDevice inner;
+    private readonly StorageHealth health;
+    private readonly ConcurrentQueue<HeldWrite> pool = new();
+    private int disposed;
+
+    public StorageGuardDevice(IDevice inner, StorageHealth health)
+    {
+        this.inner = inner;
+        this.health = health;
+    }
+
+    public uint SectorSize => inner.SectorSize;
+
+    public string FileName => inner.FileName;
+
+    public long Capacity => inner.Capacity;
+
+    public long SegmentSize => inner.SegmentSize;
+
+    public int StartSegment => inner.StartSegment;
+
+    public int EndSegment => inner.EndSegment;
+
+    public int ThrottleLimit
+    {
+        get => inner.ThrottleLimit;
+        set => inner.ThrottleLimit = value;
+    }
+
+    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) =>
+        inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
+
+    public bool TryComplete() => inner.TryComplete();
+
+    public bool Throttle() => inner.Throttle();
+
+    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
+        HeldWrite.Rent(this, sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context).Issue();
+
+    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    {
+        // As StorageDeviceBase does, but through this device's guarded write.
+        long segmentSize = inner.SegmentSize;
+        int segment = segmentSize > 0 ? (int)((long)alignedDestinationAddress / segmentSize) : 0;
+        ulong offset = segmentSize > 0 ? (ulong)((long)alignedDestinationAddress % segmentSize) : alignedDestinationAddress;
+        WriteAsync(alignedSourceAddress, segment, offset, numBytesToWrite, callback, context);
+    }
+
+    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
+        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
+
+    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint aligned_read_length, DeviceIOCompletionCallback callback, object context) =>
+        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, aligned_read_length, callback, context);
+
+    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
+
+    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
+
+    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
+
+    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
+
+    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
+
+    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
+
+    public long GetFileSize(int segment) => inner.GetFileSize(segment);
+
+    public void Reset() => inner.Reset();
+
+    /// <summary>Held writes are completed with their error by their next retry (FasterLog may wait for them).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            inner.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One write from FasterLog until it succeeds (or the device is disposed). Pooled: a commit issues at least one
+    /// write, and at low load that is one per message.
+    /// </summary>
+    private sealed class HeldWrite
+    {
+        private const int MaxPooled = 64;
+        private static readonly DeviceIOCompletionCallback OnCompleted = static (error, bytes, state) => ((HeldWrite)state).Completed(error, bytes);
+
+        private readonly StorageGuardDevice device;
+        private IntPtr source;
+        private int segment;
+        private ulong destination;
+        private uint length;
+        private DeviceIOCompletionCallback? callback;
+        private object? context;
+        private bool failedBefore;
+
+        private HeldWrite(StorageGuardDevice device) => this.device = device;
+
+        public static HeldWrite Rent(StorageGuardDevice device, IntPtr source, int segment, ulong destination, uint length, DeviceIOCompletionCallback callback, object context)
+        {
+            if (!device.pool.TryDequeue(out HeldWrite? write))
+            {
+                write = new HeldWrite(device);
+            }
+
+            write.source = source;
+            write.segment = segment;
+            write.destination = destination;
+            write.length = length;
+            write.callback = callback;
+            write.context = context;
+            write.failedBefore = false;
+            return write;
+        }
+
+        public void Issue()
+        {
+            if (Volatile.Read(ref device.disposed) != 0 || (failedBefore && device.health.GivenUp))
+            {
+                Completed(StorageFaultCodes.Disposed, 0);
+                return;
+            }
+
+            device.inner.WriteAsync(source, segment, destination, length, OnCompleted, this);
+        }
+
+        private void Completed(uint error, uint bytes)
+        {
+            if (error != 0 && Volatile.Read(ref device.disposed) == 0 && !device.health.GivenUp)
+            {
+                device.health.WriteFailed(error, firstAttempt: !failedBefore, device.FileName);
+                failedBefore = true;
+                _ = Task.Delay(device.health.RetryInterval).ContinueWith(static (_, state) => ((HeldWrite)state!).Issue(), this,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return;
+            }
+
+            if (failedBefore)
+            {
+                device.health.HeldWriteEnded(device.FileName, written: error == 0); // written at last, or given up at shutdown
+            }
+
+            DeviceIOCompletionCallback done = callback!;
+            object doneContext = context!;
+            callback = null;
+            context = null;
+            if (device.pool.Count < MaxPooled)
+            {
+                device.pool.Enqueue(this);
+            }
+
+            done(error, error == 0 ? bytes : 0, doneContext);
+        }
+    }
+}
+
+/// <summary>Error codes the guard reports itself.</summary>
+internal static class StorageFaultCodes
+{
+    /// <summary>ECANCELED: the device was disposed while the write was held.</summary>
+    public const uint Disposed = 125;
+}
