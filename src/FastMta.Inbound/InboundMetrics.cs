@@ -38,7 +38,7 @@ public sealed class InboundMetrics
     private readonly Counter<long> _authAttempts = Meter.CreateCounter<long>("fastmta.smtp.auth_attempts", "{attempt}",
         description: "AUTH attempts, by result (ok, failed, rate_limited, busy).");
     private readonly Counter<long> _sessionsEnded = Meter.CreateCounter<long>("fastmta.smtp.sessions_ended", "{session}",
-        description: "SMTP sessions ended, by how (quit, client_closed, timeout, data_rate, write_timeout, too_many_errors, shutdown, error).");
+        description: "SMTP sessions ended, by how (quit, client_closed, timeout, data_rate, write_timeout, spool_unavailable, too_many_errors, shutdown, error).");
 
     public void ConnectionOpened()
     {

@@ -143,7 +143,22 @@ internal sealed partial class SmtpSession : IAsyncDisposable
 
             if (_mode is InputMode.Data or InputMode.Bdat && _transaction is not null)
             {
-                await _transaction.FlushAsync(_connection.ConnectionClosed); // move full chunks to the log
+                try
+                {
+                    await _transaction.FlushAsync(_connection.ConnectionClosed); // move full chunks to the log
+                }
+                catch (SpoolUnavailableException ex)
+                {
+                    // The body cannot be stored (back-pressure timeout, no space, storage failed) and the rest of
+                    // it is still on its way: a message cannot be refused mid-body, so say why and close (RFC 5321
+                    // 3.8 allows 421 at any point). Nothing of the message reaches the spool.
+                    Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
+                    bool noSpace = ex.Reason == SpoolUnavailableReason.NoSpace;
+                    _server.Metrics.Rejected(noSpace ? "spool_no_space" : "spool_unavailable");
+                    ResetTransaction();
+                    return await CloseWithAsync((noSpace ? SmtpReplies.InsufficientStorageClosing : SmtpReplies.SpoolUnavailableClosing).ToArray(),
+                        "spool_unavailable");
+                }
             }
 
             switch (action)

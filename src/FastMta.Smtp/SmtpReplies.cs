@@ -28,6 +28,9 @@ public static class SmtpReplies
     public static ReadOnlySpan<byte> TooManyErrors => "421 4.7.0 Too many errors, closing connection\r\n"u8;
     public static ReadOnlySpan<byte> ShuttingDown => "421 4.3.2 Service shutting down, try again later\r\n"u8;
     public static ReadOnlySpan<byte> IdleTimeout => "421 4.4.2 Timeout exceeded, closing connection\r\n"u8;
+    // Mid-body: the rest of the message is still coming, so the session ends (RFC 5321 3.8).
+    public static ReadOnlySpan<byte> SpoolUnavailableClosing => "421 4.3.0 Queue write failed, closing connection\r\n"u8;
+    public static ReadOnlySpan<byte> InsufficientStorageClosing => "421 4.3.1 Insufficient system storage, closing connection\r\n"u8;
     public static ReadOnlySpan<byte> SpoolUnavailable => "451 4.3.0 Queue write failed, try again later\r\n"u8;
     // RFC 3463 4.3.1 "Mail system full"; RFC 5321 452 "insufficient system storage". At DATA/BDAT, and at MAIL/RCPT
     // while the spool is known to be out of space.

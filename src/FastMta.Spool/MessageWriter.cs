@@ -479,7 +479,11 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         UnpinLog();
         for (int i = 0; i < fullChunks.Count; i++)
         {
-            ArrayPool<byte>.Shared.Return(fullChunks[i]);
+            // A flush that failed part-way has already given back (and nulled) the chunks it appended.
+            if (fullChunks[i] is { } chunk)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
         }
 
         fullChunks.Clear();
