@@ -35,7 +35,7 @@ internal static class ReplyTarget
         }
         else
         {
-            var got = new Parsed(status, prefix.Slice(0, consumed).Length, Describe(reply));
+            var got = new Parsed(status, prefix.Length - prefix.Slice(consumed).Length, Describe(reply));
             FuzzInvariantException.Check(got == first, $"the prefix of {fuzz.Split} octets gives {got}, the whole {first}");
         }
     }
@@ -48,7 +48,8 @@ internal static class ReplyTarget
         {
             ReadOnlySequence<byte> rest = input.Slice(offset);
             ReplyStatus status = ReplyParser.TryParse(rest, out SequencePosition consumed, out SmtpReply? reply);
-            long length = rest.Slice(0, consumed).Length;
+            // Not rest.Slice(0, consumed): the BCL throws on that when consumed is the start of an empty first segment.
+            long length = rest.Length - rest.Slice(consumed).Length;
             if (status != ReplyStatus.Complete)
             {
                 FuzzInvariantException.Check(length == 0 && reply is null, $"{status} consumed {length} octets or gave a reply");

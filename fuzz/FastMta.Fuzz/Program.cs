@@ -25,6 +25,7 @@ if (args.Length > 1)
         {
             failed++;
             Console.WriteLine($"FAILED {file}: {e.GetType().Name}: {e.Message}");
+            Console.WriteLine(e.StackTrace);
         }
     }
 
