@@ -51,7 +51,7 @@ sharpfuzz "$work/app/FastMta.Smtp.dll" >/dev/null
 # The target is `dotnet`, not an instrumented binary (AFL_SKIP_BIN_CHECK); crashing seeds are kept, not fatal
 # (AFL_SKIP_CRASHES), as the corpus keeps findings that may not be fixed yet.
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1
-export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_AUTORESUME=0 DOTNET_TieredPGO=0
+export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 echo "fuzz: afl-fuzz on '$target' for ${seconds}s" >&2
 nice -n "$NICE" afl-fuzz -V "$seconds" -i "$corpus" -o "$work/out" -x "$root/fuzz/smtp.dict" -t 5000 -m none \
   -- dotnet "$work/app/FastMta.Fuzz.dll" "$target" > "$work/afl.log" 2>&1 &
