@@ -55,6 +55,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 // the process's on /metrics (Monitoring/PrometheusMetrics.cs).
 builder.Services.AddPrometheusMetrics();
 builder.Services.AddSingleton<InjectionSpooler>();
+builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
