@@ -10,8 +10,8 @@ namespace FastMta.Spool;
 /// </summary>
 public abstract class MessageBody : IDisposable
 {
-    /// <summary>An empty body (nothing to read).</summary>
-    public static MessageBody Empty => new SequenceBody(ReadOnlySequence<byte>.Empty);
+    /// <summary>An empty body (nothing to read); one shared instance, which reading and disposing leave unchanged.</summary>
+    public static MessageBody Empty { get; } = new SequenceBody(ReadOnlySequence<byte>.Empty);
 
     /// <summary>The body's length in bytes, known before it is read (SIZE, BDAT chunk sizes).</summary>
     public abstract long Length { get; }

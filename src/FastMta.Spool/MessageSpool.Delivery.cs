@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using FASTER.core;
 
 namespace FastMta.Spool;
@@ -339,6 +340,7 @@ public sealed partial class MessageSpool
     }
 
     // One entry into a pooled buffer sliced to the entry's length (FasterLog rents it from the pool; Dispose returns it).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<IMemoryOwner<byte>> ReadPooledEntryAsync(long address, string what, int estimatedLength, CancellationToken cancellationToken)
     {
         IMemoryOwner<byte>? owner;
@@ -434,6 +436,7 @@ public sealed partial class MessageSpool
 
         public override long Length => length;
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no box per chunk read from disk
         public override async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(envelope is null, this);
