@@ -179,14 +179,21 @@ public sealed partial class OutboundConnection
         return await ReadReplyAsync(_options.DataTerminationTimeout, "waiting for the end-of-data reply");
     }
 
-    // The body as spooled, dot-stuffed segment by segment straight into the pipe (no copy of the whole message);
-    // the stuffer also adds the CRLF a body without a final one needs before the terminating ".".
-    private async Task WriteStuffedBodyAsync(ReadOnlySequence<byte> body, SpoolMessageId messageId)
+    // The body as spooled, read from the spool one entry at a time and dot-stuffed piece by piece straight into the
+    // pipe (no copy of the whole message); the stuffer also adds the CRLF a body without a final one needs before the
+    // terminating ".".
+    private async Task WriteStuffedBodyAsync(MessageBody body, SpoolMessageId messageId)
     {
         var stuffer = new DotStuffer();
         long unflushed = 0;
-        foreach (ReadOnlyMemory<byte> segment in body)
+        body.Rewind(); // a previous host of this attempt may have read some of it
+        while (true)
         {
+            ReadOnlyMemory<byte> segment = await ReadBodyAsync(body);
+            if (segment.IsEmpty)
+            {
+                break;
+            }
             for (int offset = 0; offset < segment.Length; offset += BodyFlushThreshold)
             {
                 ReadOnlyMemory<byte> piece = segment.Slice(offset, Math.Min(BodyFlushThreshold, segment.Length - offset));
@@ -210,22 +217,26 @@ public sealed partial class OutboundConnection
     }
 
     // BDAT (RFC 3030 2): the stored bytes go out untouched, in chunks of BdatChunkSize; each chunk's reply is read
-    // before the next is sent. Returns the reply that settles the accepted recipients; null when nothing was sent.
+    // before the next is sent. The chunk sizes come from the body's length; the bytes are read from the spool as they
+    // are sent, a spool entry at a time (an entry may span two BDAT chunks). Returns the reply that settles the
+    // accepted recipients; null when nothing was sent.
     private async Task<SmtpReply?> SendBdatAsync(DeliveryRequest request, bool send)
     {
         if (!send)
         {
             return null;
         }
-        ReadOnlySequence<byte> body = request.Body;
+        MessageBody body = request.Body;
+        body.Rewind();
         long chunkSize = Math.Max(1, _options.BdatChunkSize);
         long offset = 0;
+        ReadOnlyMemory<byte> pending = ReadOnlyMemory<byte>.Empty; // read from the spool, not yet sent
         while (true)
         {
             long size = Math.Min(chunkSize, body.Length - offset);
             bool last = offset + size == body.Length;
             ClientCommandWriter.WriteBdat(_writer, size, last);
-            await WriteRawAsync(body.Slice(offset, size));
+            pending = await WriteRawAsync(body, size, pending);
             SmtpReply reply = last
                 ? await ReadReplyAsync(_options.DataTerminationTimeout, "waiting for the BDAT LAST reply")
                 : await ReadReplyAsync(_options.DataBlockTimeout, "waiting for a BDAT chunk reply");
@@ -237,25 +248,55 @@ public sealed partial class OutboundConnection
         }
     }
 
-    private async Task WriteRawAsync(ReadOnlySequence<byte> chunk)
+    // Sends exactly `size` body bytes: what is left of the previous entry first, then entries read from the spool.
+    // Returns the unsent rest of the last entry read (it belongs to the next BDAT chunk).
+    private async Task<ReadOnlyMemory<byte>> WriteRawAsync(MessageBody body, long size, ReadOnlyMemory<byte> pending)
     {
         long unflushed = 0;
-        foreach (ReadOnlyMemory<byte> segment in chunk)
+        long remaining = size;
+        while (remaining > 0)
         {
-            for (int offset = 0; offset < segment.Length; offset += BodyFlushThreshold)
+            if (pending.IsEmpty)
             {
-                ReadOnlyMemory<byte> piece = segment.Slice(offset, Math.Min(BodyFlushThreshold, segment.Length - offset));
-                _writer.Write(piece.Span);
-                unflushed += piece.Length;
-                if (unflushed >= BodyFlushThreshold)
+                pending = await ReadBodyAsync(body);
+                if (pending.IsEmpty)
                 {
-                    await FlushAsync(_options.DataBlockTimeout, "sending the message body");
-                    unflushed = 0;
+                    throw BodyReadFailure(new InvalidOperationException($"the body ended {remaining} bytes short of its length {body.Length}"));
                 }
+            }
+            int n = (int)Math.Min(Math.Min(remaining, pending.Length), BodyFlushThreshold);
+            _writer.Write(pending.Span[..n]);
+            pending = pending[n..];
+            remaining -= n;
+            unflushed += n;
+            if (unflushed >= BodyFlushThreshold)
+            {
+                await FlushAsync(_options.DataBlockTimeout, "sending the message body");
+                unflushed = 0;
             }
         }
         await FlushAsync(_options.DataBlockTimeout, "sending the message body");
+        return pending;
     }
+
+    // The next piece of the body from the spool. A body that cannot be read fails the connection (it is in the middle
+    // of DATA or BDAT: ending the data now would deliver a truncated message) and defers the recipients.
+    private async ValueTask<ReadOnlyMemory<byte>> ReadBodyAsync(MessageBody body)
+    {
+        _phase = "reading the message from the spool";
+        _operation!.CancelAfter(_options.DataBlockTimeout);
+        try
+        {
+            return await body.ReadAsync(_operation.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw BodyReadFailure(e);
+        }
+    }
+
+    private OutboundConnectionException BodyReadFailure(Exception e) =>
+        new("body_read", 451, "4.3.0", $"the message could not be read from the spool while sending it to {HostName}[{RemoteEndPoint}]: {e.Message}", e);
 
     private async Task ResetAsync()
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using FastMta.Spool;
 
@@ -20,8 +19,9 @@ public sealed class DeliveryRequest
 
     public required IReadOnlyList<string> Recipients { get; init; }
 
-    /// <summary>The message exactly as spooled (Received header included), not dot-stuffed.</summary>
-    public required ReadOnlySequence<byte> Body { get; init; }
+    /// <summary>The message exactly as spooled (Received header included), not dot-stuffed; read piece by piece from the
+    /// spool (one log entry at a time), so an attempt's memory does not grow with the message.</summary>
+    public required MessageBody Body { get; init; }
 
     /// <summary>The sender or a recipient is non-ASCII, or the client asked for SMTPUTF8: the receiver must offer it.</summary>
     public required bool RequiresSmtpUtf8 { get; init; }

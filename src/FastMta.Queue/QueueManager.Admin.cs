@@ -271,9 +271,9 @@ public sealed partial class QueueManager
         string text = (sendDsn ? "bounced" : "deleted") + " by the administrator: " + reason;
         foreach (DeliveryWork work in selected)
         {
-            ReadOnlySequence<byte> body = sendDsn
-                ? await spool.ReadBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
-                : ReadOnlySequence<byte>.Empty;
+            using MessageBody body = sendDsn
+                ? await spool.OpenBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
+                : MessageBody.Empty;
             var result = new DeliveryResult
             {
                 Recipients = [.. work.RecipientIndexes.Select(_ => new RecipientResult(RecipientOutcome.Failed, 550, "5.0.0", text))],

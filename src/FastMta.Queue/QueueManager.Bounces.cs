@@ -10,7 +10,7 @@ namespace FastMta.Queue;
 // can never cause another.
 public sealed partial class QueueManager
 {
-    private async Task BounceAsync(QueuedMessage message, List<Bounced> bounced, string? remoteHost, ReadOnlySequence<byte> body, DateTimeOffset now)
+    private async Task BounceAsync(QueuedMessage message, List<Bounced> bounced, string? remoteHost, MessageBody body, DateTimeOffset now)
     {
         SpooledEnvelope envelope = message.Envelope;
         if (!DsnBuilder.MaySend(envelope.Sender))
@@ -39,6 +39,8 @@ public sealed partial class QueueManager
                 };
             }
 
+            // Only the header section goes back, so only its bound is read (two bytes more: an empty line at the limit).
+            byte[] original = await body.ReadPrefixAsync(DsnBuilder.MaxReturnedHeaderBytes + 2, CancellationToken.None).ConfigureAwait(false);
             var request = new DsnRequest
             {
                 ReportingMta = options.ReportingMta,
@@ -48,7 +50,7 @@ public sealed partial class QueueManager
                 ArrivalDate = envelope.ReceivedAt,
                 Date = now,
                 Recipients = recipients,
-                OriginalMessage = body,
+                OriginalMessage = new ReadOnlySequence<byte>(original),
             };
 
             using MessageWriter writer = spool.CreateWriter();

@@ -19,11 +19,12 @@ public sealed partial class QueueManager
         try
         {
             long started = Stopwatch.GetTimestamp();
-            ReadOnlySequence<byte> body = ReadOnlySequence<byte>.Empty;
+            MessageBody body = MessageBody.Empty;
             DeliveryResult? result = null;
             try
             {
-                body = await spool.ReadBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
+                // Only the envelope entry is read here; the agent reads the chunks as it sends them.
+                body = await spool.OpenBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -57,7 +58,14 @@ public sealed partial class QueueManager
             // start while this one's outcomes are being committed (they stay in flight until recorded).
             ReleaseSlot(destination, admission.Lease);
             slotReleased = true;
-            await RecordOutcomesAsync(work, result, body, seconds, AttemptKind.Delivery).ConfigureAwait(false);
+            try
+            {
+                await RecordOutcomesAsync(work, result, body, seconds, AttemptKind.Delivery).ConfigureAwait(false);
+            }
+            finally
+            {
+                body.Dispose();
+            }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
@@ -91,7 +99,7 @@ public sealed partial class QueueManager
         }
     }
 
-    private DeliveryRequest CreateRequest(DeliveryWork work, ReadOnlySequence<byte> body, Admission admission)
+    private DeliveryRequest CreateRequest(DeliveryWork work, MessageBody body, Admission admission)
     {
         SpooledEnvelope envelope = work.Message.Envelope;
         var recipients = new string[work.RecipientIndexes.Count];
@@ -132,7 +140,7 @@ public sealed partial class QueueManager
         AdminDelete,
     }
 
-    private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, ReadOnlySequence<byte> body, double seconds, AttemptKind kind)
+    private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, MessageBody body, double seconds, AttemptKind kind)
     {
         QueuedMessage message = work.Message;
         DateTimeOffset now = time.GetUtcNow();

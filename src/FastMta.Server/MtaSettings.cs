@@ -82,6 +82,7 @@ internal sealed partial class MtaSettings
             Delivery = LoadDelivery(mta, hostname),
             ApiKeys = LoadApiKeys(mta),
             Webhooks = LoadWebhooks(mta),
+            Injection = LoadInjection(mta, inbound.MaxMessageBytes),
             Shaping = LoadShaping(mta, mta["Delivery:EhloName"] is { Length: > 0 } ehloName ? ehloName : hostname),
         };
     }

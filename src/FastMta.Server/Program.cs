@@ -60,6 +60,7 @@ builder.Services.AddProblemResponses(); // every HTTP error as application/probl
 // the process's on /metrics (Monitoring/PrometheusMetrics.cs).
 builder.Services.AddPrometheusMetrics();
 builder.Services.AddSingleton<InjectionSpooler>();
+builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using FASTER.core;
 
 namespace FastMta.Spool;
@@ -89,8 +90,39 @@ public sealed partial class MessageSpool
     }
 
     /// <summary>
-    /// The body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, as the
-    /// log's own entry buffers chained together (no reassembly into one array).
+    /// The body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, read one
+    /// log entry at a time: the envelope record is read (and checked) now, each body chunk when the reader gets to it,
+    /// into a pooled buffer given back before the next one is read. A delivery attempt thus holds at most two entries
+    /// (the envelope with its inline tail, and one chunk: about 2 x <see cref="SpoolOptions.ChunkSize"/>), whatever the
+    /// message's size. Dispose the body when done. Corruption throws <see cref="SpoolCorruptException"/>, here or from
+    /// <see cref="MessageBody.ReadAsync"/>.
+    /// </summary>
+    public async ValueTask<MessageBody> OpenBodyAsync(long envelopeAddress, CancellationToken cancellationToken)
+    {
+        IMemoryOwner<byte> owner = await ReadPooledEntryAsync(envelopeAddress, "envelope", estimatedLength: 0, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ReadOnlyMemory<byte> record = owner.Memory;
+            if (SpoolRecord.ReadHeader(record.Span, envelopeAddress) == RecordKind.CopyForward)
+            {
+                record = record[EmbeddedEnvelopeOffset(record.Span)..];
+            }
+
+            EnvelopeFields fields = ParseEnvelope(record.Span, envelopeAddress, chunks: null);
+            (int inlineOffset, int inlineLength) = fields.Inline;
+            return new SpooledBody(this, envelopeAddress, fields.Id, fields.BodyLength, fields.ChunkAddresses, owner, record.Slice(inlineOffset, inlineLength));
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The whole body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, as
+    /// the log's own entry buffers chained together (no reassembly into one array). Holds the whole message in memory:
+    /// cold paths (tools, tests) only; delivery uses <see cref="OpenBodyAsync"/>.
     /// </summary>
     public async ValueTask<ReadOnlySequence<byte>> ReadBodyAsync(long envelopeAddress, CancellationToken cancellationToken)
     {
@@ -307,6 +339,26 @@ public sealed partial class MessageSpool
         return bytes is null ? throw Corrupt(address, $"the {what} entry is outside the log (begin {log.BeginAddress})") : (bytes, length);
     }
 
+    // One entry into a pooled buffer sliced to the entry's length (FasterLog rents it from the pool; Dispose returns it).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<IMemoryOwner<byte>> ReadPooledEntryAsync(long address, string what, int estimatedLength, CancellationToken cancellationToken)
+    {
+        IMemoryOwner<byte>? owner;
+        int length;
+        try
+        {
+            (owner, length) = await log.ReadAsync(address, MemoryPool<byte>.Shared, estimatedLength, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FasterException e)
+        {
+            throw Corrupt(address, $"the {what} entry is unreadable: {e.Message}", e);
+        }
+
+        return owner is null
+            ? throw Corrupt(address, $"the {what} entry is outside the log (begin {log.BeginAddress})")
+            : new SlicedOwner(owner, length);
+    }
+
     private void ValidateChunk(ReadOnlySpan<byte> chunk, long chunkAddress, SpoolMessageId id, int sequence, long envelopeAddress)
     {
         if (SpoolRecord.ReadHeader(chunk, chunkAddress) != RecordKind.BodyChunk
@@ -341,6 +393,113 @@ public sealed partial class MessageSpool
 
         protected override void Dispose(bool disposing)
         {
+        }
+    }
+
+    /// <summary>A pooled buffer seen as exactly the entry it holds.</summary>
+    private sealed class SlicedOwner(IMemoryOwner<byte> inner, int length) : IMemoryOwner<byte>
+    {
+        public Memory<byte> Memory => inner.Memory[..length];
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>
+    /// A spooled body for one delivery attempt: the envelope entry (kept for its chunk list and inline tail) and at most
+    /// one chunk entry at a time. Checks every chunk (kind, message id, sequence) and the total length as it goes.
+    /// </summary>
+    private sealed class SpooledBody : MessageBody
+    {
+        private readonly MessageSpool spool;
+        private readonly long envelopeAddress;
+        private readonly SpoolMessageId id;
+        private readonly long length;
+        private readonly long[] chunkAddresses;
+        private readonly ReadOnlyMemory<byte> inline;
+        private IMemoryOwner<byte>? envelope;
+        private IMemoryOwner<byte>? chunk;
+        private int nextChunk;
+        private long position;
+        private bool inlineRead;
+
+        public SpooledBody(MessageSpool spool, long envelopeAddress, SpoolMessageId id, long length, long[] chunkAddresses,
+            IMemoryOwner<byte> envelope, ReadOnlyMemory<byte> inline)
+        {
+            this.spool = spool;
+            this.envelopeAddress = envelopeAddress;
+            this.id = id;
+            this.length = length;
+            this.chunkAddresses = chunkAddresses;
+            this.envelope = envelope;
+            this.inline = inline;
+        }
+
+        public override long Length => length;
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no box per chunk read from disk
+        public override async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(envelope is null, this);
+            ReleaseChunk(); // the previous piece is done with: one chunk buffer at a time
+            while (nextChunk < chunkAddresses.Length)
+            {
+                long address = chunkAddresses[nextChunk];
+                IMemoryOwner<byte> owner = await spool.ReadPooledEntryAsync(address, "body chunk", spool.ChunkSize + SpoolRecord.ChunkHeaderLength,
+                    cancellationToken).ConfigureAwait(false);
+                chunk = owner;
+                ReadOnlyMemory<byte> entry = owner.Memory;
+                spool.ValidateChunk(entry.Span, address, id, nextChunk, envelopeAddress);
+                nextChunk++;
+                ReadOnlyMemory<byte> piece = entry[SpoolRecord.ChunkHeaderLength..];
+                position += piece.Length;
+                if (position + inline.Length > length)
+                {
+                    throw spool.Corrupt(envelopeAddress, $"message {id} has more body bytes than its envelope says ({length})");
+                }
+
+                if (!piece.IsEmpty)
+                {
+                    return piece;
+                }
+
+                ReleaseChunk();
+            }
+
+            if (inlineRead)
+            {
+                return ReadOnlyMemory<byte>.Empty;
+            }
+
+            inlineRead = true;
+            if (position + inline.Length != length)
+            {
+                throw spool.Corrupt(envelopeAddress, $"message {id} has {position + inline.Length} body bytes, its envelope says {length}");
+            }
+
+            position += inline.Length;
+            return inline;
+        }
+
+        public override void Rewind()
+        {
+            ObjectDisposedException.ThrowIf(envelope is null, this);
+            ReleaseChunk();
+            nextChunk = 0;
+            position = 0;
+            inlineRead = false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            ReleaseChunk();
+            envelope?.Dispose();
+            envelope = null;
+        }
+
+        private void ReleaseChunk()
+        {
+            chunk?.Dispose();
+            chunk = null;
         }
     }
 

@@ -59,7 +59,7 @@ internal static class TestSupport
             Domain = "dest.test",
             Sender = sender,
             Recipients = recipients,
-            Body = Segmented(body, segmentSize),
+            Body = MessageBody.FromSequence(Segmented(body, segmentSize)),
             RequiresSmtpUtf8 = smtpUtf8,
             EightBitMime = eightBit,
         };

@@ -43,6 +43,65 @@ public sealed class DeliveryStateTests
         Assert.True(envelope.FirstAddress < envelope.LogAddress || length <= 64 * 1024);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    [InlineData(64 * 1024)]
+    [InlineData((3 * 64 * 1024) + 17)]
+    public async Task OpenedBodyIsReadOneLogEntryAtATimeAndRewinds(int length)
+    {
+        using var temp = new TempSpool(chunkSize: 64 * 1024);
+        await using MessageSpool spool = await temp.OpenAsync();
+        SpooledEnvelope? envelope = null;
+        spool.MessageCommitted = e => envelope = e;
+        byte[] body = TempSpool.Body(length, length);
+        await TempSpool.WriteAsync(spool, body, piece: 5000);
+
+        using MessageBody opened = await spool.OpenBodyAsync(envelope!.LogAddress, CancellationToken.None);
+        Assert.Equal(length, opened.Length);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var read = new List<byte>();
+            int pieces = 0;
+            while (true)
+            {
+                ReadOnlyMemory<byte> piece = await opened.ReadAsync(CancellationToken.None);
+                if (piece.IsEmpty)
+                {
+                    break;
+                }
+
+                Assert.InRange(piece.Length, 1, 64 * 1024); // never more than one chunk's worth at a time
+                read.AddRange(piece.ToArray());
+                pieces++;
+            }
+
+            Assert.Equal(body, read.ToArray());
+            Assert.Equal((length + (64 * 1024) - 1) / (64 * 1024), pieces);
+            Assert.True((await opened.ReadAsync(CancellationToken.None)).IsEmpty); // stays at the end
+            opened.Rewind();
+        }
+
+        Assert.Equal(body.AsSpan(0, Math.Min(length, 100)).ToArray(), await opened.ReadPrefixAsync(100, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task OpenedBodyOfACopiedForwardMessageIsReadFromItsNewPlace()
+    {
+        using var temp = new TempSpool(chunkSize: 64 * 1024);
+        await using MessageSpool spool = await temp.OpenAsync();
+        SpooledEnvelope? envelope = null;
+        spool.MessageCommitted = e => envelope = e;
+        byte[] body = TempSpool.Body((2 * 64 * 1024) + 99, 4);
+        await TempSpool.WriteAsync(spool, body);
+        SpooledEnvelope moved = await spool.CopyForwardAsync(envelope!, [], CancellationToken.None);
+        spool.Truncate(() => moved.FirstAddress);
+
+        using MessageBody opened = await spool.OpenBodyAsync(moved.LogAddress, CancellationToken.None);
+        byte[] read = await opened.ReadPrefixAsync(int.MaxValue, CancellationToken.None);
+        Assert.Equal(body, read);
+    }
+
     [Fact]
     public async Task RecipientStatesSurviveReopenInLogOrder()
     {

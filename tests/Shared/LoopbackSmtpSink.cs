@@ -8,9 +8,18 @@ namespace FastMta.Tests.Shared;
 /// <summary>A recipient as the sink saw it: the address, the connection, and how many RCPTs for it came before.</summary>
 public sealed record SinkRecipient(string Address, int ConnectionNumber, int PreviousAttempts);
 
-/// <summary>One message the sink accepted: the envelope, the exact (unstuffed) bytes, and who sent it.</summary>
+/// <summary>One message the sink accepted: the envelope, the exact (unstuffed) bytes, and who sent it. With
+/// <see cref="LoopbackSmtpSinkOptions.KeepData"/> off, <see cref="Data"/> holds only the first
+/// <see cref="LoopbackSmtpSinkOptions.DigestHeadBytes"/> and <see cref="TailSha256"/> the SHA-256 of the rest.</summary>
 public sealed record SinkMessage(string Sender, IReadOnlyList<string> Recipients, byte[] Data, int ConnectionNumber,
-    IPEndPoint Peer, bool ViaBdat, string MailParameters);
+    IPEndPoint Peer, bool ViaBdat, string MailParameters)
+{
+    /// <summary>The message's length in bytes (also when the data was not kept).</summary>
+    public long Length { get; init; } = Data.Length;
+
+    /// <summary>SHA-256 of the bytes after <see cref="Data"/>; null when the whole message was kept.</summary>
+    public byte[]? TailSha256 { get; init; }
+}
 
 /// <summary>One command line the sink read, with the number of the socket read that delivered it.</summary>
 public sealed record SinkCommand(int ConnectionNumber, int ReadNumber, string Line);
@@ -46,6 +55,12 @@ public sealed class LoopbackSmtpSinkOptions
     /// <summary>The reply at end of data (DATA terminator or BDAT LAST); null or a null result = 250 and the message is
     /// recorded; any other reply means it is not recorded.</summary>
     public Func<SinkMessage, string?>? DataReply { get; init; }
+
+    /// <summary>Keep every message's bytes (default). Off: keep the first <see cref="DigestHeadBytes"/> and a SHA-256 of
+    /// the rest, so that large messages do not pile up in the test process.</summary>
+    public bool KeepData { get; init; } = true;
+
+    public int DigestHeadBytes { get; init; } = 16 * 1024;
 
     /// <summary>Bound on every socket read; a client silent this long is disconnected.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -162,7 +177,7 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
         private readonly byte[] _readBuffer = new byte[64 * 1024];
         private readonly MemoryStream _pending = new();
         private readonly List<string> _recipients = [];
-        private readonly MemoryStream _bdat = new();
+        private BodyStream _bdat = null!;
         private int _reads;
         private string? _sender;
         private string _mailParameters = "";
@@ -225,7 +240,7 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
                     _sender = line[(line.IndexOf('<', StringComparison.Ordinal) + 1)..close];
                     _mailParameters = line[(close + 1)..].Trim();
                     _recipients.Clear();
-                    _bdat.SetLength(0);
+                    _bdat = new BodyStream(Options);
                     await SendAsync("250 2.1.0 Ok");
                     return true;
                 case "RCPT":
@@ -266,11 +281,11 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
                         await SendAsync($"250 2.0.0 {chunk.Length} octets received");
                         return true;
                     }
-                    return await FinishAsync(_bdat.ToArray(), viaBdat: true);
+                    return await FinishAsync(_bdat, viaBdat: true);
                 case "RSET":
                     _sender = null;
                     _recipients.Clear();
-                    _bdat.SetLength(0);
+                    _bdat = new BodyStream(Options);
                     await SendAsync("250 2.0.0 Ok");
                     return true;
                 case "NOOP":
@@ -285,10 +300,14 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
             }
         }
 
-        private async Task<bool> FinishAsync(byte[] data, bool viaBdat)
+        private async Task<bool> FinishAsync(BodyStream data, bool viaBdat)
         {
-            var message = new SinkMessage(_sender!, _recipients.ToArray(), data, number, (IPEndPoint)socket.RemoteEndPoint!, viaBdat,
-                _mailParameters);
+            var message = new SinkMessage(_sender!, _recipients.ToArray(), data.Head(), number, (IPEndPoint)socket.RemoteEndPoint!, viaBdat,
+                _mailParameters)
+            {
+                Length = data.Length,
+                TailSha256 = data.TailSha256(),
+            };
             string reply = Options.DataReply?.Invoke(message) ?? "250 2.0.0 Ok: queued";
             if (reply.StartsWith('2'))
             {
@@ -297,7 +316,7 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
             }
             _sender = null;
             _recipients.Clear();
-            _bdat.SetLength(0);
+            _bdat = new BodyStream(Options);
             await SendAsync(reply);
             return !reply.StartsWith("421", StringComparison.Ordinal);
         }
@@ -356,15 +375,15 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
         private async Task<string?> ReadLineAsync() => await ReadRawLineAsync() is { } line ? Encoding.UTF8.GetString(line) : null;
 
         // RFC 5321 4.5.2: the data ends at a line holding only "."; a leading dot of any other line is removed.
-        private async Task<byte[]> ReadDotDataAsync()
+        private async Task<BodyStream> ReadDotDataAsync()
         {
-            var data = new MemoryStream();
+            var data = new BodyStream(Options);
             while (true)
             {
                 byte[] line = await ReadRawLineAsync() ?? throw new IOException("connection closed in DATA");
                 if (line is [(byte)'.'])
                 {
-                    return data.ToArray();
+                    return data;
                 }
                 data.Write(line.AsSpan(line.Length > 0 && line[0] == (byte)'.' ? 1 : 0));
                 data.Write("\r\n"u8);
@@ -392,6 +411,46 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
             {
                 _pending.SetLength(0);
             }
+            else if (_pending.Position >= _readBuffer.Length)
+            {
+                // Move the unread rest to the front, so a long DATA stream does not pile up here line after line.
+                byte[] buffer = _pending.GetBuffer();
+                int rest = (int)(_pending.Length - _pending.Position);
+                Buffer.BlockCopy(buffer, (int)_pending.Position, buffer, 0, rest);
+                _pending.SetLength(rest);
+                _pending.Position = 0;
+            }
         }
+    }
+
+    // A message's bytes as they arrive: all of them, or (KeepData off) the head and a running SHA-256 of the rest.
+    private sealed class BodyStream(LoopbackSmtpSinkOptions options)
+    {
+        private readonly MemoryStream _kept = new();
+        private System.Security.Cryptography.IncrementalHash? _tail;
+
+        public long Length { get; private set; }
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            Length += bytes.Length;
+            if (options.KeepData)
+            {
+                _kept.Write(bytes);
+                return;
+            }
+            int head = (int)Math.Min(bytes.Length, Math.Max(0, options.DigestHeadBytes - _kept.Length));
+            _kept.Write(bytes[..head]);
+            if (head < bytes.Length)
+            {
+                _tail ??= System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                _tail.AppendData(bytes[head..]);
+            }
+        }
+
+        public byte[] Head() => _kept.ToArray();
+
+        public byte[]? TailSha256() => options.KeepData ? null
+            : _tail?.GetHashAndReset() ?? System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty);
     }
 }

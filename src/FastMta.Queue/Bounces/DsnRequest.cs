@@ -25,7 +25,7 @@ internal sealed class DsnRequest
     /// <summary>At least one recipient; one DSN covers every failed (or delayed) recipient of one message.</summary>
     public required IReadOnlyList<DsnRecipient> Recipients { get; init; }
 
-    /// <summary>The original message as spooled. Only its header section is read (at most
-    /// <see cref="DsnBuilder.MaxReturnedHeaderBytes"/>); the body is never returned.</summary>
+    /// <summary>The original message as spooled, or its first <see cref="DsnBuilder.MaxReturnedHeaderBytes"/> + 2 bytes
+    /// (all the queue reads from the spool). Only its header section is returned; the body never is.</summary>
     public required ReadOnlySequence<byte> OriginalMessage { get; init; }
 }

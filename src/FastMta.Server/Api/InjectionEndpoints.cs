@@ -28,7 +28,7 @@ internal static class InjectionEndpoints
     public static RouteGroupBuilder MapInjectionApi(this IEndpointRouteBuilder app)
     {
         WarnIfOpen(app.ServiceProvider);
-        RouteGroupBuilder api = app.MapGroup("/api/v1/messages").WithTags("Injection").RequireApiKey();
+        RouteGroupBuilder api = app.MapGroup("/api/v1/messages").WithTags("Injection").RequireApiKey().LimitConcurrentInjections();
 
         api.MapPost("", InjectAsync)
             .WithName(Single)
@@ -137,8 +137,8 @@ internal static class InjectionEndpoints
         {
             return (null, new ReadFailure(Problem(StatusCodes.Status400BadRequest, "The request body must be UTF-8.", charset), "invalid"));
         }
-        // Base64 attachments and JSON escaping make a request bigger than the message it carries: allow 1.4x + 64 KiB.
-        long limit = (long)(settings.Inbound.MaxMessageBytes * 1.4) + 65_536;
+        // Mta:Http:MaxRequestBodySize (by default 1.4 x the message limit + 64 KiB: base64 and JSON escaping).
+        long limit = settings.Injection.MaxRequestBodySize;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
             size.MaxRequestBodySize = limit;
@@ -151,7 +151,7 @@ internal static class InjectionEndpoints
         }
         try
         {
-            T? value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, http.RequestAborted);
+            T? value = await RequestBody.DeserializeAsync<T>(http.Request, Json, http.RequestAborted);
             return value is null
                 ? (null, new ReadFailure(Problem(StatusCodes.Status400BadRequest, "The request body is invalid.",
                     new Dictionary<string, string[]> { ["$"] = ["must be a JSON object"] }), "invalid"))

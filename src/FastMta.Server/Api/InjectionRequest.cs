@@ -22,6 +22,7 @@ public sealed record InjectionRequest
     public Dictionary<string, string>? Tags { get; init; }
 
     [Description("A complete RFC 5322 message (headers, blank line, body). LF and CRLF line ends become CRLF; a bare CR (not followed by LF) is refused; sent as UTF-8.")]
+    [JsonConverter(typeof(LargeStringConverter))]
     public string? Content { get; init; }
 
     [Description("Subject (structured form).")]
@@ -40,9 +41,11 @@ public sealed record InjectionRequest
     public List<string>? ReplyTo { get; init; }
 
     [Description("Plain-text body.")]
+    [JsonConverter(typeof(LargeStringConverter))]
     public string? Text { get; init; }
 
     [Description("HTML body.")]
+    [JsonConverter(typeof(LargeStringConverter))]
     public string? Html { get; init; }
 
     [Description("Extra headers (name → value). Bcc, Content-*, MIME-Version, Received, Return-Path, X-FastMta-* and the headers set by other fields are refused.")]
@@ -61,6 +64,7 @@ public sealed record AttachmentRequest
     public string? ContentType { get; init; }
 
     [Description("The file, base64.")]
+    [JsonConverter(typeof(LargeStringConverter))]
     public string? Content { get; init; }
 }
 

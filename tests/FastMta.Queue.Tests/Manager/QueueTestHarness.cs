@@ -170,7 +170,8 @@ internal sealed class ScriptedAgent(Func<DeliveryRequest, CancellationToken, Tas
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
-        Attempts.Enqueue(new Attempt(request.MessageId, request.Domain, request.Sender, [.. request.Recipients], request.Body.ToArray(),
+        byte[] body = await request.Body.ReadPrefixAsync(int.MaxValue, cancellationToken);
+        Attempts.Enqueue(new Attempt(request.MessageId, request.Domain, request.Sender, [.. request.Recipients], body,
             request.RequiresSmtpUtf8, request.EightBitMime, request.SourceAddress?.ToString(), request.EhloName, DateTime.UtcNow));
         return await deliver(request, cancellationToken);
     }
