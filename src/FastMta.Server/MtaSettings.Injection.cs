@@ -28,10 +28,4 @@ internal sealed partial class MtaSettings
             MaxRequestBodySize = GetLong(http, "MaxRequestBodySize", (long)(maxMessageBytes * 1.4) + 65_536, min: 1024, max: 1L << 40),
         };
     }
-
-    private static long GetLong(IConfigurationSection section, string key, long defaultValue, long min, long max)
-    {
-        long value = GetLong(section, key, defaultValue, min);
-        return value <= max ? value : throw new InvalidOperationException($"{section.Path}:{key} = '{section[key]}' must be at most {max}.");
-    }
 }
