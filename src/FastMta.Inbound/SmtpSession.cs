@@ -153,11 +153,15 @@ internal sealed partial class SmtpSession : IAsyncDisposable
                     // it is still on its way: a message cannot be refused mid-body, so say why and close (RFC 5321
                     // 3.8 allows 421 at any point). Nothing of the message reaches the spool.
                     Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
-                    bool noSpace = ex.Reason == SpoolUnavailableReason.NoSpace;
-                    _server.Metrics.Rejected(noSpace ? "spool_no_space" : "spool_unavailable");
+                    _server.Metrics.Rejected(ex.Reason == SpoolUnavailableReason.NoSpace ? "spool_no_space" : "spool_unavailable");
                     ResetTransaction();
-                    return await CloseWithAsync((noSpace ? SmtpReplies.InsufficientStorageClosing : SmtpReplies.SpoolUnavailableClosing).ToArray(),
-                        "spool_unavailable");
+                    byte[] reply = ex.Reason switch
+                    {
+                        SpoolUnavailableReason.NoSpace => SmtpReplies.InsufficientStorageClosing.ToArray(),
+                        SpoolUnavailableReason.ShuttingDown => SmtpReplies.ShuttingDown.ToArray(),
+                        _ => SmtpReplies.SpoolUnavailableClosing.ToArray(),
+                    };
+                    return await CloseWithAsync(reply, "spool_unavailable");
                 }
             }
 

@@ -143,6 +143,93 @@ public sealed partial class DiskFullTests(ITestOutputHelper output)
         output.WriteLine($"{acknowledged.Count} acknowledged, {spool.Count} spooled");
     }
 
+    // A body that cannot be stored while it is still arriving: with the disk full the log's 64 MiB memory ring cannot
+    // drain, the next body chunk waits CommitTimeout (30 s) for room, and the session must then say why and close
+    // (421 4.3.x: a message cannot be refused in the middle of its body) instead of dropping the connection with an
+    // exception out of the session loop. The server stays up and takes mail again once space returns (the file system
+    // is larger than the ring: the refused message's chunks already in the ring are written out first).
+    [SkippableFact]
+    public async Task ABodyThatCannotBeStoredMidDataGets421AndTheServerTakesMailAgainOnceSpaceReturns()
+    {
+        Skip.IfNot(IsRoot(), "DiskFullTests needs root to mount a tmpfs (mount -t tmpfs); run the tests as root to include it.");
+        string mount = Path.Combine(Path.GetTempPath(), "fastmta-diskfull", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(mount);
+        Run("mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", mount);
+        try
+        {
+            string filler = Path.Combine(mount, "filler");
+            await using ServerProcess server = await ServerProcess.StartAsync(
+                ["Mta:Limits:MaxMessageBytes=200000000", "Mta:Limits:DataTimeout=00:02:00", "Mta:Limits:MinDataRate=0"],
+                spoolPath: Path.Combine(mount, "spool"), output: output);
+            await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(server);
+            client.Timeout = TimeSpan.FromSeconds(90);
+            await client.EhloAsync();
+            await client.CommandAsync("MAIL FROM:<big@full.example>", 250);
+            await client.CommandAsync("RCPT TO:<rcpt@dest.example>", 250);
+            await client.CommandAsync("DATA", 354);
+            output.WriteLine($"filler: {Fill(filler)} bytes");
+
+            // 1 MiB of body lines at a time, up to 160 MiB (well past the ring); the server stops reading while its
+            // chunk waits, so the writer blocks until the 421 ends the session.
+            byte[] block = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(new string('x', 1022) + "\r\n", 1024)));
+            Task<SmtpReply> reply = client.ReadReplyAsync();
+            var sent = Stopwatch.StartNew();
+            long written = 0;
+            try
+            {
+                while (!reply.IsCompleted && written < 160L * 1024 * 1024)
+                {
+                    await client.WriteAsync(block);
+                    written += block.Length;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or Xunit.Sdk.XunitException)
+            {
+                output.WriteLine($"writing stopped after {written} bytes: {ex.Message}");
+            }
+            SmtpReply refusal = await reply.WaitAsync(TimeSpan.FromSeconds(90));
+            output.WriteLine($"after {written} bytes and {sent.Elapsed}: {refusal}");
+            Assert.Equal(421, refusal.Code);
+            Assert.StartsWith("4.3.", refusal.EnhancedCode);
+            try
+            {
+                await client.ExpectClosedAsync();
+            }
+            catch (IOException)
+            {
+                // closed with our unread body bytes still in its buffer: a reset, which is a close too
+            }
+            Assert.Contains("spool_unavailable", (await GetAsync(server, "/metrics")).Body);
+
+            // Space returns: a new session's message is acknowledged, without a restart.
+            File.Delete(filler);
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                await using RawSmtpClient next = await RawSmtpClient.ConnectAsync(server);
+                await next.EhloAsync();
+                await next.WriteAsync("MAIL FROM:<after@full.example>\r\n");
+                SmtpReply mail = await next.ReadReplyAsync();
+                if (mail.Code == 250)
+                {
+                    await next.CommandAsync("RCPT TO:<rcpt@dest.example>", 250);
+                    await next.CommandAsync("DATA", 354);
+                    await next.WriteAsync(MessageContent.DotStuff(Content("after@full.example", 5_000)));
+                    await next.ExpectAsync(250);
+                    break;
+                }
+                Assert.True(waited.Elapsed < Bound, $"still refused {waited.Elapsed} after space was freed: {mail}");
+                await Task.Delay(500);
+            }
+            await server.StopGracefullyAsync();
+        }
+        finally
+        {
+            Run("umount", mount);
+            Directory.Delete(mount, recursive: true);
+        }
+    }
+
     // Deterministic content of about `size` bytes for a sender.
     private static byte[] Content(string sender, int size)
     {

@@ -38,11 +38,12 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
     public async Task Twelve_concurrent_8_MiB_injections_over_HTTP_cost_about_one_request_in_progress_not_twelve()
     {
         // One request in progress at a time (Mta:Http:MaxConcurrentInjections=1), about 4 x its body while it is
-        // parsed; the others get 503 and come back after Retry-After. Allowed: two requests' worth (the garbage of the
-        // previous one may not be collected yet). Without the limit the twelve cost 12 x that at once.
+        // parsed; the others get 503 and come back after Retry-After. Allowed: four requests' worth (the garbage of the
+        // previous ones may not be collected yet on a loaded machine: +203 MiB was seen once in CI). Without the limit
+        // the twelve cost 12 x that at once (+593 MiB measured).
         const int count = 12;
         const long size = 8 * MiB;
-        await RunAsync(smtp: 0, smtpBytes: 0, http: count, httpBytes: (int)size, allowedGrowth: RingAndSlack + (2 * 4 * size));
+        await RunAsync(smtp: 0, smtpBytes: 0, http: count, httpBytes: (int)size, allowedGrowth: RingAndSlack + (4 * 4 * size));
     }
 
     private async Task RunAsync(int smtp, int smtpBytes, int http, int httpBytes, long allowedGrowth)

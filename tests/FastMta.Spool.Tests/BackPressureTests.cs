@@ -26,11 +26,58 @@ public sealed class BackPressureTests
         Assert.True(disk.StalledWrites > 0);
 
         disk.Heal();
+        // The spool recovers: the held writes go through. On a loaded machine the first commit after healing may still
+        // miss the test's 1 s timeout, so a refused one is tried again (a client would retry after 451 too).
+        var recovering = System.Diagnostics.Stopwatch.StartNew();
+        int attempts = 0;
+        while (true)
+        {
+            attempts++;
+            writer.Reset();
+            writer.AddRecipient("b@example.test"u8, default);
+            try
+            {
+                await writer.CommitAsync(CancellationToken.None);
+                break;
+            }
+            catch (SpoolUnavailableException) when (recovering.Elapsed < TimeSpan.FromSeconds(30))
+            {
+            }
+        }
+        // The refused messages may still become durable (the client got 451 and will retry: at-least-once).
+        Assert.InRange((await TempSpool.ReadAllAsync(spool)).Count, 2, 2 + attempts);
+    }
+
+    // A body flush that fails part-way (here: the client went away while the log's memory was full) has already
+    // handed the chunks it appended back to the pool; resetting the writer must not hand them back again (it used to
+    // pass a null to ArrayPool.Return and throw out of the session's reset).
+    [Fact]
+    public async Task AFlushCancelledPartWayLeavesAWriterThatResetsAndWritesTheNextMessage()
+    {
+        using var temp = new TempSpool(chunkSize: 16 * 1024, pageSizeBits: 16, memorySizeBits: 17); // a 128 KiB ring
+        FaultingDevice? disk = null;
+        await using MessageSpool spool = await temp.OpenAsync(new SpoolDeviceHooks { BelowGuard = d => disk = new FaultingDevice(d) });
+        using MessageWriter writer = spool.CreateWriter();
+        writer.AddRecipient("a@example.test"u8, default);
+        disk!.Stall(); // the ring cannot drain: the first chunks fit, a later one waits for room
+        for (int i = 0; i < 20; i++)
+        {
+            TempSpool.Body(16 * 1024, i).CopyTo(writer.GetSpan(16 * 1024));
+            writer.Advance(16 * 1024);
+        }
+        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await writer.FlushAsync(gone.Token));
+        }
+
         writer.Reset();
+        disk.Heal();
         writer.AddRecipient("b@example.test"u8, default);
+        byte[] body = TempSpool.Body(1000, 99);
+        body.CopyTo(writer.GetSpan(body.Length));
+        writer.Advance(body.Length);
         await writer.CommitAsync(CancellationToken.None);
-        // The refused message may still become durable (the client got 451 and will retry: at-least-once).
-        Assert.InRange((await TempSpool.ReadAllAsync(spool)).Count, 2, 3);
+        Assert.Contains(await TempSpool.ReadAllAsync(spool), m => m.Body.Span.SequenceEqual(body));
     }
 
     [Fact]
