@@ -297,11 +297,7 @@ public sealed class AuthHardeningTests(ITestOutputHelper output)
     [InlineData("MaxVerificationWait", "-00:00:01")]
     public async Task AnInvalidAuthLimitStopsStartUpWithTheKeyNamed(string key, string value)
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, $"--Mta:Auth:{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            TimeSpan.FromSeconds(60));
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync($"Mta:Auth:{key}={value}");
         Assert.Contains($"Mta:Auth:{key}", result.Stderr);
     }
 

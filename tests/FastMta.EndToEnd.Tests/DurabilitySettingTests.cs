@@ -14,11 +14,7 @@ public sealed class DurabilitySettingTests(ITestOutputHelper output)
     [InlineData("1")]
     public async Task An_invalid_durability_stops_start_up_with_the_key_named(string value)
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, $"--Mta:Spool:Durability={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            Wait);
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync($"Mta:Spool:Durability={value}");
         Assert.Contains("Mta:Spool:Durability", result.Stderr);
         Assert.Contains("Relaxed", result.Stderr);
     }

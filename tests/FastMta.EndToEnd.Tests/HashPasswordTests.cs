@@ -50,11 +50,7 @@ public sealed class HashPasswordTests(ITestOutputHelper output)
     [Fact]
     public async Task TheServerRefusesToStartWithAMalformedHash()
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, "--Mta:Auth:Users:bob=pbkdf2-sha256$not-a-hash", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            ToolTimeout);
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync("Mta:Auth:Users:bob=pbkdf2-sha256$not-a-hash");
         Assert.Contains("Mta:Auth:Users:bob", result.Stderr);
     }
 }

@@ -253,11 +253,7 @@ public sealed class HttpApiTests(ITestOutputHelper output)
     [Fact]
     public async Task The_server_refuses_to_start_with_a_malformed_api_key_hash()
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, "--Mta:Http:ApiKeys:app=plain-key-not-a-hash", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            Wait);
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync("Mta:Http:ApiKeys:app=plain-key-not-a-hash");
         Assert.Contains("Mta:Http:ApiKeys:app", result.Stderr);
         Assert.DoesNotContain("plain-key-not-a-hash", result.Stderr);
     }

@@ -34,11 +34,7 @@ public sealed class InjectionLimitTests(ITestOutputHelper output)
     [InlineData("MaxRequestBodySize", "100")]
     public async Task An_invalid_injection_limit_stops_start_up_with_the_key_named(string key, string value)
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, $"--Mta:Http:{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            Wait);
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync($"Mta:Http:{key}={value}");
         Assert.Contains($"Mta:Http:{key}", result.Stderr);
     }
 

@@ -184,11 +184,7 @@ public sealed class PerClientConnectionLimitTests(ITestOutputHelper output)
     [InlineData("Mta:Limits:ExemptRelayNetworks", "maybe")]
     public async Task AnInvalidSlowClientLimitStopsStartUpWithTheKeyNamed(string key, string value)
     {
-        ToolResult result = await ExternalTool.RunAsync("dotnet",
-            [RepoLayout.ServerDll, $"--{key}={value}", "--Mta:Smtp:Listen=127.0.0.1:1", "--Mta:Http:Listen=127.0.0.1:2",
-                $"--Mta:Spool:Path={Path.Combine(Path.GetTempPath(), "fastmta-e2e", Guid.NewGuid().ToString("N"))}"],
-            TimeSpan.FromSeconds(30));
-        Assert.True(result.ExitCode == 2, $"expected exit code 2 (invalid configuration): {result}");
+        ToolResult result = await InvalidConfiguration.StartUpFailsAsync($"{key}={value}");
         Assert.Contains(key, result.Stderr);
     }
 

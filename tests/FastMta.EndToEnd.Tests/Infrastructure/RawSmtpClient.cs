@@ -47,28 +47,8 @@ public sealed class RawSmtpClient : IAsyncDisposable
         }
     }
 
-    public static async Task<RawSmtpClient> ConnectAsync(ServerProcess server, bool readBanner = true)
-    {
-        var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
-        using (var cts = new CancellationTokenSource(DefaultTimeout))
-        {
-            try
-            {
-                await tcp.ConnectAsync(IPAddress.Loopback, server.SmtpPort, cts.Token);
-            }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
-            {
-                tcp.Dispose();
-                throw server.Failure($"Cannot connect to 127.0.0.1:{server.SmtpPort}: {ex.Message}");
-            }
-        }
-        var client = new RawSmtpClient(tcp, server);
-        if (readBanner)
-        {
-            client.Banner = await client.ExpectAsync(220);
-        }
-        return client;
-    }
+    public static Task<RawSmtpClient> ConnectAsync(ServerProcess server, bool readBanner = true) =>
+        ConnectFromAsync(server, IPAddress.Loopback, readBanner);
 
     // Connects from another loopback address (127.0.0.2, 127.0.0.3, ...: all of 127.0.0.0/8 is local on Linux), so one
     // test can be several clients as far as per-address limits are concerned.
