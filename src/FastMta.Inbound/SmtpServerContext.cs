@@ -78,7 +78,7 @@ public sealed class SmtpServerContext
         {
             client = client.MapToIPv4(); // one host, one count, whichever socket family it came in on
         }
-        if (Options.ExemptRelayNetworks && IsInNetworks(client, Options.RelayNetworks))
+        if (Options.ExemptRelayNetworks && IsInRelayNetworks(client))
         {
             return ConnectionAdmission.Admitted;
         }
@@ -115,9 +115,14 @@ public sealed class SmtpServerContext
         Interlocked.Decrement(ref _activeConnections);
     }
 
-    internal static bool IsInNetworks(IPAddress address, IReadOnlyList<IPNetwork> networks)
+    // Mta:Relay:Networks: who may relay without AUTH, and who ExemptRelayNetworks frees from the per-client limit.
+    internal bool IsInRelayNetworks(IPAddress address)
     {
-        foreach (IPNetwork network in networks)
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        foreach (IPNetwork network in Options.RelayNetworks)
         {
             if (network.Contains(address))
             {
@@ -126,6 +131,7 @@ public sealed class SmtpServerContext
         }
         return false;
     }
+
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
 
     // RFC 5321 4.1.1.1 EHLO reply; extensions: RFC 2920 PIPELINING, RFC 1870 SIZE, RFC 6152 8BITMIME,

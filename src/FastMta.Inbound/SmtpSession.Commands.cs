@@ -182,20 +182,4 @@ internal sealed partial class SmtpSession
         (true, false, true) => "ESMTPA",
         (true, true, true) => "ESMTPSA",
     };
-
-    private bool IsInRelayNetworks(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        foreach (IPNetwork network in _options.RelayNetworks)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
 }

@@ -76,7 +76,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         _output = connection.Transport.Output;
         _lineScratch = ArrayPool<byte>.Shared.Rent(CommandLineFramer.DefaultMaxLength);
         _timer = new Timer(static state => ((SmtpSession)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
-        _relayAllowed = _clientAddress is not null && IsInRelayNetworks(_clientAddress);
+        _relayAllowed = _clientAddress is not null && _server.IsInRelayNetworks(_clientAddress);
     }
 
     // Waiting for a line from the client: a command, or the next response of an AUTH exchange. Not DATA/BDAT, where
