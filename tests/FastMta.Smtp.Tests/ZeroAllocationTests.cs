@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace FastMta.Smtp.Tests;
 
-// The steady-state path must not allocate (style.md 15: allocation budgets enforced). The BDN benchmarks measure
+// The steady-state path must not allocate (an allocation budget enforced in CI). The BDN benchmarks measure
 // this too; these tests keep it from regressing in every test run.
 public sealed class ZeroAllocationTests
 {
