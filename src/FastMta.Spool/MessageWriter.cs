@@ -287,7 +287,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
             if (envelopeLength > spool.MaxEntryLength)
             {
-                throw new InvalidOperationException($"The message envelope needs {envelopeLength} bytes, more than one spool log page holds ({spool.MaxEntryLength}); too many recipients or parameters.");
+                throw new SpoolEnvelopeTooLargeException(envelopeLength, spool.MaxEntryLength);
             }
 
             PinLog();

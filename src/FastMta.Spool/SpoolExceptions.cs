@@ -80,3 +80,14 @@ public sealed class SpoolLockedException : Exception
     /// <summary>The pid written in the lock file by the holder, or 0 when unknown.</summary>
     public int HolderProcessId { get; }
 }
+
+/// <summary>
+/// The message's envelope (sender, recipients and their parameters) does not fit one spool log page: the message can
+/// never be stored, whatever the load. An <see cref="InvalidOperationException"/>, as before this type existed.
+/// </summary>
+public sealed class SpoolEnvelopeTooLargeException(int envelopeLength, int maxEntryLength)
+    : InvalidOperationException($"The message envelope needs {envelopeLength} bytes, more than one spool log page holds ({maxEntryLength}); too many recipients or parameters.")
+{
+    public int EnvelopeLength { get; } = envelopeLength;
+    public int MaxEntryLength { get; } = maxEntryLength;
+}

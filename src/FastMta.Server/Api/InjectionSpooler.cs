@@ -96,7 +96,7 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             logger.LogWarning(ex, "HTTP API: the spool refused a message from {Client}", client);
             return Refused(ex);
         }
-        catch (InvalidOperationException ex) when (ex.Message.Contains("envelope", StringComparison.Ordinal))
+        catch (SpoolEnvelopeTooLargeException ex)
         {
             // The envelope (recipients) does not fit one spool page.
             return new SpoolOutcome(null, new InjectionError(StatusCodes.Status413PayloadTooLarge, "The message is too large.",
