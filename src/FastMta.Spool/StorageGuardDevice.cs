@@ -15,84 +15,27 @@ namespace FastMta.Spool;
 /// was lost, skipped or written twice. Only when the device is disposed (shutdown) does a held write complete with
 /// its error. Reads and everything else pass straight through.
 /// </summary>
-internal sealed class StorageGuardDevice : IDevice
+internal sealed class StorageGuardDevice : DelegatingDevice
 {
-    private readonly IDevice inner;
     private readonly StorageHealth health;
     private readonly ConcurrentQueue<HeldWrite> pool = new();
     private int disposed;
 
     public StorageGuardDevice(IDevice inner, StorageHealth health)
+        : base(inner)
     {
-        this.inner = inner;
         this.health = health;
     }
 
-    public uint SectorSize => inner.SectorSize;
-
-    public string FileName => inner.FileName;
-
-    public long Capacity => inner.Capacity;
-
-    public long SegmentSize => inner.SegmentSize;
-
-    public int StartSegment => inner.StartSegment;
-
-    public int EndSegment => inner.EndSegment;
-
-    public int ThrottleLimit
-    {
-        get => inner.ThrottleLimit;
-        set => inner.ThrottleLimit = value;
-    }
-
-    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) =>
-        inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-
-    public bool TryComplete() => inner.TryComplete();
-
-    public bool Throttle() => inner.Throttle();
-
-    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
         HeldWrite.Rent(this, sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context).Issue();
 
-    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
-    {
-        // As StorageDeviceBase does, but through this device's guarded write.
-        long segmentSize = inner.SegmentSize;
-        int segment = segmentSize > 0 ? (int)((long)alignedDestinationAddress / segmentSize) : 0;
-        ulong offset = segmentSize > 0 ? (ulong)((long)alignedDestinationAddress % segmentSize) : alignedDestinationAddress;
-        WriteAsync(alignedSourceAddress, segment, offset, numBytesToWrite, callback, context);
-    }
-
-    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
-
-    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint aligned_read_length, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, aligned_read_length, callback, context);
-
-    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
-
-    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
-
-    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
-
-    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
-
-    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
-
-    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
-
-    public long GetFileSize(int segment) => inner.GetFileSize(segment);
-
-    public void Reset() => inner.Reset();
-
     /// <summary>Held writes are completed with their error by their next retry (FasterLog may wait for them).</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            inner.Dispose();
+            Inner.Dispose();
         }
     }
 
@@ -141,7 +84,7 @@ internal sealed class StorageGuardDevice : IDevice
                 return;
             }
 
-            device.inner.WriteAsync(source, segment, destination, length, OnCompleted, this);
+            device.Inner.WriteAsync(source, segment, destination, length, OnCompleted, this);
         }
 
         private void Completed(uint error, uint bytes)

@@ -9,7 +9,7 @@ namespace FastMta.Spool.Tests;
 /// everything else pass through. Placed below the spool's StorageGuardDevice it plays the disk; above it, FasterLog
 /// sees its failures directly.
 /// </summary>
-internal sealed class FaultingDevice(IDevice inner) : IDevice
+internal sealed class FaultingDevice(IDevice inner) : DelegatingDevice(inner)
 {
     private readonly ConcurrentQueue<Action> stalled = new();
     private volatile int mode; // 0 pass, 1 fail, 2 stall
@@ -20,24 +20,6 @@ internal sealed class FaultingDevice(IDevice inner) : IDevice
     public int FailedWrites => Volatile.Read(ref failedWrites);
 
     public int StalledWrites => Volatile.Read(ref stalledWrites);
-
-    public uint SectorSize => inner.SectorSize;
-
-    public string FileName => inner.FileName;
-
-    public long Capacity => inner.Capacity;
-
-    public long SegmentSize => inner.SegmentSize;
-
-    public int StartSegment => inner.StartSegment;
-
-    public int EndSegment => inner.EndSegment;
-
-    public int ThrottleLimit
-    {
-        get => inner.ThrottleLimit;
-        set => inner.ThrottleLimit = value;
-    }
 
     /// <summary>Every write from now on fails with <paramref name="error"/> and writes nothing.</summary>
     public void FailWith(uint error)
@@ -59,14 +41,7 @@ internal sealed class FaultingDevice(IDevice inner) : IDevice
         }
     }
 
-    public void Initialize(long segmentSize, LightEpoch epoch = null!, bool omitSegmentIdFromFilename = false) =>
-        inner.Initialize(segmentSize, epoch, omitSegmentIdFromFilename);
-
-    public bool TryComplete() => inner.TryComplete();
-
-    public bool Throttle() => inner.Throttle();
-
-    public void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
         switch (mode)
         {
@@ -77,7 +52,7 @@ internal sealed class FaultingDevice(IDevice inner) : IDevice
                 return;
             case 2:
                 Interlocked.Increment(ref stalledWrites);
-                stalled.Enqueue(() => inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
+                stalled.Enqueue(() => Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
                 if (mode == 0 && stalled.TryDequeue(out Action? write))
                 {
                     write(); // Heal ran between the check and the enqueue
@@ -85,44 +60,14 @@ internal sealed class FaultingDevice(IDevice inner) : IDevice
 
                 return;
             default:
-                inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+                Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
                 return;
         }
     }
 
-    public void WriteAsync(IntPtr alignedSourceAddress, ulong alignedDestinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
-    {
-        long segmentSize = inner.SegmentSize;
-        int segment = segmentSize > 0 ? (int)((long)alignedDestinationAddress / segmentSize) : 0;
-        ulong offset = segmentSize > 0 ? (ulong)((long)alignedDestinationAddress % segmentSize) : alignedDestinationAddress;
-        WriteAsync(alignedSourceAddress, segment, offset, numBytesToWrite, callback, context);
-    }
-
-    public void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(segmentId, sourceAddress, destinationAddress, readLength, callback, context);
-
-    public void ReadAsync(ulong alignedSourceAddress, IntPtr alignedDestinationAddress, uint aligned_read_length, DeviceIOCompletionCallback callback, object context) =>
-        inner.ReadAsync(alignedSourceAddress, alignedDestinationAddress, aligned_read_length, callback, context);
-
-    public void TruncateUntilAddressAsync(long toAddress, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilAddressAsync(toAddress, callback, result);
-
-    public void TruncateUntilAddress(long toAddress) => inner.TruncateUntilAddress(toAddress);
-
-    public void TruncateUntilSegmentAsync(int toSegment, AsyncCallback callback, IAsyncResult result) => inner.TruncateUntilSegmentAsync(toSegment, callback, result);
-
-    public void TruncateUntilSegment(int toSegment) => inner.TruncateUntilSegment(toSegment);
-
-    public void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result) => inner.RemoveSegmentAsync(segment, callback, result);
-
-    public void RemoveSegment(int segment) => inner.RemoveSegment(segment);
-
-    public long GetFileSize(int segment) => inner.GetFileSize(segment);
-
-    public void Reset() => inner.Reset();
-
-    public void Dispose()
+    public override void Dispose()
     {
         Heal();
-        inner.Dispose();
+        Inner.Dispose();
     }
 }
