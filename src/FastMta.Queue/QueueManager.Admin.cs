@@ -24,16 +24,16 @@ public sealed record AdminOutcome(int Messages, int Recipients, int SkippedInFli
 // request, never done by the delivery path. Suspensions live in memory (they end at restart, like KumoMTA's).
 public sealed partial class QueueManager
 {
-    private readonly Dictionary<string, long> suspendedUntil = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, long> _suspendedUntil = new(StringComparer.OrdinalIgnoreCase);
 
     public QueueSummary GetSummary(int maxDestinations = 1000)
     {
         var byDomain = new Dictionary<string, DomainCounts>(StringComparer.OrdinalIgnoreCase);
         int pending = 0, inFlight = 0, deferred = 0, messages;
-        lock (gate)
+        lock (_gate)
         {
-            messages = byFirstAddress.Count;
-            foreach (QueuedMessage message in byFirstAddress.Values)
+            messages = _byFirstAddress.Count;
+            foreach (QueuedMessage message in _byFirstAddress.Values)
             {
                 HashSet<string>? seen = null;
                 for (int i = 0; i < message.States.Length; i++)
@@ -74,7 +74,7 @@ public sealed partial class QueueManager
                 }
             }
 
-            foreach (string suspended in suspendedUntil.Keys)
+            foreach (string suspended in _suspendedUntil.Keys)
             {
                 byDomain.TryAdd(suspended, new DomainCounts());
             }
@@ -86,7 +86,7 @@ public sealed partial class QueueManager
                 .Select(d => new DestinationSummary(d.Key, d.Value.Messages, d.Value.Pending, d.Value.InFlight, d.Value.Deferred,
                     DestinationsOf(d.Key).Sum(q => q.Active),
                     d.Value.NextAttemptMs == long.MaxValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(d.Value.NextAttemptMs),
-                    suspendedUntil.TryGetValue(d.Key, out long until) ? ToTime(until) : null))
+                    _suspendedUntil.TryGetValue(d.Key, out long until) ? ToTime(until) : null))
                 .ToList();
             return new QueueSummary(messages, pending, inFlight, deferred, byDomain.Count, summaries);
         }
@@ -96,16 +96,16 @@ public sealed partial class QueueManager
     public IReadOnlyList<QueuedMessageInfo> ListMessages(string? domain, int limit)
     {
         var list = new List<QueuedMessageInfo>();
-        lock (gate)
+        lock (_gate)
         {
-            foreach (long first in firstAddresses)
+            foreach (long first in _firstAddresses)
             {
                 if (list.Count >= limit)
                 {
                     break;
                 }
 
-                QueuedMessage message = byFirstAddress[first];
+                QueuedMessage message = _byFirstAddress[first];
                 if (domain is null || HasQueuedRecipientIn(message, domain))
                 {
                     list.Add(Describe(message));
@@ -118,9 +118,9 @@ public sealed partial class QueueManager
 
     public QueuedMessageInfo? FindMessage(string id)
     {
-        lock (gate)
+        lock (_gate)
         {
-            foreach (QueuedMessage message in byFirstAddress.Values)
+            foreach (QueuedMessage message in _byFirstAddress.Values)
             {
                 if (message.Envelope.Id.ToString().Equals(id, StringComparison.OrdinalIgnoreCase))
                 {
@@ -146,9 +146,9 @@ public sealed partial class QueueManager
         }
 
         long until = duration is { } d ? NowMs + (long)d.TotalMilliseconds : long.MaxValue;
-        lock (gate)
+        lock (_gate)
         {
-            suspendedUntil[domain.ToLowerInvariant()] = until;
+            _suspendedUntil[domain.ToLowerInvariant()] = until;
         }
 
         Signal(); // the scheduler wakes at the suspension's end
@@ -158,9 +158,9 @@ public sealed partial class QueueManager
     public bool Resume(string domain)
     {
         bool removed;
-        lock (gate)
+        lock (_gate)
         {
-            removed = suspendedUntil.Remove(domain);
+            removed = _suspendedUntil.Remove(domain);
             foreach (DestinationQueue queue in removed ? DestinationsOf(domain) : [])
             {
                 MakeRunnableIfReady(queue);
@@ -173,9 +173,9 @@ public sealed partial class QueueManager
 
     public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return suspendedUntil.ToDictionary(s => s.Key, s => ToTime(s.Value));
+            return _suspendedUntil.ToDictionary(s => s.Key, s => ToTime(s.Value));
         }
     }
 
@@ -183,9 +183,9 @@ public sealed partial class QueueManager
     public int RetryNow(string? domain)
     {
         int count = 0;
-        lock (gate)
+        lock (_gate)
         {
-            foreach (QueuedMessage message in byFirstAddress.Values)
+            foreach (QueuedMessage message in _byFirstAddress.Values)
             {
                 bool touched = false;
                 for (int i = 0; i < message.States.Length; i++)
@@ -220,7 +220,7 @@ public sealed partial class QueueManager
     {
         var selected = new List<DeliveryWork>();
         int skipped = 0;
-        lock (gate)
+        lock (_gate)
         {
             // Work waiting in the destination's ready queue has not started: take it back.
             foreach (DestinationQueue queue in DestinationsOf(domain))
@@ -231,7 +231,7 @@ public sealed partial class QueueManager
                 }
             }
 
-            foreach (QueuedMessage message in byFirstAddress.Values)
+            foreach (QueuedMessage message in _byFirstAddress.Values)
             {
                 if (message.Moving)
                 {
@@ -261,7 +261,7 @@ public sealed partial class QueueManager
 
                 if (indexes is not null)
                 {
-                    metrics.AttemptStarted(fromPending, fromDeferred);
+                    _metrics.AttemptStarted(fromPending, fromDeferred);
                     selected.Add(new DeliveryWork(message, message.Envelope.Recipients[indexes[0]].Domain, [.. indexes]));
                 }
             }
@@ -272,7 +272,7 @@ public sealed partial class QueueManager
         foreach (DeliveryWork work in selected)
         {
             using MessageBody body = sendDsn
-                ? await spool.OpenBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
+                ? await _spool.OpenBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
                 : MessageBody.Empty;
             var result = new DeliveryResult
             {
@@ -295,31 +295,31 @@ public sealed partial class QueueManager
             _ = work.Message.States[index].Status == RecipientStatus.Deferred ? deferred++ : pending++;
         }
 
-        metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: deferred, backToPending: pending);
+        _metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: deferred, backToPending: pending);
         Schedule(work.Message, work.Message.NextDueMs());
     }
 
     // The ready queues of a domain, one per pool sending to it (a short list; operator actions only).
     private List<DestinationQueue> DestinationsOf(string domain) =>
-        destinations.Values.Where(q => q.Domain.Equals(domain, StringComparison.OrdinalIgnoreCase)).ToList();
+        _destinations.Values.Where(q => q.Domain.Equals(domain, StringComparison.OrdinalIgnoreCase)).ToList();
 
     private bool IsSuspended(string domain, long now) =>
-        suspendedUntil.Count > 0 && suspendedUntil.TryGetValue(domain, out long until) && until > now;
+        _suspendedUntil.Count > 0 && _suspendedUntil.TryGetValue(domain, out long until) && until > now;
 
     /// <summary>Ends suspensions whose time has come; returns the earliest end still ahead (long.MaxValue if none).</summary>
     private long ExpireSuspensions(long now)
     {
-        if (suspendedUntil.Count == 0)
+        if (_suspendedUntil.Count == 0)
         {
             return long.MaxValue;
         }
 
         long next = long.MaxValue;
-        foreach ((string domain, long until) in suspendedUntil)
+        foreach ((string domain, long until) in _suspendedUntil)
         {
             if (until <= now)
             {
-                suspendedUntil.Remove(domain);
+                _suspendedUntil.Remove(domain);
                 foreach (DestinationQueue queue in DestinationsOf(domain))
                 {
                     MakeRunnableIfReady(queue);

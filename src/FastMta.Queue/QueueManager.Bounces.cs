@@ -15,7 +15,7 @@ public sealed partial class QueueManager
         SpooledEnvelope envelope = message.Envelope;
         if (!DsnBuilder.MaySend(envelope.Sender))
         {
-            metrics.Bounce("suppressed");
+            _metrics.Bounce("suppressed");
             return;
         }
 
@@ -43,7 +43,7 @@ public sealed partial class QueueManager
             byte[] original = await body.ReadPrefixAsync(DsnBuilder.MaxReturnedHeaderBytes + 2, CancellationToken.None).ConfigureAwait(false);
             var request = new DsnRequest
             {
-                ReportingMta = options.ReportingMta,
+                ReportingMta = _options.ReportingMta,
                 OriginalSender = envelope.Sender,
                 OriginalMessageId = envelope.Id.ToString(),
                 OriginalEnvelopeId = XtextParameter(envelope.SenderParameters, "ENVID="),
@@ -53,20 +53,20 @@ public sealed partial class QueueManager
                 OriginalMessage = new ReadOnlySequence<byte>(original),
             };
 
-            using MessageWriter writer = spool.CreateWriter();
+            using MessageWriter writer = _spool.CreateWriter();
             writer.SetSender([], []);
             // A non-ASCII sender can only be reached over SMTPUTF8, which the queue derives from the address itself.
             writer.AddRecipient(Encoding.UTF8.GetBytes(envelope.Sender), []);
-            writer.SetOrigin(string.Empty, options.ReportingMta, null, "DSN");
+            writer.SetOrigin(string.Empty, _options.ReportingMta, null, "DSN");
             DsnBuilder.Write(request, writer);
             await writer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            metrics.Bounce("queued");
-            Log.Bounced(logger, envelope.Id.ToString(), writer.Id.ToString(), recipients.Length, envelope.Sender);
+            _metrics.Bounce("queued");
+            Log.Bounced(_logger, envelope.Id.ToString(), writer.Id.ToString(), recipients.Length, envelope.Sender);
         }
         catch (Exception e)
         {
-            metrics.Bounce("error");
-            Log.BounceFailed(logger, envelope.Id.ToString(), envelope.Sender, e);
+            _metrics.Bounce("error");
+            Log.BounceFailed(_logger, envelope.Id.ToString(), envelope.Sender, e);
         }
     }
 

@@ -14,7 +14,7 @@ public sealed partial class QueueManager
     // Space reclamation's body, run (and restarted after a failure) by maintenanceLoop.
     private async Task RunMaintenanceAsync(SupervisedLoop loop, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(TimerSpan.Clamp(options.MaintenanceInterval), time);
+        using var timer = new PeriodicTimer(TimerSpan.Clamp(_options.MaintenanceInterval), _time);
         while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
         {
             await ReclaimAsync(stop).ConfigureAwait(false);
@@ -41,12 +41,12 @@ public sealed partial class QueueManager
 
         try
         {
-            spool.Truncate(OldestLiveAddress);
+            _spool.Truncate(OldestLiveAddress);
         }
         catch (Exception e)
         {
-            metrics.Error("truncate");
-            Log.TruncateFailed(logger, e);
+            _metrics.Error("truncate");
+            Log.TruncateFailed(_logger, e);
         }
     }
 
@@ -54,15 +54,15 @@ public sealed partial class QueueManager
     // marked Moving so that nothing is planned for it meanwhile. A busy oldest message is left for the next pass.
     private QueuedMessage? TakeOldestToMove()
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (firstAddresses.Count == 0 || stopRequested)
+            if (_firstAddresses.Count == 0 || _stopRequested)
             {
                 return null;
             }
 
-            QueuedMessage oldest = byFirstAddress[firstAddresses.Min];
-            if (spool.TailAddress - oldest.Envelope.FirstAddress <= options.CopyForwardDistance || oldest.InFlightCount > 0)
+            QueuedMessage oldest = _byFirstAddress[_firstAddresses.Min];
+            if (_spool.TailAddress - oldest.Envelope.FirstAddress <= _options.CopyForwardDistance || oldest.InFlightCount > 0)
             {
                 return null;
             }
@@ -77,11 +77,11 @@ public sealed partial class QueueManager
         SpooledEnvelope moved;
         try
         {
-            moved = await spool.CopyForwardAsync(message.Envelope, message.StatesToCarry(), cancellationToken).ConfigureAwait(false);
+            moved = await _spool.CopyForwardAsync(message.Envelope, message.StatesToCarry(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            lock (gate)
+            lock (_gate)
             {
                 message.Moving = false;
                 Schedule(message, message.NextDueMs());
@@ -89,21 +89,21 @@ public sealed partial class QueueManager
 
             if (e is not OperationCanceledException)
             {
-                metrics.Error("copy_forward");
-                Log.CopyForwardFailed(logger, message.Envelope.Id.ToString(), e);
+                _metrics.Error("copy_forward");
+                Log.CopyForwardFailed(_logger, message.Envelope.Id.ToString(), e);
             }
 
             return false;
         }
 
-        lock (gate)
+        lock (_gate)
         {
             long old = message.Envelope.FirstAddress;
-            byFirstAddress.Remove(old);
-            firstAddresses.Remove(old);
+            _byFirstAddress.Remove(old);
+            _firstAddresses.Remove(old);
             message.Envelope = moved;
-            byFirstAddress.Add(moved.FirstAddress, message);
-            firstAddresses.Add(moved.FirstAddress);
+            _byFirstAddress.Add(moved.FirstAddress, message);
+            _firstAddresses.Add(moved.FirstAddress);
             message.Moving = false;
             Schedule(message, message.NextDueMs());
         }

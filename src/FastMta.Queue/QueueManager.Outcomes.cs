@@ -14,7 +14,7 @@ public sealed partial class QueueManager
     {
         await Task.Yield(); // leave the scheduler's lock and thread before anything else runs
         QueuedMessage message = work.Message;
-        CancellationToken abort = abortDeliveries.Token;
+        CancellationToken abort = _abortDeliveries.Token;
         bool slotReleased = false;
         try
         {
@@ -24,12 +24,12 @@ public sealed partial class QueueManager
             try
             {
                 // Only the envelope entry is read here; the agent reads the chunks as it sends them.
-                body = await spool.OpenBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
+                body = await _spool.OpenBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                metrics.Error("body_read");
-                Log.BodyReadFailed(logger, message.Envelope.Id.ToString(), e);
+                _metrics.Error("body_read");
+                Log.BodyReadFailed(_logger, message.Envelope.Id.ToString(), e);
                 result = LocalFailure(work, "4.3.0", "the message could not be read from the spool: " + e.Message);
             }
 
@@ -37,21 +37,21 @@ public sealed partial class QueueManager
             {
                 try
                 {
-                    result = await agent.DeliverAsync(CreateRequest(work, body, admission), abort).ConfigureAwait(false);
+                    result = await _agent.DeliverAsync(CreateRequest(work, body, admission), abort).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !abort.IsCancellationRequested)
                 {
-                    metrics.Error("agent");
-                    Log.AgentFailed(logger, message.Envelope.Id.ToString(), work.Domain, e);
+                    _metrics.Error("agent");
+                    Log.AgentFailed(_logger, message.Envelope.Id.ToString(), work.Domain, e);
                     result = LocalFailure(work, "4.3.0", "local delivery error: " + e.Message);
                 }
             }
 
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            metrics.AttemptDuration(seconds);
+            _metrics.AttemptDuration(seconds);
             if (admission.Lease.IsValid)
             {
-                shaper!.ConnectionsOpened(admission.Lease, result.ConnectionsOpened); // ConnectionsPerMinute counts real ones
+                _shaper!.ConnectionsOpened(admission.Lease, result.ConnectionsOpened); // ConnectionsPerMinute counts real ones
             }
 
             // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
@@ -70,14 +70,14 @@ public sealed partial class QueueManager
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
             // Shut down mid-attempt: nothing was recorded, so the recipients are retried after restart.
-            lock (gate)
+            lock (_gate)
             {
                 foreach (int index in work.RecipientIndexes)
                 {
                     message.SetInFlight(index, false);
                 }
 
-                metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: 0, backToPending: work.RecipientIndexes.Count);
+                _metrics.AttemptEnded(work.RecipientIndexes.Count, stillQueued: 0, backToPending: work.RecipientIndexes.Count);
             }
         }
         finally
@@ -87,14 +87,14 @@ public sealed partial class QueueManager
                 ReleaseSlot(destination, admission.Lease);
             }
 
-            lock (gate)
+            lock (_gate)
             {
                 ReturnWork(work); // its outcomes are recorded (or abandoned): nothing refers to it any more
             }
 
-            if (Interlocked.Decrement(ref workersRunning) == 0 && Volatile.Read(ref stopRequested))
+            if (Interlocked.Decrement(ref _workersRunning) == 0 && Volatile.Read(ref _stopRequested))
             {
-                workersDone.TrySetResult();
+                _workersDone.TrySetResult();
             }
         }
     }
@@ -143,9 +143,9 @@ public sealed partial class QueueManager
     private async Task RecordOutcomesAsync(DeliveryWork work, DeliveryResult result, MessageBody body, double seconds, AttemptKind kind)
     {
         QueuedMessage message = work.Message;
-        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset now = _time.GetUtcNow();
         long nowMs = now.ToUnixTimeMilliseconds();
-        long expiresMs = message.ExpiresAtMs(options.MaxAge);
+        long expiresMs = message.ExpiresAtMs(_options.MaxAge);
         int count = work.RecipientIndexes.Count;
         var states = new RecipientState[count];
         var types = new DeliveryEventType[count];
@@ -181,7 +181,7 @@ public sealed partial class QueueManager
                     else
                     {
                         // The last retry falls at the expiry time, so an expired recipient is tried once more first.
-                        long next = Math.Min(nowMs + (long)options.RetryDelay(attempts).TotalMilliseconds, expiresMs);
+                        long next = Math.Min(nowMs + (long)_options.RetryDelay(attempts).TotalMilliseconds, expiresMs);
                         states[k] = new RecipientState(index, RecipientStatus.Deferred, attempts, next);
                         types[k] = DeliveryEventType.TransientFailure;
                     }
@@ -198,18 +198,18 @@ public sealed partial class QueueManager
 
         try
         {
-            await spool.AppendStatesAsync(message.Envelope.LogAddress, states, CancellationToken.None).ConfigureAwait(false);
+            await _spool.AppendStatesAsync(message.Envelope.LogAddress, states, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // Applied in memory anyway: this process will not repeat the attempt, a restart may (at-least-once).
-            metrics.Error("state_write");
-            Log.StateWriteFailed(logger, message.Envelope.Id.ToString(), e);
+            _metrics.Error("state_write");
+            Log.StateWriteFailed(_logger, message.Envelope.Id.ToString(), e);
         }
 
         Publish(message, work, result, states, types, replies, now, seconds);
         int deferred = 0;
-        lock (gate)
+        lock (_gate)
         {
             for (int k = 0; k < count; k++)
             {
@@ -218,12 +218,12 @@ public sealed partial class QueueManager
                 deferred += states[k].Status == RecipientStatus.Deferred ? 1 : 0;
             }
 
-            metrics.AttemptEnded(count, deferred, backToPending: 0);
+            _metrics.AttemptEnded(count, deferred, backToPending: 0);
             if (message.Remaining == 0)
             {
                 Unindex(message);
             }
-            else if (!stopRequested)
+            else if (!_stopRequested)
             {
                 Schedule(message, message.NextDueMs());
             }
@@ -239,7 +239,7 @@ public sealed partial class QueueManager
         double queueTime = (now - envelope.ReceivedAt).TotalSeconds;
         for (int k = 0; k < states.Length; k++)
         {
-            metrics.Outcome(types[k] switch
+            _metrics.Outcome(types[k] switch
             {
                 DeliveryEventType.Delivery => "delivered",
                 DeliveryEventType.Bounce => "failed",
@@ -248,10 +248,10 @@ public sealed partial class QueueManager
             });
             if (types[k] == DeliveryEventType.Delivery)
             {
-                metrics.Delivered(queueTime);
+                _metrics.Delivered(queueTime);
             }
 
-            events.Publish(new DeliveryEvent
+            _events.Publish(new DeliveryEvent
             {
                 Type = types[k],
                 Timestamp = now,
@@ -273,7 +273,7 @@ public sealed partial class QueueManager
         }
     }
 
-    private void PublishReception(SpooledEnvelope envelope) => events.Publish(new DeliveryEvent
+    private void PublishReception(SpooledEnvelope envelope) => _events.Publish(new DeliveryEvent
     {
         Type = DeliveryEventType.Reception,
         Timestamp = envelope.ReceivedAt,

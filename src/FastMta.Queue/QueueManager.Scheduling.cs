@@ -8,21 +8,21 @@ namespace FastMta.Queue;
 // transactions to workers round-robin across destinations within the global and per-destination limits.
 public sealed partial class QueueManager
 {
-    private readonly PriorityQueue<QueuedMessage, long> due = new();
-    private readonly Dictionary<DestinationKey, DestinationQueue> destinations = [];
-    private readonly Queue<DestinationQueue> runnable = new();
-    private int deliveriesInFlight;
-    private ITimer? dueTimer; // only the scheduler task touches it
-    private bool? pausedOverride; // under the gate; null: QueueOptions.Paused
+    private readonly PriorityQueue<QueuedMessage, long> _due = new();
+    private readonly Dictionary<DestinationKey, DestinationQueue> _destinations = [];
+    private readonly Queue<DestinationQueue> _runnable = new();
+    private int _deliveriesInFlight;
+    private ITimer? _dueTimer; // only the scheduler task touches it
+    private bool? _pausedOverride; // under the gate; null: QueueOptions.Paused
 
     // Planning state reused across passes (scheduler thread, under the gate): due recipient indexes of the message
     // being planned, and finished transactions. The pool is bounded (at most about 1 MiB of idle objects): when more
     // transactions than that come back at once, the rest is left to the GC. In a steady flow returns and rents
     // alternate, so the pool stays far below its bound.
     private const int MaxPooledWork = 16_384;
-    private readonly Stack<DeliveryWork> workPool = new();
-    private int[] planBuffer = new int[16];
-    private int[] planGroup = new int[16];
+    private readonly Stack<DeliveryWork> _workPool = new();
+    private int[] _planBuffer = new int[16];
+    private int[] _planGroup = new int[16];
 
     /// <summary>
     /// While true nothing new is planned or launched (attempts already running finish); messages are still indexed.
@@ -32,17 +32,17 @@ public sealed partial class QueueManager
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                return pausedOverride ?? options.Paused;
+                return _pausedOverride ?? _options.Paused;
             }
         }
 
         set
         {
-            lock (gate)
+            lock (_gate)
             {
-                pausedOverride = value;
+                _pausedOverride = value;
             }
 
             Signal(); // a resumed scheduler plans what became due meanwhile
@@ -60,7 +60,7 @@ public sealed partial class QueueManager
         // An earlier entry for the message stays in the heap and is skipped when it comes out (ScheduledDueMs no
         // longer matches): cheaper than a heap with removal, and bounded by the number of reschedules.
         message.ScheduledDueMs = dueMs;
-        due.Enqueue(message, dueMs);
+        _due.Enqueue(message, dueMs);
     }
 
     /// <summary>Test hook (Mta:Testing:SchedulerFaults, never documented for operators): the next N scheduling passes
@@ -72,7 +72,7 @@ public sealed partial class QueueManager
     {
         if (loop.Restarts > 0)
         {
-            lock (gate)
+            lock (_gate)
             {
                 ResyncAfterFailure();
             }
@@ -81,15 +81,15 @@ public sealed partial class QueueManager
         while (!stop.IsCancellationRequested)
         {
             long nextDueMs;
-            lock (gate)
+            lock (_gate)
             {
-                if (SchedulerFaultsToInject > 0 && byFirstAddress.Count > 0)
+                if (SchedulerFaultsToInject > 0 && _byFirstAddress.Count > 0)
                 {
                     SchedulerFaultsToInject--;
                     throw new InvalidOperationException("Injected scheduler fault (test hook Mta:Testing:SchedulerFaults).");
                 }
 
-                if (pausedOverride ?? options.Paused)
+                if (_pausedOverride ?? _options.Paused)
                 {
                     nextDueMs = long.MaxValue; // sleeps until resumed: Paused's setter signals
                 }
@@ -100,7 +100,7 @@ public sealed partial class QueueManager
                     long nextResumeMs = ExpireSuspensions(now);
                     UnparkDue(now);
                     LaunchReady(now); // may park destinations: the next unpark time is read after it
-                    nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), due.TryPeek(out _, out long next) ? next : long.MaxValue);
+                    nextDueMs = Math.Min(Math.Min(nextResumeMs, NextUnparkMs()), _due.TryPeek(out _, out long next) ? next : long.MaxValue);
                 }
             }
 
@@ -114,15 +114,15 @@ public sealed partial class QueueManager
     // index before the restarted scheduler plans again. O(live messages + destinations), only after a failure.
     private void ResyncAfterFailure()
     {
-        due.Clear();
-        foreach (QueuedMessage message in byFirstAddress.Values)
+        _due.Clear();
+        foreach (QueuedMessage message in _byFirstAddress.Values)
         {
             message.ScheduledDueMs = long.MaxValue;
             Schedule(message, message.NextDueMs());
         }
 
-        runnable.Clear();
-        foreach (DestinationQueue destination in destinations.Values)
+        _runnable.Clear();
+        foreach (DestinationQueue destination in _destinations.Values)
         {
             destination.Runnable = false;
             MakeRunnableIfReady(destination);
@@ -134,17 +134,17 @@ public sealed partial class QueueManager
     // beyond the longest wait a timer takes (49.7 days) wakes the scheduler early; it finds nothing due and re-arms.
     private async Task WaitForWorkAsync(long nextDueMs, CancellationToken stop)
     {
-        if (wake.Reader.TryRead(out _))
+        if (_wake.Reader.TryRead(out _))
         {
             return;
         }
 
-        dueTimer ??= time.CreateTimer(static state => ((QueueManager)state!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        dueTimer.Change(nextDueMs == long.MaxValue
+        _dueTimer ??= _time.CreateTimer(static state => ((QueueManager)state!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _dueTimer.Change(nextDueMs == long.MaxValue
             ? Timeout.InfiniteTimeSpan
             : TimerSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs)), Timeout.InfiniteTimeSpan);
-        await wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
-        wake.Reader.TryRead(out _);
+        await _wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false);
+        _wake.Reader.TryRead(out _);
     }
 
     /// <summary>Turns the message's due recipients into transactions, one per domain (split at the recipient limit).</summary>
@@ -170,12 +170,12 @@ public sealed partial class QueueManager
                 continue;
             }
 
-            if (due == planBuffer.Length)
+            if (due == _planBuffer.Length)
             {
-                Array.Resize(ref planBuffer, Math.Max(16, planBuffer.Length * 2)); // grows to the largest message once
+                Array.Resize(ref _planBuffer, Math.Max(16, _planBuffer.Length * 2)); // grows to the largest message once
             }
 
-            planBuffer[due++] = i;
+            _planBuffer[due++] = i;
             message.SetInFlight(i, true);
             if (state.Status == RecipientStatus.Deferred)
             {
@@ -189,39 +189,39 @@ public sealed partial class QueueManager
 
         if (due > 0)
         {
-            metrics.AttemptStarted(fromPending, fromDeferred);
+            _metrics.AttemptStarted(fromPending, fromDeferred);
             // Group by domain, keeping the envelope's order within each: take the first left's domain, move its
             // recipients to the group buffer and compact the rest. O(recipients x domains), no sort (a sort with a
             // comparer allocates a delegate), and domain strings are shared, so most comparisons are by reference.
-            if (planGroup.Length < planBuffer.Length)
+            if (_planGroup.Length < _planBuffer.Length)
             {
-                planGroup = new int[planBuffer.Length];
+                _planGroup = new int[_planBuffer.Length];
             }
 
-            int maxPerTransaction = options.MaxRecipientsPerTransaction;
+            int maxPerTransaction = _options.MaxRecipientsPerTransaction;
             int left = due;
             while (left > 0)
             {
-                string domain = recipients[planBuffer[0]].Domain;
+                string domain = recipients[_planBuffer[0]].Domain;
                 int grouped = 0;
                 int kept = 0;
                 for (int k = 0; k < left; k++)
                 {
-                    int index = planBuffer[k];
+                    int index = _planBuffer[k];
                     if (string.Equals(recipients[index].Domain, domain, StringComparison.Ordinal))
                     {
-                        planGroup[grouped++] = index;
+                        _planGroup[grouped++] = index;
                     }
                     else
                     {
-                        planBuffer[kept++] = index;
+                        _planBuffer[kept++] = index;
                     }
                 }
 
                 left = kept;
                 for (int start = 0; start < grouped; start += maxPerTransaction)
                 {
-                    Enqueue(RentWork(message, domain, planGroup.AsSpan(start, Math.Min(maxPerTransaction, grouped - start))));
+                    Enqueue(RentWork(message, domain, _planGroup.AsSpan(start, Math.Min(maxPerTransaction, grouped - start))));
                 }
             }
         }
@@ -232,7 +232,7 @@ public sealed partial class QueueManager
     /// <summary>A transaction object from the pool (or a new one while the pool is empty).</summary>
     private DeliveryWork RentWork(QueuedMessage message, string domain, ReadOnlySpan<int> indexes)
     {
-        if (workPool.TryPop(out DeliveryWork? work))
+        if (_workPool.TryPop(out DeliveryWork? work))
         {
             work.Set(message, domain, indexes);
             return work;
@@ -244,10 +244,10 @@ public sealed partial class QueueManager
     /// <summary>Returns a finished transaction to the pool; nothing may use it afterwards. Under the gate.</summary>
     private void ReturnWork(DeliveryWork work)
     {
-        if (workPool.Count < MaxPooledWork)
+        if (_workPool.Count < MaxPooledWork)
         {
             work.Clear();
-            workPool.Push(work);
+            _workPool.Push(work);
         }
     }
 
@@ -255,14 +255,14 @@ public sealed partial class QueueManager
     {
         var key = new DestinationKey(work.Message.Pool, work.Domain);
         bool created = false;
-        if (!destinations.TryGetValue(key, out DestinationQueue? destination))
+        if (!_destinations.TryGetValue(key, out DestinationQueue? destination))
         {
-            destinations[key] = destination = new DestinationQueue(key.Pool, key.Domain);
+            _destinations[key] = destination = new DestinationQueue(key.Pool, key.Domain);
             created = true;
         }
 
         destination.Enqueue(work);
-        if (created && shaper is not null)
+        if (created && _shaper is not null)
         {
             // Runnable once its site is known. A cached answer completes right here (the lock is re-entrant), so the
             // work must be in the queue first, or the empty queue would be dropped as idle.
@@ -275,10 +275,10 @@ public sealed partial class QueueManager
     private void MakeRunnableIfReady(DestinationQueue destination)
     {
         if (!destination.Runnable && !destination.Parked && destination.ReadyCount > 0
-            && destination.Active < options.MaxConcurrencyPerDestination && (shaper is null || destination.Site is not null))
+            && destination.Active < _options.MaxConcurrencyPerDestination && (_shaper is null || destination.Site is not null))
         {
             destination.Runnable = true;
-            runnable.Enqueue(destination);
+            _runnable.Enqueue(destination);
         }
     }
 
@@ -286,12 +286,12 @@ public sealed partial class QueueManager
     // million queued messages gets no more turns than one with a single message while the global limit is reached.
     private void LaunchReady(long now)
     {
-        while (deliveriesInFlight < options.MaxDeliveriesInFlight
+        while (_deliveriesInFlight < _options.MaxDeliveriesInFlight
             && TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
         {
             destination.Active++;
-            deliveriesInFlight++;
-            Interlocked.Increment(ref workersRunning);
+            _deliveriesInFlight++;
+            Interlocked.Increment(ref _workersRunning);
             _ = RunWorkerAsync(destination, work, admission);
             MakeRunnableIfReady(destination);
         }
@@ -305,10 +305,10 @@ public sealed partial class QueueManager
     private bool TryTakeReady(long now, [NotNullWhen(true)] out DestinationQueue? destination, [NotNullWhen(true)] out DeliveryWork? work,
         out Admission admission)
     {
-        while (runnable.TryDequeue(out destination))
+        while (_runnable.TryDequeue(out destination))
         {
             destination.Runnable = false;
-            if (destination.ReadyCount == 0 || destination.Active >= options.MaxConcurrencyPerDestination)
+            if (destination.ReadyCount == 0 || destination.Active >= _options.MaxConcurrencyPerDestination)
             {
                 continue; // re-enters the line when one of its attempts ends
             }
@@ -319,9 +319,9 @@ public sealed partial class QueueManager
             }
 
             admission = default;
-            if (shaper is not null)
+            if (_shaper is not null)
             {
-                admission = shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!, agent as IIdleConnections);
+                admission = _shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!, _agent as IIdleConnections);
                 if (!admission.Granted)
                 {
                     Park(destination, admission.RetryAt);
@@ -351,9 +351,9 @@ public sealed partial class QueueManager
     /// <summary>Plans every message due at <paramref name="now"/>. Under the gate.</summary>
     private void PlanDue(long now)
     {
-        while (due.TryPeek(out QueuedMessage? message, out long dueMs) && dueMs <= now)
+        while (_due.TryPeek(out QueuedMessage? message, out long dueMs) && dueMs <= now)
         {
-            due.Dequeue();
+            _due.Dequeue();
             if (message.ScheduledDueMs == dueMs)
             {
                 message.ScheduledDueMs = long.MaxValue;
@@ -369,7 +369,7 @@ public sealed partial class QueueManager
     /// </summary>
     internal DeliveryWork? DecideNext(long now, out Lease lease)
     {
-        lock (gate)
+        lock (_gate)
         {
             PlanDue(now);
             if (!TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
@@ -388,11 +388,11 @@ public sealed partial class QueueManager
     /// due again, its shaping lease is released and the object goes back to the pool.</summary>
     internal void ReturnUnstarted(DeliveryWork work, Lease lease)
     {
-        lock (gate)
+        lock (_gate)
         {
             if (lease.IsValid)
             {
-                shaper!.Release(lease);
+                _shaper!.Release(lease);
             }
 
             ReturnToQueue(work);
@@ -402,13 +402,13 @@ public sealed partial class QueueManager
 
     private void ReleaseSlot(DestinationQueue destination, Lease lease)
     {
-        lock (gate)
+        lock (_gate)
         {
             destination.Active--;
-            deliveriesInFlight--;
+            _deliveriesInFlight--;
             if (lease.IsValid)
             {
-                shaper!.Release(lease);
+                _shaper!.Release(lease);
                 UnparkWaitingForRelease();
             }
 

@@ -9,20 +9,20 @@ namespace FastMta.Queue;
 // destination out of budget costs nothing while it waits, and nothing polls.
 public sealed partial class QueueManager
 {
-    private readonly PriorityQueue<DestinationQueue, long> parkedUntil = new();
-    private readonly List<DestinationQueue> parkedForRelease = [];
+    private readonly PriorityQueue<DestinationQueue, long> _parkedUntil = new();
+    private readonly List<DestinationQueue> _parkedForRelease = [];
 
     /// <summary>The live shaper (admin API: snapshot, source suspension), or null without shaping.</summary>
-    public TrafficShaper? Shaper => shaper;
+    public ITrafficShaper? Shaper => _shaper;
 
     // The waiting gauge, at scrape time: O(active destinations) (each keeps its own count), labels from configured
     // names only (pools, rules).
     private IEnumerable<Measurement<long>> ObserveWaiting()
     {
         var totals = new Dictionary<(string Pool, string Rule), long>();
-        lock (gate)
+        lock (_gate)
         {
-            foreach (DestinationQueue destination in destinations.Values)
+            foreach (DestinationQueue destination in _destinations.Values)
             {
                 string rule = RuleOf(destination) ?? "none";
                 totals[(destination.Pool, rule)] = totals.GetValueOrDefault((destination.Pool, rule)) + destination.WaitingRecipients;
@@ -34,7 +34,7 @@ public sealed partial class QueueManager
     }
 
     private string? RuleOf(DestinationQueue destination) =>
-        shaper is not null && destination.Site is not null ? shaper.Match(destination.Domain, destination.Site).Name : null;
+        _shaper is not null && destination.Site is not null ? _shaper.Match(destination.Domain, destination.Site).Name : null;
 
     /// <summary>
     /// Every active destination queue (ready work or attempts running), busiest first: its pool and site, the
@@ -43,10 +43,10 @@ public sealed partial class QueueManager
     /// </summary>
     public IReadOnlyList<DestinationQueueInfo> GetDestinationQueues(int limit)
     {
-        lock (gate)
+        lock (_gate)
         {
             long now = NowMs;
-            return destinations.Values
+            return _destinations.Values
                 .OrderByDescending(d => d.ReadyCount + d.Active)
                 .ThenBy(d => d.Domain, StringComparer.Ordinal)
                 .Take(limit)
@@ -64,21 +64,21 @@ public sealed partial class QueueManager
         if (retryAt is { } at)
         {
             destination.ParkedUntilMs = at.ToUnixTimeMilliseconds();
-            parkedUntil.Enqueue(destination, destination.ParkedUntilMs);
+            _parkedUntil.Enqueue(destination, destination.ParkedUntilMs);
         }
         else
         {
             destination.ParkedUntilMs = long.MaxValue;
-            parkedForRelease.Add(destination);
+            _parkedForRelease.Add(destination);
         }
     }
 
     /// <summary>Puts back in line the destinations whose shaping wait is over.</summary>
     private void UnparkDue(long now)
     {
-        while (parkedUntil.TryPeek(out DestinationQueue? destination, out long until) && until <= now)
+        while (_parkedUntil.TryPeek(out DestinationQueue? destination, out long until) && until <= now)
         {
-            parkedUntil.Dequeue();
+            _parkedUntil.Dequeue();
             if (destination.Parked && destination.ParkedUntilMs == until)
             {
                 Unpark(destination);
@@ -93,9 +93,9 @@ public sealed partial class QueueManager
     /// </summary>
     public void RecheckShaping()
     {
-        lock (gate)
+        lock (_gate)
         {
-            while (parkedUntil.TryDequeue(out DestinationQueue? destination, out long until))
+            while (_parkedUntil.TryDequeue(out DestinationQueue? destination, out long until))
             {
                 if (destination.Parked && destination.ParkedUntilMs == until)
                 {
@@ -109,18 +109,18 @@ public sealed partial class QueueManager
         Signal();
     }
 
-    private long NextUnparkMs() => parkedUntil.TryPeek(out _, out long next) ? next : long.MaxValue;
+    private long NextUnparkMs() => _parkedUntil.TryPeek(out _, out long next) ? next : long.MaxValue;
 
     // A released lease may admit any destination that waited for a connection slot: they all try again (each try
     // is one cheap, allocation-free shaper decision).
     private void UnparkWaitingForRelease()
     {
-        if (parkedForRelease.Count == 0)
+        if (_parkedForRelease.Count == 0)
         {
             return;
         }
 
-        foreach (DestinationQueue destination in parkedForRelease)
+        foreach (DestinationQueue destination in _parkedForRelease)
         {
             if (destination.Parked && destination.ParkedUntilMs == long.MaxValue)
             {
@@ -128,7 +128,7 @@ public sealed partial class QueueManager
             }
         }
 
-        parkedForRelease.Clear();
+        _parkedForRelease.Clear();
     }
 
     private void Unpark(DestinationQueue destination)
@@ -145,9 +145,9 @@ public sealed partial class QueueManager
     private void RemoveIfCurrent(DestinationQueue destination)
     {
         var key = new DestinationKey(destination.Pool, destination.Domain);
-        if (destinations.TryGetValue(key, out DestinationQueue? current) && ReferenceEquals(current, destination))
+        if (_destinations.TryGetValue(key, out DestinationQueue? current) && ReferenceEquals(current, destination))
         {
-            destinations.Remove(key);
+            _destinations.Remove(key);
         }
     }
 
@@ -156,21 +156,21 @@ public sealed partial class QueueManager
         string site;
         try
         {
-            site = await sites!.GetSiteAsync(destination.Domain, stopping.Token).ConfigureAwait(false);
+            site = await _sites!.GetSiteAsync(destination.Domain, _stopping.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             return;
         }
         catch (Exception e)
         {
             // ISiteResolver promises not to throw; if it does, shape by the domain rather than never deliver.
-            metrics.Error("site");
-            Log.SiteResolutionFailed(logger, destination.Domain, e);
+            _metrics.Error("site");
+            Log.SiteResolutionFailed(_logger, destination.Domain, e);
             site = destination.Domain;
         }
 
-        lock (gate)
+        lock (_gate)
         {
             destination.Site = site;
             MakeRunnableIfReady(destination);

@@ -19,65 +19,65 @@ namespace FastMta.Queue;
 /// </summary>
 public sealed partial class QueueManager : IAsyncDisposable
 {
-    private readonly MessageSpool spool;
-    private readonly IDeliveryAgent agent;
-    private readonly IDeliveryEventSink events;
-    private readonly QueueOptions options;
-    private readonly ILogger logger;
-    private readonly TimeProvider time;
-    private readonly QueueMetrics metrics;
-    private readonly TrafficShaper? shaper;
-    private readonly ISiteResolver? sites;
-    private readonly Lock gate = new();
+    private readonly MessageSpool _spool;
+    private readonly IDeliveryAgent _agent;
+    private readonly IDeliveryEventSink _events;
+    private readonly QueueOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly QueueMetrics _metrics;
+    private readonly ITrafficShaper? _shaper;
+    private readonly ISiteResolver? _sites;
+    private readonly Lock _gate = new();
 
     // The live index: every message with a recipient not yet final, by the address of its first log entry, so the
     // oldest one (which bounds truncation) is the set's minimum.
-    private readonly Dictionary<long, QueuedMessage> byFirstAddress = [];
-    private readonly SortedSet<long> firstAddresses = [];
+    private readonly Dictionary<long, QueuedMessage> _byFirstAddress = [];
+    private readonly SortedSet<long> _firstAddresses = [];
 
-    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly CancellationTokenSource stopping = new();
-    private readonly CancellationTokenSource abortDeliveries = new();
-    private readonly TaskCompletionSource workersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int workersRunning;
-    private bool stopRequested;
-    private Task schedulerTask = Task.CompletedTask;
-    private Task maintenanceTask = Task.CompletedTask;
-    private readonly SupervisedLoop schedulerLoop;
-    private readonly SupervisedLoop maintenanceLoop;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abortDeliveries = new();
+    private readonly TaskCompletionSource _workersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _workersRunning;
+    private bool _stopRequested;
+    private Task _schedulerTask = Task.CompletedTask;
+    private Task _maintenanceTask = Task.CompletedTask;
+    private readonly SupervisedLoop _schedulerLoop;
+    private readonly SupervisedLoop _maintenanceLoop;
 
     /// <param name="shaper">Traffic shaping: which egress source may send to which destination, and when. Null: no
     /// shaping (each destination gets MaxConcurrencyPerDestination and the agent's default source).</param>
     /// <param name="sites">Resolves a domain's site (MX set) for shaping rules; required with a shaper.</param>
     public QueueManager(MessageSpool spool, IDeliveryAgent agent, IDeliveryEventSink events, QueueOptions options, ILogger<QueueManager> logger,
-        TimeProvider? timeProvider = null, TrafficShaper? shaper = null, ISiteResolver? sites = null)
+        TimeProvider? timeProvider = null, ITrafficShaper? shaper = null, ISiteResolver? sites = null)
     {
         if (shaper is not null && sites is null)
         {
             throw new ArgumentException("Traffic shaping needs a site resolver.", nameof(sites));
         }
 
-        this.shaper = shaper;
-        this.sites = sites;
-        metrics = new QueueMetrics(ObserveWaiting);
+        this._shaper = shaper;
+        this._sites = sites;
+        _metrics = new QueueMetrics(ObserveWaiting);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        this.spool = spool ?? throw new ArgumentNullException(nameof(spool));
-        this.agent = agent ?? throw new ArgumentNullException(nameof(agent));
-        this.events = events ?? throw new ArgumentNullException(nameof(events));
-        this.options = options;
-        this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
-        time = timeProvider ?? TimeProvider.System;
-        schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, logger, time);
-        maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, logger, time);
+        this._spool = spool ?? throw new ArgumentNullException(nameof(spool));
+        this._agent = agent ?? throw new ArgumentNullException(nameof(agent));
+        this._events = events ?? throw new ArgumentNullException(nameof(events));
+        this._options = options;
+        this._logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _time = timeProvider ?? TimeProvider.System;
+        _schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, logger, _time);
+        _maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, logger, _time);
     }
 
     /// <summary>Adds a reason for /health per background loop that has failed and not yet recovered.</summary>
     public void AddProblems(List<string> problems)
     {
-        schedulerLoop.AddProblems(problems);
-        maintenanceLoop.AddProblems(problems);
+        _schedulerLoop.AddProblems(problems);
+        _maintenanceLoop.AddProblems(problems);
     }
 
     /// <summary>Live messages (at least one recipient not yet delivered or failed).</summary>
@@ -85,9 +85,9 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                return byFirstAddress.Count;
+                return _byFirstAddress.Count;
             }
         }
     }
@@ -100,27 +100,27 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         long started = Stopwatch.GetTimestamp();
         var visitor = new RebuildVisitor();
-        spool.Scan(visitor, cancellationToken);
+        _spool.Scan(visitor, cancellationToken);
         int recipients = 0;
         int live;
-        lock (gate)
+        lock (_gate)
         {
             // Sized once: growing by doubling to a million entries rehashes and copies the index many times over.
-            byFirstAddress.EnsureCapacity(visitor.Messages.Count);
-            due.EnsureCapacity(visitor.Messages.Count);
+            _byFirstAddress.EnsureCapacity(visitor.Messages.Count);
+            _due.EnsureCapacity(visitor.Messages.Count);
             foreach (QueuedMessage message in visitor.Messages.Values)
             {
                 Index(message);
                 recipients += message.Remaining;
             }
 
-            live = byFirstAddress.Count;
+            live = _byFirstAddress.Count;
         }
 
-        spool.MessageCommitted = OnMessageCommitted;
-        Log.Rebuilt(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
-        schedulerTask = Task.Run(() => schedulerLoop.RunAsync(stopping.Token), CancellationToken.None);
-        maintenanceTask = Task.Run(() => maintenanceLoop.RunAsync(stopping.Token), CancellationToken.None);
+        _spool.MessageCommitted = OnMessageCommitted;
+        Log.Rebuilt(_logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
+        _schedulerTask = Task.Run(() => _schedulerLoop.RunAsync(_stopping.Token), CancellationToken.None);
+        _maintenanceTask = Task.Run(() => _maintenanceLoop.RunAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -130,40 +130,40 @@ public sealed partial class QueueManager : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (stopRequested)
+            if (_stopRequested)
             {
                 return;
             }
 
-            stopRequested = true;
+            _stopRequested = true;
         }
 
-        spool.MessageCommitted = null;
-        stopping.Cancel();
-        await Task.WhenAll(schedulerTask, maintenanceTask).ConfigureAwait(false);
-        int running = Volatile.Read(ref workersRunning);
+        _spool.MessageCommitted = null;
+        _stopping.Cancel();
+        await Task.WhenAll(_schedulerTask, _maintenanceTask).ConfigureAwait(false);
+        int running = Volatile.Read(ref _workersRunning);
         if (running == 0)
         {
-            workersDone.TrySetResult();
+            _workersDone.TrySetResult();
         }
 
-        Log.Stopping(logger, grace.TotalSeconds, running);
-        if (await Task.WhenAny(workersDone.Task, TimerSpan.DelayAsync(grace, time, CancellationToken.None)).ConfigureAwait(false) != workersDone.Task)
+        Log.Stopping(_logger, grace.TotalSeconds, running);
+        if (await Task.WhenAny(_workersDone.Task, TimerSpan.DelayAsync(grace, _time, CancellationToken.None)).ConfigureAwait(false) != _workersDone.Task)
         {
-            abortDeliveries.Cancel();
-            await workersDone.Task.ConfigureAwait(false);
+            _abortDeliveries.Cancel();
+            await _workersDone.Task.ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
-        dueTimer?.Dispose(); // the scheduler task has ended
-        stopping.Dispose();
-        abortDeliveries.Dispose();
-        metrics.Dispose();
+        _dueTimer?.Dispose(); // the scheduler task has ended
+        _stopping.Dispose();
+        _abortDeliveries.Dispose();
+        _metrics.Dispose();
     }
 
     // The spool's commit hook: runs on the accepting session's thread before the client hears 250, so it only
@@ -171,7 +171,7 @@ public sealed partial class QueueManager : IAsyncDisposable
     private void OnMessageCommitted(SpooledEnvelope envelope)
     {
         var message = new QueuedMessage(envelope);
-        lock (gate)
+        lock (_gate)
         {
             Index(message);
         }
@@ -182,18 +182,18 @@ public sealed partial class QueueManager : IAsyncDisposable
 
     private void Index(QueuedMessage message)
     {
-        if (shaper is not null)
+        if (_shaper is not null)
         {
             // The pool the message asked for at reception (X-FastMta-Pool or the API's pool field, checked then), else the
             // sender domain's mapping, else the default. A named pool that a reload has removed since is not a reason to
             // hold mail forever: it goes out of the pool it would have had without the name, loudly.
             string senderDomain = DomainOf(message.Envelope.Sender);
-            string pool = shaper.ChoosePool(message.Envelope.Pool, null, senderDomain);
-            if (message.Envelope.Pool is not null && !shaper.HasPool(pool))
+            string pool = _shaper.ChoosePool(message.Envelope.Pool, null, senderDomain);
+            if (message.Envelope.Pool is not null && !_shaper.HasPool(pool))
             {
-                string fallback = shaper.ChoosePool(null, null, senderDomain);
-                Log.UnknownPool(logger, message.Envelope.Id.ToString(), pool, fallback);
-                metrics.Error("unknown_pool");
+                string fallback = _shaper.ChoosePool(null, null, senderDomain);
+                Log.UnknownPool(_logger, message.Envelope.Id.ToString(), pool, fallback);
+                _metrics.Error("unknown_pool");
                 pool = fallback;
             }
 
@@ -201,37 +201,37 @@ public sealed partial class QueueManager : IAsyncDisposable
         }
 
         long first = message.Envelope.FirstAddress;
-        byFirstAddress.Add(first, message);
-        firstAddresses.Add(first);
+        _byFirstAddress.Add(first, message);
+        _firstAddresses.Add(first);
         int deferred = 0;
         foreach (RecipientState state in message.States)
         {
             deferred += state.Status == RecipientStatus.Deferred ? 1 : 0;
         }
 
-        metrics.MessageIndexed(message.Remaining - deferred, deferred);
+        _metrics.MessageIndexed(message.Remaining - deferred, deferred);
         Schedule(message, message.NextDueMs());
     }
 
     private void Unindex(QueuedMessage message)
     {
         long first = message.Envelope.FirstAddress;
-        byFirstAddress.Remove(first);
-        firstAddresses.Remove(first);
+        _byFirstAddress.Remove(first);
+        _firstAddresses.Remove(first);
         message.ScheduledDueMs = long.MaxValue;
-        metrics.MessageRemoved();
+        _metrics.MessageRemoved();
     }
 
     /// <summary>Where the oldest live message starts in the log; long.MaxValue when the queue is empty.</summary>
     private long OldestLiveAddress()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return firstAddresses.Count == 0 ? long.MaxValue : firstAddresses.Min;
+            return _firstAddresses.Count == 0 ? long.MaxValue : _firstAddresses.Min;
         }
     }
 
-    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private void Signal() => wake.Writer.TryWrite(true);
+    private void Signal() => _wake.Writer.TryWrite(true);
 }

@@ -11,15 +11,15 @@ internal sealed class QueuedMessage
 {
     // Recipients in flight: a bit each while the message has at most 64 (nearly always: saves an array per message
     // in a queue of millions), an array beyond that.
-    private readonly bool[]? inFlightMany;
-    private ulong inFlightBits;
+    private readonly bool[]? _inFlightMany;
+    private ulong _inFlightBits;
 
     public QueuedMessage(SpooledEnvelope envelope)
     {
         Envelope = envelope;
         int count = envelope.Recipients.Count;
         States = new RecipientState[count];
-        inFlightMany = count > 64 ? new bool[count] : null;
+        _inFlightMany = count > 64 ? new bool[count] : null;
         for (int i = 0; i < count; i++)
         {
             States[i] = new RecipientState(i, RecipientStatus.Pending, 0, 0);
@@ -65,13 +65,13 @@ internal sealed class QueuedMessage
 
     public bool IsInFlight(int index)
     {
-        if (inFlightMany is not null)
+        if (_inFlightMany is not null)
         {
-            return inFlightMany[index];
+            return _inFlightMany[index];
         }
 
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)States.Length, nameof(index));
-        return (inFlightBits & (1UL << index)) != 0;
+        return (_inFlightBits & (1UL << index)) != 0;
     }
 
     public void SetInFlight(int index, bool value)
@@ -81,13 +81,13 @@ internal sealed class QueuedMessage
             return;
         }
 
-        if (inFlightMany is not null)
+        if (_inFlightMany is not null)
         {
-            inFlightMany[index] = value;
+            _inFlightMany[index] = value;
         }
         else
         {
-            inFlightBits ^= 1UL << index;
+            _inFlightBits ^= 1UL << index;
         }
 
         InFlightCount += value ? 1 : -1;
@@ -159,8 +159,8 @@ internal sealed class QueuedMessage
 /// </summary>
 internal sealed class DeliveryWork
 {
-    private int[] indexes = [];
-    private int count;
+    private int[] _indexes = [];
+    private int _count;
 
     public DeliveryWork(QueuedMessage message, string domain, ReadOnlySpan<int> recipientIndexes) => Set(message, domain, recipientIndexes);
 
@@ -169,17 +169,17 @@ internal sealed class DeliveryWork
     public string Domain { get; private set; } = string.Empty;
 
     /// <summary>Valid until the work is returned to the scheduler's pool (after its outcomes are recorded).</summary>
-    public ArraySegment<int> RecipientIndexes => new(indexes, 0, count);
+    public ArraySegment<int> RecipientIndexes => new(_indexes, 0, _count);
 
     public void Set(QueuedMessage message, string domain, ReadOnlySpan<int> recipientIndexes)
     {
-        if (indexes.Length < recipientIndexes.Length)
+        if (_indexes.Length < recipientIndexes.Length)
         {
-            indexes = new int[recipientIndexes.Length];
+            _indexes = new int[recipientIndexes.Length];
         }
 
-        recipientIndexes.CopyTo(indexes);
-        count = recipientIndexes.Length;
+        recipientIndexes.CopyTo(_indexes);
+        _count = recipientIndexes.Length;
         Message = message;
         Domain = domain;
     }
@@ -189,7 +189,7 @@ internal sealed class DeliveryWork
     {
         Message = null!;
         Domain = string.Empty;
-        count = 0;
+        _count = 0;
     }
 }
 
@@ -203,10 +203,10 @@ internal sealed class DestinationQueue(string pool, string domain)
 
     public string Domain { get; } = domain;
 
-    private readonly Queue<DeliveryWork> ready = new();
+    private readonly Queue<DeliveryWork> _ready = new();
 
     /// <summary>Transactions waiting for their turn.</summary>
-    public int ReadyCount => ready.Count;
+    public int ReadyCount => _ready.Count;
 
     /// <summary>Recipients in the waiting transactions, kept as they come and go so that the waiting gauge and the
     /// admin view never walk the queue.</summary>
@@ -214,13 +214,13 @@ internal sealed class DestinationQueue(string pool, string domain)
 
     public void Enqueue(DeliveryWork work)
     {
-        ready.Enqueue(work);
+        _ready.Enqueue(work);
         WaitingRecipients += work.RecipientIndexes.Count;
     }
 
     public bool TryDequeue([NotNullWhen(true)] out DeliveryWork? work)
     {
-        if (!ready.TryDequeue(out work))
+        if (!_ready.TryDequeue(out work))
         {
             return false;
         }

@@ -16,12 +16,12 @@ internal sealed class SupervisedLoop
     internal static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    private readonly Func<SupervisedLoop, CancellationToken, Task> body;
-    private readonly ILogger logger;
-    private readonly TimeProvider time;
-    private Fault? fault; // non-null from a failure until the restarted loop makes progress
-    private int progressed = 1;
-    private int consecutive;
+    private readonly Func<SupervisedLoop, CancellationToken, Task> _body;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private Fault? _fault; // non-null from a failure until the restarted loop makes progress
+    private int _progressed = 1;
+    private int _consecutive;
 
     /// <param name="name">The metric label and log name (scheduler, maintenance, delivery_log).</param>
     /// <param name="description">What the loop does, for the health reason ("queue scheduler").</param>
@@ -30,9 +30,9 @@ internal sealed class SupervisedLoop
     {
         Name = name;
         Description = description;
-        this.body = body;
-        this.logger = logger;
-        this.time = time ?? TimeProvider.System;
+        this._body = body;
+        this._logger = logger;
+        this._time = time ?? TimeProvider.System;
     }
 
     public string Name { get; }
@@ -45,22 +45,22 @@ internal sealed class SupervisedLoop
     /// <summary>Called by the body after each unit of work that completed: the loop is healthy again.</summary>
     public void Progress()
     {
-        if (Volatile.Read(ref progressed) != 0)
+        if (Volatile.Read(ref _progressed) != 0)
         {
             return;
         }
 
-        Volatile.Write(ref progressed, 1);
-        if (Interlocked.Exchange(ref fault, null) is { } recovered)
+        Volatile.Write(ref _progressed, 1);
+        if (Interlocked.Exchange(ref _fault, null) is { } recovered)
         {
-            Log.LoopRecovered(logger, Description, recovered.Consecutive);
+            Log.LoopRecovered(_logger, Description, recovered.Consecutive);
         }
     }
 
     /// <summary>Adds a reason while the loop is failed or waiting to restart.</summary>
     public void AddProblems(List<string> problems)
     {
-        if (Volatile.Read(ref fault) is { } f)
+        if (Volatile.Read(ref _fault) is { } f)
         {
             problems.Add($"{Description} loop failed ({f.Consecutive} time(s) in a row, last at {f.At:yyyy-MM-dd HH:mm:ss}Z: "
                 + $"{f.Exception.GetType().Name}: {f.Exception.Message}); restarting after a {f.Backoff.TotalSeconds:0.#} s backoff");
@@ -76,7 +76,7 @@ internal sealed class SupervisedLoop
             Exception failure;
             try
             {
-                await body(this, stop).ConfigureAwait(false);
+                await _body(this, stop).ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -90,21 +90,21 @@ internal sealed class SupervisedLoop
 
             if (stop.IsCancellationRequested)
             {
-                Log.LoopFailedWhileStopping(logger, Description, failure);
+                Log.LoopFailedWhileStopping(_logger, Description, failure);
                 LoopMetrics.Shared.Failed(Name);
                 return; // no restart while stopping
             }
 
             // Progress since the previous failure starts the backoff over: only failures in a row make it grow.
-            consecutive = Volatile.Read(ref progressed) != 0 ? 1 : consecutive + 1;
-            Volatile.Write(ref progressed, 0);
-            TimeSpan backoff = Backoff(consecutive);
-            Volatile.Write(ref fault, new Fault(failure, time.GetUtcNow(), consecutive, backoff));
+            _consecutive = Volatile.Read(ref _progressed) != 0 ? 1 : _consecutive + 1;
+            Volatile.Write(ref _progressed, 0);
+            TimeSpan backoff = Backoff(_consecutive);
+            Volatile.Write(ref _fault, new Fault(failure, _time.GetUtcNow(), _consecutive, backoff));
             LoopMetrics.Shared.Failed(Name);
-            Log.LoopFailed(logger, Description, consecutive, backoff.TotalSeconds, failure);
+            Log.LoopFailed(_logger, Description, _consecutive, backoff.TotalSeconds, failure);
             try
             {
-                await TimerSpan.DelayAsync(backoff, time, stop).ConfigureAwait(false);
+                await TimerSpan.DelayAsync(backoff, _time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -16,60 +16,60 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     IConfiguration configuration) : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
-    private DeliveryLog? deliveryLog;
-    private List<WebhookPublisher> webhooks = [];
-    private OutboundConnectionPool? pool;
-    private QueueManager? queue;
-    private TrafficShaper? shaper;
-    private IDisposable? reloadSubscription;
-    private ShapingOptions shapingOptions = settings.Shaping.Options;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> suspensions = new(StringComparer.OrdinalIgnoreCase);
+    private DeliveryLog? _deliveryLog;
+    private List<WebhookPublisher> _webhooks = [];
+    private OutboundConnectionPool? _pool;
+    private QueueManager? _queue;
+    private TrafficShaper? _shaper;
+    private IDisposable? _reloadSubscription;
+    private ShapingOptions _shapingOptions = settings.Shaping.Options;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> _suspensions = new(StringComparer.OrdinalIgnoreCase);
 
-    public QueueManager? Queue => queue;
+    public QueueManager? Queue => _queue;
 
     /// <summary>The live shaper (null while delivery is disabled or stopped).</summary>
-    public TrafficShaper? Shaper => shaper;
+    public ITrafficShaper? Shaper => _shaper;
 
     /// <summary>Whether a pool a message asks for (X-FastMta-Pool, the API's pool) is configured now. With delivery
     /// off there is no shaping to ask, and any name is kept: the queue checks again when it indexes the message.</summary>
-    public bool IsKnownPool(string name) => shaper?.HasPool(name) ?? true;
+    public bool IsKnownPool(string name) => _shaper?.HasPool(name) ?? true;
 
     /// <summary>The shaping configuration in force (the latest one that loaded).</summary>
-    public ShapingOptions ShapingOptions => Volatile.Read(ref shapingOptions);
+    public ShapingOptions ShapingOptions => Volatile.Read(ref _shapingOptions);
 
     /// <summary>Sources suspended through <see cref="SuspendSource"/> and until when (null: until resumed), for the
     /// admin API (the shaper keeps its own state; this is the record of what the admin asked).</summary>
-    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions => suspensions;
+    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions => _suspensions;
 
     public bool SuspendSource(string name, DateTimeOffset? until)
     {
-        if (shaper?.SuspendSource(name, until) != true)
+        if (_shaper?.SuspendSource(name, until) != true)
         {
             return false;
         }
 
-        suspensions[name] = until;
+        _suspensions[name] = until;
         return true;
     }
 
     public bool ResumeSource(string name)
     {
-        if (shaper?.ResumeSource(name) != true)
+        if (_shaper?.ResumeSource(name) != true)
         {
             return false;
         }
 
-        suspensions.TryRemove(name, out _);
-        queue?.RecheckShaping(); // destinations parked until the suspension's end may go now
+        _suspensions.TryRemove(name, out _);
+        _queue?.RecheckShaping(); // destinations parked until the suspension's end may go now
         return true;
     }
 
     /// <summary>/health: a reason per delivery loop that has failed and not yet recovered.</summary>
     public void AddProblems(List<string> problems)
     {
-        queue?.AddProblems(problems);
-        deliveryLog?.AddProblems(problems);
-        foreach (WebhookPublisher webhook in webhooks)
+        _queue?.AddProblems(problems);
+        _deliveryLog?.AddProblems(problems);
+        foreach (WebhookPublisher webhook in _webhooks)
         {
             webhook.AddProblems(problems);
         }
@@ -86,38 +86,38 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(delivery.DeliveryLogPath)!);
-        deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>())
+        _deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>())
         {
             FaultOnSender = configuration["Mta:Testing:DeliveryLogFaultSender"], // test hook, not an operator setting
         };
-        pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
+        _pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
-        var agent = new SmtpDeliveryAgent(resolver, pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
-        webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
-        IDeliveryEventSink events = webhooks.Count == 0 ? deliveryLog : new DeliveryEventFanOut([deliveryLog, .. webhooks]);
-        shaper = new TrafficShaper(settings.Shaping.Options, time);
-        queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
-            shaper, resolver);
+        var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
+        _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
+        IDeliveryEventSink events = _webhooks.Count == 0 ? _deliveryLog : new DeliveryEventFanOut([_deliveryLog, .. _webhooks]);
+        _shaper = new TrafficShaper(settings.Shaping.Options, time);
+        _queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
+            _shaper, resolver);
         // Test hook, not an operator setting: the scheduler's next N passes with mail queued throw (LongTimerTests).
         if (configuration.GetValue("Mta:Testing:SchedulerFaults", 0) is > 0 and int faults)
         {
             logger.LogWarning("Mta:Testing:SchedulerFaults = {Faults}: the queue scheduler will fail on purpose (a test hook)", faults);
-            queue.SchedulerFaultsToInject = faults;
+            _queue.SchedulerFaultsToInject = faults;
         }
 
-        reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
-        await queue.StartAsync(cancellationToken);
+        _reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
+        await _queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
-            queue.MessageCount, delivery.Port, delivery.Routes.Count, delivery.DeliveryLogPath);
+            _queue.MessageCount, delivery.Port, delivery.Routes.Count, delivery.DeliveryLogPath);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (queue is not null)
+        if (_queue is not null)
         {
             try
             {
-                await queue.StopAsync(StopGrace);
+                await _queue.StopAsync(StopGrace);
             }
             catch (Exception e)
             {
@@ -131,7 +131,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
 
     private void ReloadShaping(ILogger logger)
     {
-        if (shaper is not { } current)
+        if (_shaper is not { } current)
         {
             return;
         }
@@ -140,8 +140,8 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         {
             ShapingSettings reloaded = settings.ReloadShaping(configuration);
             current.Update(reloaded.Options);
-            Volatile.Write(ref shapingOptions, reloaded.Options);
-            queue?.RecheckShaping();
+            Volatile.Write(ref _shapingOptions, reloaded.Options);
+            _queue?.RecheckShaping();
             logger.LogInformation("Traffic shaping reloaded: {Sources} source(s), {Pools} pool(s), {Rules} rule(s)",
                 reloaded.Options.Sources.Count, reloaded.Options.Pools.Count, reloaded.Options.Rules.Count);
         }
@@ -153,31 +153,31 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
 
     public async ValueTask DisposeAsync()
     {
-        reloadSubscription?.Dispose();
-        reloadSubscription = null;
-        if (queue is not null)
+        _reloadSubscription?.Dispose();
+        _reloadSubscription = null;
+        if (_queue is not null)
         {
-            await queue.DisposeAsync();
-            queue = null;
+            await _queue.DisposeAsync();
+            _queue = null;
         }
 
-        if (pool is not null)
+        if (_pool is not null)
         {
-            await pool.DisposeAsync();
-            pool = null;
+            await _pool.DisposeAsync();
+            _pool = null;
         }
 
-        shaper?.Dispose();
-        shaper = null;
+        _shaper?.Dispose();
+        _shaper = null;
 
         // After the queue (no more events), before the delivery log; each flushes for at most a few seconds.
-        await Task.WhenAll(webhooks.Select(w => w.DisposeAsync().AsTask()));
-        webhooks = [];
+        await Task.WhenAll(_webhooks.Select(w => w.DisposeAsync().AsTask()));
+        _webhooks = [];
 
-        if (deliveryLog is not null)
+        if (_deliveryLog is not null)
         {
-            await deliveryLog.DisposeAsync();
-            deliveryLog = null;
+            await _deliveryLog.DisposeAsync();
+            _deliveryLog = null;
         }
     }
 }

@@ -1,9 +1,9 @@
 using FastMta.Inbound;
-using Microsoft.AspNetCore.Connections;
 using FastMta.Server;
 using FastMta.Server.Admin;
 using FastMta.Server.Api;
 using FastMta.Server.Monitoring;
+using Microsoft.AspNetCore.Connections;
 
 if (args is ["hash-password", ..])
 {

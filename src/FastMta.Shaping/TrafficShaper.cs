@@ -10,7 +10,7 @@ namespace FastMta.Shaping;
 /// counters are updated with CompareExchange; the only locks are a pool's round-robin step and growing a slot table.
 /// Never waits and does no I/O: a refusal says when to come back (<see cref="Admission.RetryAt"/>).
 /// </summary>
-public sealed partial class TrafficShaper : IDisposable
+public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 {
     /// <summary>How often idle, full destination state is dropped (by whichever decision comes due).</summary>
     internal static readonly TimeSpan EvictionInterval = TimeSpan.FromMinutes(1);

@@ -12,48 +12,48 @@ internal sealed class CommitAwaiter : IValueTaskSource
     private const int Pending = 1;
     private const int Done = 2;
 
-    private ManualResetValueTaskSourceCore<bool> core = new() { RunContinuationsAsynchronously = true };
-    private CancellationTokenRegistration registration;
-    private int state;
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private CancellationTokenRegistration _registration;
+    private int _state;
 
     public long Address { get; private set; }
 
     public long DeadlineTimestamp { get; private set; }
 
-    public bool IsDone => Volatile.Read(ref state) == Done;
+    public bool IsDone => Volatile.Read(ref _state) == Done;
 
     public void Arm(long address, long deadlineTimestamp)
     {
         Address = address;
         DeadlineTimestamp = deadlineTimestamp;
-        Volatile.Write(ref state, Pending);
+        Volatile.Write(ref _state, Pending);
     }
 
     public ValueTask AsValueTask(CancellationToken cancellationToken)
     {
         if (cancellationToken.CanBeCanceled && !IsDone)
         {
-            registration = cancellationToken.UnsafeRegister(static (s, token) => ((CommitAwaiter)s!).TryComplete(new OperationCanceledException(token)), this);
+            _registration = cancellationToken.UnsafeRegister(static (s, token) => ((CommitAwaiter)s!).TryComplete(new OperationCanceledException(token)), this);
         }
 
-        return new ValueTask(this, core.Version);
+        return new ValueTask(this, _core.Version);
     }
 
     /// <summary>Completes the wait; false when someone else already did.</summary>
     public bool TryComplete(Exception? error)
     {
-        if (Interlocked.CompareExchange(ref state, Done, Pending) != Pending)
+        if (Interlocked.CompareExchange(ref _state, Done, Pending) != Pending)
         {
             return false;
         }
 
         if (error is null)
         {
-            core.SetResult(true);
+            _core.SetResult(true);
         }
         else
         {
-            core.SetException(error);
+            _core.SetException(error);
         }
 
         return true;
@@ -62,16 +62,16 @@ internal sealed class CommitAwaiter : IValueTaskSource
     /// <summary>After the wait was observed: make the awaiter reusable.</summary>
     public void Reset()
     {
-        registration.Dispose();
-        registration = default;
-        core.Reset();
-        Volatile.Write(ref state, Idle);
+        _registration.Dispose();
+        _registration = default;
+        _core.Reset();
+        Volatile.Write(ref _state, Idle);
     }
 
-    void IValueTaskSource.GetResult(short token) => core.GetResult(token);
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        core.OnCompleted(continuation, state, token, flags);
+        _core.OnCompleted(continuation, state, token, flags);
 }

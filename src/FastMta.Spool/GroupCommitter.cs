@@ -22,68 +22,68 @@ internal sealed class GroupCommitter
     private static readonly long WatermarkInterval = Stopwatch.Frequency; // one second
     private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
 
-    private readonly FasterLog log;
-    private readonly SpoolMetrics metrics;
-    private readonly ILogger logger;
-    private readonly StorageHealth storage;
-    private readonly string directory;
-    private readonly TimeSpan commitTimeout;
-    private readonly long commitTimeoutTicks;
-    private readonly Channel<bool> wakeUp = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly object gate = new();
-    private readonly List<CommitAwaiter> pending = new(256);
-    private readonly Timer sweepTimer;
-    private readonly Task loop;
-    private readonly CancellationTokenSource stoppingToken = new();
-    private volatile SpoolUnavailableException? failure; // the loop failed: out of service until a commit succeeds
-    private volatile SpoolUnavailableException? stopped; // the committer has exited (shutdown)
-    private volatile bool stopping;
-    private int consecutiveFailures;
-    private bool commitRequested;
-    private long watermark;
-    private long watermarkWrittenAt;
-    private Task watermarkTask = Task.CompletedTask;
+    private readonly FasterLog _log;
+    private readonly SpoolMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly StorageHealth _storage;
+    private readonly string _directory;
+    private readonly TimeSpan _commitTimeout;
+    private readonly long _commitTimeoutTicks;
+    private readonly Channel<bool> _wakeUp = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly object _gate = new();
+    private readonly List<CommitAwaiter> _pending = new(256);
+    private readonly Timer _sweepTimer;
+    private readonly Task _loop;
+    private readonly CancellationTokenSource _stoppingToken = new();
+    private volatile SpoolUnavailableException? _failure; // the loop failed: out of service until a commit succeeds
+    private volatile SpoolUnavailableException? _stopped; // the committer has exited (shutdown)
+    private volatile bool _stopping;
+    private int _consecutiveFailures;
+    private bool _commitRequested;
+    private long _watermark;
+    private long _watermarkWrittenAt;
+    private Task _watermarkTask = Task.CompletedTask;
 
     public GroupCommitter(FasterLog log, SpoolMetrics metrics, ILogger logger, StorageHealth storage, string directory, TimeSpan commitTimeout, long watermark)
     {
-        this.log = log;
-        this.metrics = metrics;
-        this.logger = logger;
-        this.storage = storage;
-        this.directory = directory;
-        this.commitTimeout = commitTimeout;
-        commitTimeoutTicks = (long)(commitTimeout.TotalSeconds * Stopwatch.Frequency);
-        this.watermark = watermark;
-        watermarkWrittenAt = Stopwatch.GetTimestamp();
+        this._log = log;
+        this._metrics = metrics;
+        this._logger = logger;
+        this._storage = storage;
+        this._directory = directory;
+        this._commitTimeout = commitTimeout;
+        _commitTimeoutTicks = (long)(commitTimeout.TotalSeconds * Stopwatch.Frequency);
+        this._watermark = watermark;
+        _watermarkWrittenAt = Stopwatch.GetTimestamp();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(commitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-        sweepTimer = new Timer(static s => ((GroupCommitter)s!).SweepTimeouts(), this, sweep, sweep);
+        _sweepTimer = new Timer(static s => ((GroupCommitter)s!).SweepTimeouts(), this, sweep, sweep);
         storage.Faulted += OnStorageFaulted;
-        loop = Task.Run(RunAsync);
+        _loop = Task.Run(RunAsync);
     }
 
     /// <summary>The last watermark written (tests).</summary>
-    internal long Watermark => Volatile.Read(ref watermark);
+    internal long Watermark => Volatile.Read(ref _watermark);
 
     /// <summary>Why the spool cannot take mail now (shutting down, committer failed, storage faulted), or null. Cached: no allocation.</summary>
-    public SpoolUnavailableException? Unavailable => stopped ?? failure ?? storage.Fault?.Refusal;
+    public SpoolUnavailableException? Unavailable => _stopped ?? _failure ?? _storage.Fault?.Refusal;
 
     /// <summary>Why appends are refused: shutting down or the committer failed (a storage fault refuses at the commit wait instead).</summary>
-    public SpoolUnavailableException? RefusesAppends => stopped ?? failure;
+    public SpoolUnavailableException? RefusesAppends => _stopped ?? _failure;
 
     /// <summary>The committer's own failure (not the storage's), or null.</summary>
-    public SpoolUnavailableException? Failure => failure;
+    public SpoolUnavailableException? Failure => _failure;
 
-    public long CommitTimeoutTicks => commitTimeoutTicks;
+    public long CommitTimeoutTicks => _commitTimeoutTicks;
 
-    public TimeSpan CommitTimeout => commitTimeout;
+    public TimeSpan CommitTimeout => _commitTimeout;
 
     /// <summary>Registers a wait for the commit of <paramref name="address"/> and wakes the committer.</summary>
     public ValueTask WaitForCommitAsync(CommitAwaiter awaiter, long address, CancellationToken cancellationToken)
     {
-        awaiter.Arm(address, Stopwatch.GetTimestamp() + commitTimeoutTicks);
-        lock (gate)
+        awaiter.Arm(address, Stopwatch.GetTimestamp() + _commitTimeoutTicks);
+        lock (_gate)
         {
-            if (failure is null && log.CommittedUntilAddress > address)
+            if (_failure is null && _log.CommittedUntilAddress > address)
             {
                 awaiter.TryComplete(null); // already durable (also after the final commit of a shutdown)
             }
@@ -93,19 +93,19 @@ internal sealed class GroupCommitter
             }
             else
             {
-                pending.Add(awaiter);
+                _pending.Add(awaiter);
             }
         }
 
-        wakeUp.Writer.TryWrite(true);
+        _wakeUp.Writer.TryWrite(true);
         return awaiter.AsValueTask(cancellationToken);
     }
 
     /// <summary>Asks for a commit even if nothing was appended: a truncation takes effect only at the next commit.</summary>
     public void RequestCommit()
     {
-        Volatile.Write(ref commitRequested, true);
-        wakeUp.Writer.TryWrite(true);
+        Volatile.Write(ref _commitRequested, true);
+        _wakeUp.Writer.TryWrite(true);
     }
 
     /// <summary>
@@ -116,24 +116,24 @@ internal sealed class GroupCommitter
     /// </summary>
     public async Task StopAsync()
     {
-        TimeSpan bound = storage.Fault is null ? commitTimeout : TimeSpan.FromTicks(Math.Min(commitTimeout.Ticks, TimeSpan.TicksPerSecond * 5));
-        stopping = true;
-        stoppingToken.Cancel();
-        wakeUp.Writer.TryWrite(true);
-        if (!await WaitAsync(loop, bound).ConfigureAwait(false))
+        TimeSpan bound = _storage.Fault is null ? _commitTimeout : TimeSpan.FromTicks(Math.Min(_commitTimeout.Ticks, TimeSpan.TicksPerSecond * 5));
+        _stopping = true;
+        _stoppingToken.Cancel();
+        _wakeUp.Writer.TryWrite(true);
+        if (!await WaitAsync(_loop, bound).ConfigureAwait(false))
         {
-            Log.FinalCommitAbandoned(logger, bound.TotalMilliseconds, storage.Fault?.Description ?? "the commit did not return");
-            storage.GiveUp();
-            await WaitAsync(loop, storage.RetryInterval + bound).ConfigureAwait(false);
+            Log.FinalCommitAbandoned(_logger, bound.TotalMilliseconds, _storage.Fault?.Description ?? "the commit did not return");
+            _storage.GiveUp();
+            await WaitAsync(_loop, _storage.RetryInterval + bound).ConfigureAwait(false);
         }
 
-        storage.Faulted -= OnStorageFaulted;
-        stoppingToken.Dispose();
-        await sweepTimer.DisposeAsync().ConfigureAwait(false);
-        await watermarkTask.ConfigureAwait(false);
-        if (failure is null && storage.Fault is null && log.CommittedUntilAddress > Volatile.Read(ref watermark))
+        _storage.Faulted -= OnStorageFaulted;
+        _stoppingToken.Dispose();
+        await _sweepTimer.DisposeAsync().ConfigureAwait(false);
+        await _watermarkTask.ConfigureAwait(false);
+        if (_failure is null && _storage.Fault is null && _log.CommittedUntilAddress > Volatile.Read(ref _watermark))
         {
-            WriteWatermark(log.CommittedUntilAddress);
+            WriteWatermark(_log.CommittedUntilAddress);
         }
     }
 
@@ -163,47 +163,47 @@ internal sealed class GroupCommitter
                 }
                 catch (Exception e)
                 {
-                    int failures = ++consecutiveFailures;
+                    int failures = ++_consecutiveFailures;
                     TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10))));
-                    metrics.CommitterRestarted();
-                    failure = new SpoolUnavailableException(SpoolUnavailableReason.StorageFailed, "The spool committer failed: " + e.Message, e);
-                    Log.CommitterFailed(logger, e, failures, delay.TotalMilliseconds);
-                    int failed = FailAll(failure);
+                    _metrics.CommitterRestarted();
+                    _failure = new SpoolUnavailableException(SpoolUnavailableReason.StorageFailed, "The spool committer failed: " + e.Message, e);
+                    Log.CommitterFailed(_logger, e, failures, delay.TotalMilliseconds);
+                    int failed = FailAll(_failure);
                     if (failed > 0)
                     {
-                        metrics.CommitFailed("error", failed);
+                        _metrics.CommitFailed("error", failed);
                     }
 
-                    if (stopping)
+                    if (_stopping)
                     {
                         return;
                     }
 
                     try
                     {
-                        await Task.Delay(delay, stoppingToken.Token).ConfigureAwait(false);
+                        await Task.Delay(delay, _stoppingToken.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
                         // stopping: one more pass makes the final commit if the log still takes one
                     }
 
-                    Volatile.Write(ref commitRequested, true); // the restarted loop tries a commit at once: its success clears the failure
+                    Volatile.Write(ref _commitRequested, true); // the restarted loop tries a commit at once: its success clears the failure
                 }
             }
         }
         finally
         {
             var reason = new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.");
-            lock (gate)
+            lock (_gate)
             {
-                stopped = reason; // under the lock: no registration can slip in after FailAll
+                _stopped = reason; // under the lock: no registration can slip in after FailAll
             }
 
             int failed = FailAll(reason);
             if (failed > 0)
             {
-                metrics.CommitFailed("shutdown", failed);
+                _metrics.CommitFailed("shutdown", failed);
             }
         }
     }
@@ -212,33 +212,33 @@ internal sealed class GroupCommitter
     {
         while (true)
         {
-            if (log.TailAddress <= log.CommittedUntilAddress && !Volatile.Read(ref commitRequested))
+            if (_log.TailAddress <= _log.CommittedUntilAddress && !Volatile.Read(ref _commitRequested))
             {
                 // Late registrations whose address an earlier commit already covered.
-                CompleteCommitted(log.CommittedUntilAddress);
-                if (stopping)
+                CompleteCommitted(_log.CommittedUntilAddress);
+                if (_stopping)
                 {
                     return;
                 }
 
-                await wakeUp.Reader.WaitToReadAsync().ConfigureAwait(false);
-                wakeUp.Reader.TryRead(out _);
+                await _wakeUp.Reader.WaitToReadAsync().ConfigureAwait(false);
+                _wakeUp.Reader.TryRead(out _);
                 continue;
             }
 
             long started = Stopwatch.GetTimestamp();
-            Volatile.Write(ref commitRequested, false);
-            await log.CommitAsync().ConfigureAwait(false);
-            long committed = log.CommittedUntilAddress;
+            Volatile.Write(ref _commitRequested, false);
+            await _log.CommitAsync().ConfigureAwait(false);
+            long committed = _log.CommittedUntilAddress;
             double elapsedSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            if (failure is not null)
+            if (_failure is not null)
             {
-                Log.CommitterRecovered(logger, consecutiveFailures);
-                consecutiveFailures = 0;
-                failure = null;
+                Log.CommitterRecovered(_logger, _consecutiveFailures);
+                _consecutiveFailures = 0;
+                _failure = null;
             }
 
-            if (Volatile.Read(ref watermark) <= SpoolFiles.FirstAddress && committed > SpoolFiles.FirstAddress)
+            if (Volatile.Read(ref _watermark) <= SpoolFiles.FirstAddress && committed > SpoolFiles.FirstAddress)
             {
                 // The first commit of a fresh spool is acknowledged only once the watermark shows it; recovery
                 // can then tell "never acknowledged anything" from "lost its commit metadata".
@@ -246,7 +246,7 @@ internal sealed class GroupCommitter
             }
 
             int completed = CompleteCommitted(committed);
-            metrics.CommitCompleted(elapsedSeconds, completed);
+            _metrics.CommitCompleted(elapsedSeconds, completed);
             MaybeWriteWatermark(committed);
         }
     }
@@ -257,7 +257,7 @@ internal sealed class GroupCommitter
         int failed = FailAll(fault.Refusal);
         if (failed > 0)
         {
-            metrics.CommitFailed(fault.Kind == StorageFaultKind.NoSpace ? "no_space" : "storage_error", failed);
+            _metrics.CommitFailed(fault.Kind == StorageFaultKind.NoSpace ? "no_space" : "storage_error", failed);
         }
     }
 
@@ -268,11 +268,11 @@ internal sealed class GroupCommitter
     private int CompleteCommitted(long committedUntil)
     {
         int completed = 0;
-        lock (gate)
+        lock (_gate)
         {
-            for (int i = pending.Count - 1; i >= 0; i--)
+            for (int i = _pending.Count - 1; i >= 0; i--)
             {
-                CommitAwaiter awaiter = pending[i];
+                CommitAwaiter awaiter = _pending[i];
                 if (awaiter.IsDone)
                 {
                     RemoveAt(i);
@@ -295,9 +295,9 @@ internal sealed class GroupCommitter
     private int FailAll(SpoolUnavailableException reason)
     {
         int failed = 0;
-        lock (gate)
+        lock (_gate)
         {
-            foreach (CommitAwaiter awaiter in pending)
+            foreach (CommitAwaiter awaiter in _pending)
             {
                 if (awaiter.TryComplete(Copy(reason)))
                 {
@@ -305,7 +305,7 @@ internal sealed class GroupCommitter
                 }
             }
 
-            pending.Clear();
+            _pending.Clear();
         }
 
         return failed;
@@ -315,18 +315,18 @@ internal sealed class GroupCommitter
     {
         long now = Stopwatch.GetTimestamp();
         int timedOut = 0;
-        lock (gate)
+        lock (_gate)
         {
-            for (int i = pending.Count - 1; i >= 0; i--)
+            for (int i = _pending.Count - 1; i >= 0; i--)
             {
-                CommitAwaiter awaiter = pending[i];
+                CommitAwaiter awaiter = _pending[i];
                 if (awaiter.IsDone)
                 {
                     RemoveAt(i);
                 }
                 else if (now >= awaiter.DeadlineTimestamp)
                 {
-                    if (awaiter.TryComplete(new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool commit did not complete within {commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
+                    if (awaiter.TryComplete(new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool commit did not complete within {_commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
                     {
                         timedOut++;
                     }
@@ -338,45 +338,45 @@ internal sealed class GroupCommitter
 
         if (timedOut > 0)
         {
-            metrics.CommitFailed("timeout", timedOut);
-            Log.CommitTimedOut(logger, timedOut, commitTimeout.TotalMilliseconds);
+            _metrics.CommitFailed("timeout", timedOut);
+            Log.CommitTimedOut(_logger, timedOut, _commitTimeout.TotalMilliseconds);
         }
     }
 
     private void RemoveAt(int index)
     {
-        int last = pending.Count - 1;
-        pending[index] = pending[last];
-        pending.RemoveAt(last);
+        int last = _pending.Count - 1;
+        _pending[index] = _pending[last];
+        _pending.RemoveAt(last);
     }
 
     private void MaybeWriteWatermark(long committed)
     {
-        long current = Volatile.Read(ref watermark);
-        if (committed <= current || !watermarkTask.IsCompleted)
+        long current = Volatile.Read(ref _watermark);
+        if (committed <= current || !_watermarkTask.IsCompleted)
         {
             return;
         }
 
-        if (committed - current < WatermarkBytes && Stopwatch.GetTimestamp() - watermarkWrittenAt < WatermarkInterval)
+        if (committed - current < WatermarkBytes && Stopwatch.GetTimestamp() - _watermarkWrittenAt < WatermarkInterval)
         {
             return;
         }
 
-        watermarkWrittenAt = Stopwatch.GetTimestamp();
-        watermarkTask = Task.Run(() => WriteWatermark(committed));
+        _watermarkWrittenAt = Stopwatch.GetTimestamp();
+        _watermarkTask = Task.Run(() => WriteWatermark(committed));
     }
 
     private void WriteWatermark(long committed)
     {
         try
         {
-            SpoolWatermark.Write(directory, committed);
-            Volatile.Write(ref watermark, committed);
+            SpoolWatermark.Write(_directory, committed);
+            Volatile.Write(ref _watermark, committed);
         }
         catch (Exception e)
         {
-            Log.WatermarkFailed(logger, e);
+            Log.WatermarkFailed(_logger, e);
         }
     }
 }

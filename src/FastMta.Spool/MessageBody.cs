@@ -68,13 +68,13 @@ public abstract class MessageBody : IDisposable
 
     private sealed class SequenceBody(ReadOnlySequence<byte> body) : MessageBody
     {
-        private SequencePosition position = body.Start;
+        private SequencePosition _position = body.Start;
 
         public override long Length => body.Length;
 
         public override ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
         {
-            while (body.TryGet(ref position, out ReadOnlyMemory<byte> segment))
+            while (body.TryGet(ref _position, out ReadOnlyMemory<byte> segment))
             {
                 if (!segment.IsEmpty)
                 {
@@ -85,6 +85,6 @@ public abstract class MessageBody : IDisposable
             return ValueTask.FromResult(ReadOnlyMemory<byte>.Empty);
         }
 
-        public override void Rewind() => position = body.Start;
+        public override void Rewind() => _position = body.Start;
     }
 }

@@ -9,7 +9,7 @@ namespace FastMta.Spool;
 // copy-forward of long-lived messages and truncation (space reclamation).
 public sealed partial class MessageSpool
 {
-    private readonly HashSet<SpoolPin> pins = [];
+    private readonly HashSet<SpoolPin> _pins = [];
 
     /// <summary>
     /// Called once per committed message, after the commit and before the writer's pin on the log is released, so a
@@ -19,10 +19,10 @@ public sealed partial class MessageSpool
     public Action<SpooledEnvelope>? MessageCommitted { get; set; }
 
     /// <summary>The oldest address still in the log.</summary>
-    public long BeginAddress => log.BeginAddress;
+    public long BeginAddress => _log.BeginAddress;
 
     /// <summary>The address the next entry will get (or later).</summary>
-    public long TailAddress => log.TailAddress;
+    public long TailAddress => _log.TailAddress;
 
     /// <summary>
     /// Reads every committed record in log order and hands messages and recipient states to the visitor (queue
@@ -31,11 +31,11 @@ public sealed partial class MessageSpool
     public void Scan(ISpoolVisitor visitor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(visitor);
-        long end = log.CommittedUntilAddress;
-        long expected = log.BeginAddress;
+        long end = _log.CommittedUntilAddress;
+        long expected = _log.BeginAddress;
         var chunks = new HashSet<long>();
         using var buffer = new ReusedEntryBuffer();
-        using FasterLogScanIterator iterator = log.Scan(expected, end);
+        using FasterLogScanIterator iterator = _log.Scan(expected, end);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -229,39 +229,39 @@ public sealed partial class MessageSpool
     {
         ArgumentNullException.ThrowIfNull(oldestLiveAddress);
         long target;
-        lock (pins)
+        lock (_pins)
         {
-            target = Math.Min(oldestLiveAddress(), log.TailAddress);
-            foreach (SpoolPin pin in pins)
+            target = Math.Min(oldestLiveAddress(), _log.TailAddress);
+            foreach (SpoolPin pin in _pins)
             {
                 target = Math.Min(target, pin.Address);
             }
         }
 
-        if (target > log.BeginAddress)
+        if (target > _log.BeginAddress)
         {
-            log.TruncateUntil(target);
+            _log.TruncateUntil(target);
             Committer.RequestCommit(); // the commit records the new begin address and lets FASTER delete old segments
             Metrics.Truncated(target);
         }
 
-        return Math.Max(target, log.BeginAddress);
+        return Math.Max(target, _log.BeginAddress);
     }
 
     internal void Pin(SpoolPin pin)
     {
-        lock (pins)
+        lock (_pins)
         {
-            pin.Address = log.TailAddress; // every entry appended from now on gets this address or a later one
-            pins.Add(pin);
+            pin.Address = _log.TailAddress; // every entry appended from now on gets this address or a later one
+            _pins.Add(pin);
         }
     }
 
     internal void Unpin(SpoolPin pin)
     {
-        lock (pins)
+        lock (_pins)
         {
-            pins.Remove(pin);
+            _pins.Remove(pin);
         }
     }
 
@@ -329,14 +329,14 @@ public sealed partial class MessageSpool
         int length;
         try
         {
-            (bytes, length) = await log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
+            (bytes, length) = await _log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
         }
         catch (FasterException e)
         {
             throw Corrupt(address, $"the {what} entry is unreadable: {e.Message}", e);
         }
 
-        return bytes is null ? throw Corrupt(address, $"the {what} entry is outside the log (begin {log.BeginAddress})") : (bytes, length);
+        return bytes is null ? throw Corrupt(address, $"the {what} entry is outside the log (begin {_log.BeginAddress})") : (bytes, length);
     }
 
     // One entry into a pooled buffer sliced to the entry's length (FasterLog rents it from the pool; Dispose returns it).
@@ -347,7 +347,7 @@ public sealed partial class MessageSpool
         int length;
         try
         {
-            (owner, length) = await log.ReadAsync(address, MemoryPool<byte>.Shared, estimatedLength, cancellationToken).ConfigureAwait(false);
+            (owner, length) = await _log.ReadAsync(address, MemoryPool<byte>.Shared, estimatedLength, cancellationToken).ConfigureAwait(false);
         }
         catch (FasterException e)
         {
@@ -355,7 +355,7 @@ public sealed partial class MessageSpool
         }
 
         return owner is null
-            ? throw Corrupt(address, $"the {what} entry is outside the log (begin {log.BeginAddress})")
+            ? throw Corrupt(address, $"the {what} entry is outside the log (begin {_log.BeginAddress})")
             : new SlicedOwner(owner, length);
     }
 
@@ -375,17 +375,17 @@ public sealed partial class MessageSpool
     /// </summary>
     private sealed class ReusedEntryBuffer : MemoryPool<byte>, IMemoryOwner<byte>
     {
-        private byte[] array = new byte[4096];
+        private byte[] _array = new byte[4096];
 
         public override int MaxBufferSize => Array.MaxLength;
 
-        public Memory<byte> Memory => array;
+        public Memory<byte> Memory => _array;
 
         public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
         {
-            if (minBufferSize > array.Length)
+            if (minBufferSize > _array.Length)
             {
-                array = new byte[Math.Max(minBufferSize, array.Length * 2)];
+                _array = new byte[Math.Max(minBufferSize, _array.Length * 2)];
             }
 
             return this;
@@ -410,51 +410,51 @@ public sealed partial class MessageSpool
     /// </summary>
     private sealed class SpooledBody : MessageBody
     {
-        private readonly MessageSpool spool;
-        private readonly long envelopeAddress;
-        private readonly SpoolMessageId id;
-        private readonly long length;
-        private readonly long[] chunkAddresses;
-        private readonly ReadOnlyMemory<byte> inline;
-        private IMemoryOwner<byte>? envelope;
-        private IMemoryOwner<byte>? chunk;
-        private int nextChunk;
-        private long position;
-        private bool inlineRead;
+        private readonly MessageSpool _spool;
+        private readonly long _envelopeAddress;
+        private readonly SpoolMessageId _id;
+        private readonly long _length;
+        private readonly long[] _chunkAddresses;
+        private readonly ReadOnlyMemory<byte> _inline;
+        private IMemoryOwner<byte>? _envelope;
+        private IMemoryOwner<byte>? _chunk;
+        private int _nextChunk;
+        private long _position;
+        private bool _inlineRead;
 
         public SpooledBody(MessageSpool spool, long envelopeAddress, SpoolMessageId id, long length, long[] chunkAddresses,
             IMemoryOwner<byte> envelope, ReadOnlyMemory<byte> inline)
         {
-            this.spool = spool;
-            this.envelopeAddress = envelopeAddress;
-            this.id = id;
-            this.length = length;
-            this.chunkAddresses = chunkAddresses;
-            this.envelope = envelope;
-            this.inline = inline;
+            this._spool = spool;
+            this._envelopeAddress = envelopeAddress;
+            this._id = id;
+            this._length = length;
+            this._chunkAddresses = chunkAddresses;
+            this._envelope = envelope;
+            this._inline = inline;
         }
 
-        public override long Length => length;
+        public override long Length => _length;
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no box per chunk read from disk
         public override async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
         {
-            ObjectDisposedException.ThrowIf(envelope is null, this);
+            ObjectDisposedException.ThrowIf(_envelope is null, this);
             ReleaseChunk(); // the previous piece is done with: one chunk buffer at a time
-            while (nextChunk < chunkAddresses.Length)
+            while (_nextChunk < _chunkAddresses.Length)
             {
-                long address = chunkAddresses[nextChunk];
-                IMemoryOwner<byte> owner = await spool.ReadPooledEntryAsync(address, "body chunk", spool.ChunkSize + SpoolRecord.ChunkHeaderLength,
+                long address = _chunkAddresses[_nextChunk];
+                IMemoryOwner<byte> owner = await _spool.ReadPooledEntryAsync(address, "body chunk", _spool.ChunkSize + SpoolRecord.ChunkHeaderLength,
                     cancellationToken).ConfigureAwait(false);
-                chunk = owner;
+                _chunk = owner;
                 ReadOnlyMemory<byte> entry = owner.Memory;
-                spool.ValidateChunk(entry.Span, address, id, nextChunk, envelopeAddress);
-                nextChunk++;
+                _spool.ValidateChunk(entry.Span, address, _id, _nextChunk, _envelopeAddress);
+                _nextChunk++;
                 ReadOnlyMemory<byte> piece = entry[SpoolRecord.ChunkHeaderLength..];
-                position += piece.Length;
-                if (position + inline.Length > length)
+                _position += piece.Length;
+                if (_position + _inline.Length > _length)
                 {
-                    throw spool.Corrupt(envelopeAddress, $"message {id} has more body bytes than its envelope says ({length})");
+                    throw _spool.Corrupt(_envelopeAddress, $"message {_id} has more body bytes than its envelope says ({_length})");
                 }
 
                 if (!piece.IsEmpty)
@@ -465,41 +465,41 @@ public sealed partial class MessageSpool
                 ReleaseChunk();
             }
 
-            if (inlineRead)
+            if (_inlineRead)
             {
                 return ReadOnlyMemory<byte>.Empty;
             }
 
-            inlineRead = true;
-            if (position + inline.Length != length)
+            _inlineRead = true;
+            if (_position + _inline.Length != _length)
             {
-                throw spool.Corrupt(envelopeAddress, $"message {id} has {position + inline.Length} body bytes, its envelope says {length}");
+                throw _spool.Corrupt(_envelopeAddress, $"message {_id} has {_position + _inline.Length} body bytes, its envelope says {_length}");
             }
 
-            position += inline.Length;
-            return inline;
+            _position += _inline.Length;
+            return _inline;
         }
 
         public override void Rewind()
         {
-            ObjectDisposedException.ThrowIf(envelope is null, this);
+            ObjectDisposedException.ThrowIf(_envelope is null, this);
             ReleaseChunk();
-            nextChunk = 0;
-            position = 0;
-            inlineRead = false;
+            _nextChunk = 0;
+            _position = 0;
+            _inlineRead = false;
         }
 
         protected override void Dispose(bool disposing)
         {
             ReleaseChunk();
-            envelope?.Dispose();
-            envelope = null;
+            _envelope?.Dispose();
+            _envelope = null;
         }
 
         private void ReleaseChunk()
         {
-            chunk?.Dispose();
-            chunk = null;
+            _chunk?.Dispose();
+            _chunk = null;
         }
     }
 

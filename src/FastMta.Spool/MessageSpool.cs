@@ -14,30 +14,30 @@ public sealed partial class MessageSpool : IAsyncDisposable
 {
     private const int MaxPooledWriters = 1024;
 
-    private readonly SpoolOptions options;
-    private readonly ILogger logger;
-    private readonly IDevice device;
-    private readonly DeviceLogCommitCheckpointManager commitManager;
-    private readonly FasterLog log;
-    private readonly RawLog rawLog;
-    private readonly SpoolLock spoolLock;
-    private readonly StorageHealth storage;
-    private readonly Stack<MessageWriter> writerPool = new();
-    private int activeOperations;
-    private volatile bool closing;
-    private int disposed;
+    private readonly SpoolOptions _options;
+    private readonly ILogger _logger;
+    private readonly IDevice _device;
+    private readonly DeviceLogCommitCheckpointManager _commitManager;
+    private readonly FasterLog _log;
+    private readonly RawLog _rawLog;
+    private readonly SpoolLock _spoolLock;
+    private readonly StorageHealth _storage;
+    private readonly Stack<MessageWriter> _writerPool = new();
+    private int _activeOperations;
+    private volatile bool _closing;
+    private int _disposed;
 
     private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager commitManager, FasterLog log, RawLog rawLog,
         SpoolMetrics metrics, StorageHealth storage, SpoolLock spoolLock, long watermark)
     {
-        this.storage = storage;
-        this.spoolLock = spoolLock;
-        this.options = options;
-        this.logger = logger;
-        this.device = device;
-        this.commitManager = commitManager;
-        this.log = log;
-        this.rawLog = rawLog;
+        this._storage = storage;
+        this._spoolLock = spoolLock;
+        this._options = options;
+        this._logger = logger;
+        this._device = device;
+        this._commitManager = commitManager;
+        this._log = log;
+        this._rawLog = rawLog;
         Metrics = metrics;
         ChunkSize = options.ChunkSize;
         MaxEntryLength = (1 << options.PageSizeBits) - RawLog.EntryHeaderLength;
@@ -56,10 +56,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// <summary>Commits issued since open (tests, tools).</summary>
     internal long CommitsIssued => Metrics.CommitsIssued;
 
-    internal long CommittedUntilAddress => log.CommittedUntilAddress;
+    internal long CommittedUntilAddress => _log.CommittedUntilAddress;
 
     /// <summary>When this spool lets a 250 be sent.</summary>
-    public SpoolDurability Durability => options.Durability;
+    public SpoolDurability Durability => _options.Durability;
 
     /// <summary>
     /// Why the spool refuses mail right now, or null: a latched state (<see cref="SpoolUnavailableException.IsLatched"/>:
@@ -69,15 +69,15 @@ public sealed partial class MessageSpool : IAsyncDisposable
     public SpoolUnavailableException? Unavailable => Committer.Unavailable;
 
     /// <summary>The storage state for tests and tools.</summary>
-    internal StorageHealth Storage => storage;
+    internal StorageHealth Storage => _storage;
 
     /// <summary>A writer for one SMTP transaction; pooled (returned by <see cref="MessageWriter.Dispose"/>).</summary>
     public MessageWriter CreateWriter()
     {
         MessageWriter? writer = null;
-        lock (writerPool)
+        lock (_writerPool)
         {
-            writerPool.TryPop(out writer);
+            _writerPool.TryPop(out writer);
         }
 
         if (writer is null)
@@ -96,10 +96,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<SpooledMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        long end = log.CommittedUntilAddress;
-        long expected = log.BeginAddress;
+        long end = _log.CommittedUntilAddress;
+        long expected = _log.BeginAddress;
         var chunks = new HashSet<long>();
-        using FasterLogScanIterator iterator = log.Scan(expected, end);
+        using FasterLogScanIterator iterator = _log.Scan(expected, end);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -138,7 +138,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             }
             catch (SpoolCorruptException e)
             {
-                Log.CorruptRecord(logger, address, e);
+                Log.CorruptRecord(_logger, address, e);
                 throw;
             }
 
@@ -173,7 +173,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
     internal List<(long Address, byte[] Entry)> ReadRawEntries()
     {
         var entries = new List<(long Address, byte[] Entry)>();
-        using FasterLogScanIterator iterator = log.Scan(log.BeginAddress, log.CommittedUntilAddress);
+        using FasterLogScanIterator iterator = _log.Scan(_log.BeginAddress, _log.CommittedUntilAddress);
         while (iterator.GetNext(out byte[] entry, out int length, out long address, out _))
         {
             entries.Add((address, entry.AsSpan(0, length).ToArray()));
@@ -185,32 +185,32 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// <summary>Stops the committer after a final commit, then disposes the log and the device.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        closing = true;
+        _closing = true;
         Interlocked.MemoryBarrier(); // pairs with the increment in EnterOperation: one of the two sees the other
         long deadline = Stopwatch.GetTimestamp() + Committer.CommitTimeoutTicks + Stopwatch.Frequency;
-        while (Volatile.Read(ref activeOperations) > 0 && Stopwatch.GetTimestamp() < deadline)
+        while (Volatile.Read(ref _activeOperations) > 0 && Stopwatch.GetTimestamp() < deadline)
         {
             await Task.Delay(1).ConfigureAwait(false);
         }
 
         await Committer.StopAsync().ConfigureAwait(false);
-        long committed = log.CommittedUntilAddress;
-        log.Dispose();
-        commitManager.Dispose(); // FasterLog disposes only a commit manager it created itself
-        device.Dispose(); // FasterLog.Dispose leaves the device it was given alone (Relaxed: flushes the segments to disk)
-        if (options.Durability == SpoolDurability.Relaxed)
+        long committed = _log.CommittedUntilAddress;
+        _log.Dispose();
+        _commitManager.Dispose(); // FasterLog disposes only a commit manager it created itself
+        _device.Dispose(); // FasterLog.Dispose leaves the device it was given alone (Relaxed: flushes the segments to disk)
+        if (_options.Durability == SpoolDurability.Relaxed)
         {
-            FlushCommitMetadata(options.Path);
+            FlushCommitMetadata(_options.Path);
         }
 
         Metrics.Dispose();
-        Log.SpoolClosed(logger, committed);
-        spoolLock.Dispose(); // last: nothing of this process touches the spool after another may take it
+        Log.SpoolClosed(_logger, committed);
+        _spoolLock.Dispose(); // last: nothing of this process touches the spool after another may take it
     }
 
     /// <summary>Relaxed mode, clean shutdown: the commit metadata files and their directories to disk as well.</summary>
@@ -236,17 +236,17 @@ public sealed partial class MessageSpool : IAsyncDisposable
         }
         catch (IOException e)
         {
-            Log.ShutdownFlushFailed(logger, e);
+            Log.ShutdownFlushFailed(_logger, e);
         }
     }
 
     internal void ReturnWriter(MessageWriter writer)
     {
-        lock (writerPool)
+        lock (_writerPool)
         {
-            if (writerPool.Count < MaxPooledWriters)
+            if (_writerPool.Count < MaxPooledWriters)
             {
-                writerPool.Push(writer);
+                _writerPool.Push(writer);
             }
         }
     }
@@ -260,7 +260,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         bool exit = true;
         try
         {
-            if (log.TryEnqueue(entry, out long address))
+            if (_log.TryEnqueue(entry, out long address))
             {
                 return new ValueTask<long>(address);
             }
@@ -283,15 +283,15 @@ public sealed partial class MessageSpool : IAsyncDisposable
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.CommitTimeout);
+            timeout.CancelAfter(_options.CommitTimeout);
             try
             {
-                return await log.EnqueueAsync(entry, timeout.Token).ConfigureAwait(false);
+                return await _log.EnqueueAsync(entry, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Metrics.CommitFailed("timeout", 1);
-                throw new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool log memory stayed full for {options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
+                throw new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool log memory stayed full for {_options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
             }
         }
         finally
@@ -302,32 +302,32 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
     private void EnterOperation()
     {
-        Interlocked.Increment(ref activeOperations);
+        Interlocked.Increment(ref _activeOperations);
         // A storage fault does not refuse appends: body chunks still go to the log's memory (bounded, and waiting
         // for room there times out as back-pressure), and the message is refused at its commit wait with the
         // fault's reason, so a transaction in the middle of DATA ends with its reply rather than mid-body.
         SpoolUnavailableException? unavailable = Committer.RefusesAppends;
-        if (closing || unavailable is not null)
+        if (_closing || unavailable is not null)
         {
-            Interlocked.Decrement(ref activeOperations);
+            Interlocked.Decrement(ref _activeOperations);
             throw unavailable is null
                 ? new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.")
                 : new SpoolUnavailableException(unavailable.Reason, unavailable.Message, unavailable);
         }
     }
 
-    private void ExitOperation() => Interlocked.Decrement(ref activeOperations);
+    private void ExitOperation() => Interlocked.Decrement(ref _activeOperations);
 
     private void CheckGap(long from, long to)
     {
-        long pageMask = (1L << options.PageSizeBits) - 1;
+        long pageMask = (1L << _options.PageSizeBits) - 1;
         bool legitimate;
         try
         {
             // The scan skips FastCommitMode's commit records, and FasterLog leaves the rest of a page zeroed when the
             // next entry does not fit; anything else means the scan jumped over bytes (a zeroed length field), which
             // would silently drop records.
-            legitimate = to > from && to - from <= pageMask && rawLog.IsSkippableGap(from, to, pageAligned: (to & pageMask) == 0);
+            legitimate = to > from && to - from <= pageMask && _rawLog.IsSkippableGap(from, to, pageAligned: (to & pageMask) == 0);
         }
         catch (Exception e) when (e is IOException or SpoolRecoveryException)
         {
@@ -343,7 +343,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private async ValueTask<SpooledMessage?> ReadEnvelopeAsync(ReadOnlyMemory<byte> record, long address, HashSet<long> chunks, CancellationToken cancellationToken)
     {
         EnvelopeFields fields = ParseEnvelope(record.Span, address, chunks);
-        if (fields.ChunkAddresses.Length > 0 && fields.ChunkAddresses[0] < log.BeginAddress)
+        if (fields.ChunkAddresses.Length > 0 && fields.ChunkAddresses[0] < _log.BeginAddress)
         {
             return null; // its first chunks were truncated away, which happens only once every recipient was final
         }
@@ -362,7 +362,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             int length;
             try
             {
-                (bytes, length) = await log.ReadAsync(chunkAddress, SpoolRecord.ChunkHeaderLength + ChunkSize, cancellationToken).ConfigureAwait(false);
+                (bytes, length) = await _log.ReadAsync(chunkAddress, SpoolRecord.ChunkHeaderLength + ChunkSize, cancellationToken).ConfigureAwait(false);
             }
             catch (FasterException e)
             {
@@ -437,7 +437,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
         for (int i = 0; i < chunkAddresses.Length; i++)
         {
             chunkAddresses[i] = reader.ReadInt64("chunk address");
-            if (chunks is not null && chunkAddresses[i] >= log.BeginAddress && !chunks.Remove(chunkAddresses[i]))
+            if (chunks is not null && chunkAddresses[i] >= _log.BeginAddress && !chunks.Remove(chunkAddresses[i]))
             {
                 throw Corrupt(address, $"message {id} references a body chunk at {chunkAddresses[i]} that is not a chunk earlier in the log");
             }
@@ -472,7 +472,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private SpoolCorruptException Corrupt(long address, string message, Exception? inner = null)
     {
         SpoolCorruptException e = inner is null ? new SpoolCorruptException(address, message) : new SpoolCorruptException(address, message, inner);
-        Log.CorruptRecord(logger, address, e);
+        Log.CorruptRecord(_logger, address, e);
         return e;
     }
 

@@ -17,39 +17,39 @@ namespace FastMta.Spool;
 /// </summary>
 public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 {
-    private readonly MessageSpool spool;
-    private readonly int chunkSize;
-    private readonly CommitAwaiter awaiter = new();
-    private readonly SpoolPin pin = new();
-    private bool pinned;
-    private readonly List<byte[]> fullChunks = new(2);
-    private readonly List<long> chunkAddresses = new(4);
-    private readonly List<(int AddressLength, int ParametersLength)> recipients = new(4);
-    private byte[]? current;
-    private int currentFill;
-    private byte[]? scratch;
-    private bool scratchOffered;
-    private byte[] senderBuffer = [];
-    private int senderAddressLength;
-    private int senderParametersLength;
-    private byte[] recipientBuffer = [];
-    private int recipientBytes;
-    private string clientAddress = string.Empty;
-    private string heloName = string.Empty;
-    private string? authenticatedUser;
-    private string protocol = string.Empty;
-    private string? pool;
-    private long receivedAtMs;
-    private State state;
-    private int envelopeLength;
-    private int inlineLength;
+    private readonly MessageSpool _spool;
+    private readonly int _chunkSize;
+    private readonly CommitAwaiter _awaiter = new();
+    private readonly SpoolPin _pin = new();
+    private bool _pinned;
+    private readonly List<byte[]> _fullChunks = new(2);
+    private readonly List<long> _chunkAddresses = new(4);
+    private readonly List<(int AddressLength, int ParametersLength)> _recipients = new(4);
+    private byte[]? _current;
+    private int _currentFill;
+    private byte[]? _scratch;
+    private bool _scratchOffered;
+    private byte[] _senderBuffer = [];
+    private int _senderAddressLength;
+    private int _senderParametersLength;
+    private byte[] _recipientBuffer = [];
+    private int _recipientBytes;
+    private string _clientAddress = string.Empty;
+    private string _heloName = string.Empty;
+    private string? _authenticatedUser;
+    private string _protocol = string.Empty;
+    private string? _pool;
+    private long _receivedAtMs;
+    private State _state;
+    private int _envelopeLength;
+    private int _inlineLength;
 
     internal MessageWriter(MessageSpool spool)
     {
-        this.spool = spool;
-        chunkSize = spool.ChunkSize;
+        this._spool = spool;
+        _chunkSize = spool.ChunkSize;
         Id = SpoolMessageId.NewId();
-        receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     }
 
     private enum State
@@ -63,7 +63,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Assigned when the writer is created or reset.</summary>
     public SpoolMessageId Id { get; private set; }
 
-    public int RecipientCount => recipients.Count;
+    public int RecipientCount => _recipients.Count;
 
     public long BodyLength { get; private set; }
 
@@ -71,37 +71,37 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     public void SetSender(ReadOnlySpan<byte> address, ReadOnlySpan<byte> parameters)
     {
         ThrowIfNotOpen();
-        EnsureCapacity(ref senderBuffer, 0, address.Length + parameters.Length);
-        address.CopyTo(senderBuffer);
-        parameters.CopyTo(senderBuffer.AsSpan(address.Length));
-        senderAddressLength = address.Length;
-        senderParametersLength = parameters.Length;
+        EnsureCapacity(ref _senderBuffer, 0, address.Length + parameters.Length);
+        address.CopyTo(_senderBuffer);
+        parameters.CopyTo(_senderBuffer.AsSpan(address.Length));
+        _senderAddressLength = address.Length;
+        _senderParametersLength = parameters.Length;
     }
 
     public void AddRecipient(ReadOnlySpan<byte> address, ReadOnlySpan<byte> parameters)
     {
         ThrowIfNotOpen();
-        EnsureCapacity(ref recipientBuffer, recipientBytes, address.Length + parameters.Length);
-        address.CopyTo(recipientBuffer.AsSpan(recipientBytes));
-        parameters.CopyTo(recipientBuffer.AsSpan(recipientBytes + address.Length));
-        recipientBytes += address.Length + parameters.Length;
-        recipients.Add((address.Length, parameters.Length));
+        EnsureCapacity(ref _recipientBuffer, _recipientBytes, address.Length + parameters.Length);
+        address.CopyTo(_recipientBuffer.AsSpan(_recipientBytes));
+        parameters.CopyTo(_recipientBuffer.AsSpan(_recipientBytes + address.Length));
+        _recipientBytes += address.Length + parameters.Length;
+        _recipients.Add((address.Length, parameters.Length));
     }
 
     public void SetOrigin(string clientAddress, string heloName, string? authenticatedUser, string protocol)
     {
         ThrowIfNotOpen();
-        this.clientAddress = clientAddress ?? string.Empty;
-        this.heloName = heloName ?? string.Empty;
-        this.authenticatedUser = authenticatedUser;
-        this.protocol = protocol ?? string.Empty;
+        this._clientAddress = clientAddress ?? string.Empty;
+        this._heloName = heloName ?? string.Empty;
+        this._authenticatedUser = authenticatedUser;
+        this._protocol = protocol ?? string.Empty;
     }
 
     /// <summary>The egress pool the message asks for (null: chosen by the queue from its sender); kept in the envelope.</summary>
     public void SetPool(string? pool)
     {
         ThrowIfNotOpen();
-        this.pool = pool;
+        this._pool = pool;
     }
 
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
@@ -117,24 +117,24 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         int free = PrepareCurrent();
         if (sizeHint <= free)
         {
-            scratchOffered = false;
-            return current.AsMemory(currentFill, free);
+            _scratchOffered = false;
+            return _current.AsMemory(_currentFill, free);
         }
 
         // Rare: the caller needs more contiguous room than the current chunk has left. Hand out a scratch buffer and
         // split it across chunks in Advance (the only place a body byte is copied twice).
-        if (scratch is null || scratch.Length < sizeHint)
+        if (_scratch is null || _scratch.Length < sizeHint)
         {
-            if (scratch is not null)
+            if (_scratch is not null)
             {
-                ArrayPool<byte>.Shared.Return(scratch);
+                ArrayPool<byte>.Shared.Return(_scratch);
             }
 
-            scratch = ArrayPool<byte>.Shared.Rent(sizeHint);
+            _scratch = ArrayPool<byte>.Shared.Rent(sizeHint);
         }
 
-        scratchOffered = true;
-        return scratch;
+        _scratchOffered = true;
+        return _scratch;
     }
 
     public void Advance(int count)
@@ -145,32 +145,32 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             throw new ArgumentOutOfRangeException(nameof(count));
         }
 
-        if (scratchOffered)
+        if (_scratchOffered)
         {
-            scratchOffered = false;
-            if (count > scratch!.Length)
+            _scratchOffered = false;
+            if (count > _scratch!.Length)
             {
                 throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the end of the buffer.");
             }
 
-            ReadOnlySpan<byte> source = scratch.AsSpan(0, count);
+            ReadOnlySpan<byte> source = _scratch.AsSpan(0, count);
             while (!source.IsEmpty)
             {
                 int free = PrepareCurrent();
                 int n = Math.Min(free, source.Length);
-                source[..n].CopyTo(current.AsSpan(currentFill));
-                currentFill += n;
+                source[..n].CopyTo(_current.AsSpan(_currentFill));
+                _currentFill += n;
                 source = source[n..];
             }
         }
         else
         {
-            if (current is null || count > chunkSize - currentFill)
+            if (_current is null || count > _chunkSize - _currentFill)
             {
                 throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the end of the buffer.");
             }
 
-            currentFill += count;
+            _currentFill += count;
         }
 
         BodyLength += count;
@@ -183,7 +183,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
-        if (fullChunks.Count == 0 && (current is null || currentFill < chunkSize))
+        if (_fullChunks.Count == 0 && (_current is null || _currentFill < _chunkSize))
         {
             return default;
         }
@@ -199,7 +199,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     public ValueTask CommitAsync(CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
-        if (recipients.Count == 0)
+        if (_recipients.Count == 0)
         {
             throw new InvalidOperationException("A message needs at least one recipient.");
         }
@@ -213,55 +213,55 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     /// </summary>
     public void Reset()
     {
-        if (state == State.Disposed)
+        if (_state == State.Disposed)
         {
             throw new ObjectDisposedException(nameof(MessageWriter));
         }
 
         ClearTransaction();
         Id = SpoolMessageId.NewId();
-        receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        state = State.Open;
+        _receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _state = State.Open;
     }
 
     /// <summary>Returns the buffers and the writer to the pool. An uncommitted transaction is abandoned.</summary>
     public void Dispose()
     {
-        if (state == State.Disposed)
+        if (_state == State.Disposed)
         {
             return;
         }
 
         ClearTransaction();
-        if (current is not null)
+        if (_current is not null)
         {
-            ArrayPool<byte>.Shared.Return(current);
-            current = null;
+            ArrayPool<byte>.Shared.Return(_current);
+            _current = null;
         }
 
-        if (scratch is not null)
+        if (_scratch is not null)
         {
-            ArrayPool<byte>.Shared.Return(scratch);
-            scratch = null;
+            ArrayPool<byte>.Shared.Return(_scratch);
+            _scratch = null;
         }
 
-        state = State.Disposed;
-        spool.ReturnWriter(this);
+        _state = State.Disposed;
+        _spool.ReturnWriter(this);
     }
 
     /// <summary>Fixes the identity of the current transaction (format tests).</summary>
     internal void SetIdentity(SpoolMessageId id, long receivedAtUnixMs)
     {
         Id = id;
-        receivedAtMs = receivedAtUnixMs;
+        _receivedAtMs = receivedAtUnixMs;
     }
 
     /// <summary>Called by the pool when it hands this writer out again.</summary>
     internal void Reuse()
     {
-        state = State.Open;
+        _state = State.Open;
         Id = SpoolMessageId.NewId();
-        receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -269,46 +269,46 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     {
         try
         {
-            if (fullChunks.Count > 0)
+            if (_fullChunks.Count > 0)
             {
                 await FlushChunksAsync(includeFullCurrent: false, cancellationToken).ConfigureAwait(false);
             }
 
-            inlineLength = currentFill;
-            envelopeLength = ComputeEnvelopeLength();
-            if (envelopeLength > spool.MaxEntryLength && inlineLength > 0)
+            _inlineLength = _currentFill;
+            _envelopeLength = ComputeEnvelopeLength();
+            if (_envelopeLength > _spool.MaxEntryLength && _inlineLength > 0)
             {
                 // Huge envelope (many recipients): move the tail into a chunk of its own, keep only metadata inline.
-                await AppendChunkAsync(current!, currentFill, cancellationToken).ConfigureAwait(false);
-                currentFill = 0;
-                inlineLength = 0;
-                envelopeLength = ComputeEnvelopeLength();
+                await AppendChunkAsync(_current!, _currentFill, cancellationToken).ConfigureAwait(false);
+                _currentFill = 0;
+                _inlineLength = 0;
+                _envelopeLength = ComputeEnvelopeLength();
             }
 
-            if (envelopeLength > spool.MaxEntryLength)
+            if (_envelopeLength > _spool.MaxEntryLength)
             {
-                throw new SpoolEnvelopeTooLargeException(envelopeLength, spool.MaxEntryLength);
+                throw new SpoolEnvelopeTooLargeException(_envelopeLength, _spool.MaxEntryLength);
             }
 
             PinLog();
-            long address = await spool.AppendAsync(new EnvelopeEntry(this), cancellationToken).ConfigureAwait(false);
+            long address = await _spool.AppendAsync(new EnvelopeEntry(this), cancellationToken).ConfigureAwait(false);
             try
             {
-                await spool.Committer.WaitForCommitAsync(awaiter, address, cancellationToken).ConfigureAwait(false);
+                await _spool.Committer.WaitForCommitAsync(_awaiter, address, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                awaiter.Reset();
+                _awaiter.Reset();
             }
 
-            state = State.Committed;
-            spool.Metrics.MessageCommitted(BodyLength);
-            spool.MessageCommitted?.Invoke(BuildEnvelope(address));
+            _state = State.Committed;
+            _spool.Metrics.MessageCommitted(BodyLength);
+            _spool.MessageCommitted?.Invoke(BuildEnvelope(address));
             UnpinLog();
         }
         catch
         {
-            state = State.Failed;
+            _state = State.Failed;
             throw;
         }
     }
@@ -318,23 +318,23 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     {
         try
         {
-            for (int i = 0; i < fullChunks.Count; i++)
+            for (int i = 0; i < _fullChunks.Count; i++)
             {
-                await AppendChunkAsync(fullChunks[i], chunkSize, cancellationToken).ConfigureAwait(false);
-                ArrayPool<byte>.Shared.Return(fullChunks[i]);
-                fullChunks[i] = null!;
+                await AppendChunkAsync(_fullChunks[i], _chunkSize, cancellationToken).ConfigureAwait(false);
+                ArrayPool<byte>.Shared.Return(_fullChunks[i]);
+                _fullChunks[i] = null!;
             }
 
-            fullChunks.Clear();
-            if (includeFullCurrent && current is not null && currentFill == chunkSize)
+            _fullChunks.Clear();
+            if (includeFullCurrent && _current is not null && _currentFill == _chunkSize)
             {
-                await AppendChunkAsync(current, chunkSize, cancellationToken).ConfigureAwait(false);
-                currentFill = 0; // the log copied the bytes: reuse the buffer for the next chunk
+                await AppendChunkAsync(_current, _chunkSize, cancellationToken).ConfigureAwait(false);
+                _currentFill = 0; // the log copied the bytes: reuse the buffer for the next chunk
             }
         }
         catch
         {
-            state = State.Failed;
+            _state = State.Failed;
             throw;
         }
     }
@@ -343,165 +343,165 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     private async ValueTask AppendChunkAsync(byte[] chunk, int bodyLength, CancellationToken cancellationToken)
     {
         PinLog();
-        var entry = new ChunkEntry(Id, (uint)chunkAddresses.Count, chunk, bodyLength);
-        long address = await spool.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
-        chunkAddresses.Add(address);
+        var entry = new ChunkEntry(Id, (uint)_chunkAddresses.Count, chunk, bodyLength);
+        long address = await _spool.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
+        _chunkAddresses.Add(address);
     }
 
-    [MemberNotNull(nameof(current))]
+    [MemberNotNull(nameof(_current))]
     private int PrepareCurrent()
     {
-        if (current is null)
+        if (_current is null)
         {
-            current = ArrayPool<byte>.Shared.Rent(chunkSize);
-            currentFill = 0;
+            _current = ArrayPool<byte>.Shared.Rent(_chunkSize);
+            _currentFill = 0;
         }
-        else if (currentFill == chunkSize)
+        else if (_currentFill == _chunkSize)
         {
-            fullChunks.Add(current);
-            current = ArrayPool<byte>.Shared.Rent(chunkSize);
-            currentFill = 0;
+            _fullChunks.Add(_current);
+            _current = ArrayPool<byte>.Shared.Rent(_chunkSize);
+            _currentFill = 0;
         }
 
-        return chunkSize - currentFill;
+        return _chunkSize - _currentFill;
     }
 
     private int ComputeEnvelopeLength()
     {
         long length = SpoolRecord.EnvelopeFixedLength
-            + (8L * chunkAddresses.Count)
-            + (4 * 6) + senderAddressLength + senderParametersLength
-            + Encoding.UTF8.GetByteCount(clientAddress)
-            + Encoding.UTF8.GetByteCount(heloName)
-            + (authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(authenticatedUser))
-            + Encoding.UTF8.GetByteCount(protocol)
-            + (pool is null ? 0 : 4 + Encoding.UTF8.GetByteCount(pool))
-            + (8L * recipients.Count) + recipientBytes
-            + inlineLength;
+            + (8L * _chunkAddresses.Count)
+            + (4 * 6) + _senderAddressLength + _senderParametersLength
+            + Encoding.UTF8.GetByteCount(_clientAddress)
+            + Encoding.UTF8.GetByteCount(_heloName)
+            + (_authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(_authenticatedUser))
+            + Encoding.UTF8.GetByteCount(_protocol)
+            + (_pool is null ? 0 : 4 + Encoding.UTF8.GetByteCount(_pool))
+            + (8L * _recipients.Count) + _recipientBytes
+            + _inlineLength;
         return length > int.MaxValue ? int.MaxValue : (int)length;
     }
 
     /// <summary>Serializes the envelope straight into the log page (called by FasterLog inside its epoch).</summary>
     private void WriteEnvelope(Span<byte> destination)
     {
-        SpoolRecord.WriteHeader(destination, RecordKind.Envelope, envelopeLength);
+        SpoolRecord.WriteHeader(destination, RecordKind.Envelope, _envelopeLength);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], Id.Value);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], receivedAtMs);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], _receivedAtMs);
         BinaryPrimitives.WriteInt64LittleEndian(destination[24..], BodyLength);
-        uint flags = (authenticatedUser is null ? 0u : SpoolRecord.FlagAuthenticated) | (pool is null ? 0u : SpoolRecord.FlagPool);
+        uint flags = (_authenticatedUser is null ? 0u : SpoolRecord.FlagAuthenticated) | (_pool is null ? 0u : SpoolRecord.FlagPool);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[32..], flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[36..], (uint)chunkAddresses.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[40..], (uint)recipients.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[44..], (uint)inlineLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[36..], (uint)_chunkAddresses.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[40..], (uint)_recipients.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[44..], (uint)_inlineLength);
         int position = SpoolRecord.EnvelopeFixedLength;
-        for (int i = 0; i < chunkAddresses.Count; i++)
+        for (int i = 0; i < _chunkAddresses.Count; i++)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(destination[position..], chunkAddresses[i]);
+            BinaryPrimitives.WriteInt64LittleEndian(destination[position..], _chunkAddresses[i]);
             position += 8;
         }
 
-        position += SpoolRecord.WriteBytes(destination[position..], senderBuffer.AsSpan(0, senderAddressLength));
-        position += SpoolRecord.WriteBytes(destination[position..], senderBuffer.AsSpan(senderAddressLength, senderParametersLength));
-        position += SpoolRecord.WriteString(destination[position..], clientAddress, Encoding.UTF8.GetByteCount(clientAddress));
-        position += SpoolRecord.WriteString(destination[position..], heloName, Encoding.UTF8.GetByteCount(heloName));
-        position += SpoolRecord.WriteString(destination[position..], authenticatedUser, authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(authenticatedUser));
-        position += SpoolRecord.WriteString(destination[position..], protocol, Encoding.UTF8.GetByteCount(protocol));
-        if (pool is not null)
+        position += SpoolRecord.WriteBytes(destination[position..], _senderBuffer.AsSpan(0, _senderAddressLength));
+        position += SpoolRecord.WriteBytes(destination[position..], _senderBuffer.AsSpan(_senderAddressLength, _senderParametersLength));
+        position += SpoolRecord.WriteString(destination[position..], _clientAddress, Encoding.UTF8.GetByteCount(_clientAddress));
+        position += SpoolRecord.WriteString(destination[position..], _heloName, Encoding.UTF8.GetByteCount(_heloName));
+        position += SpoolRecord.WriteString(destination[position..], _authenticatedUser, _authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(_authenticatedUser));
+        position += SpoolRecord.WriteString(destination[position..], _protocol, Encoding.UTF8.GetByteCount(_protocol));
+        if (_pool is not null)
         {
-            position += SpoolRecord.WriteString(destination[position..], pool, Encoding.UTF8.GetByteCount(pool));
+            position += SpoolRecord.WriteString(destination[position..], _pool, Encoding.UTF8.GetByteCount(_pool));
         }
 
         int offset = 0;
-        for (int i = 0; i < recipients.Count; i++)
+        for (int i = 0; i < _recipients.Count; i++)
         {
-            (int addressLength, int parametersLength) = recipients[i];
-            position += SpoolRecord.WriteBytes(destination[position..], recipientBuffer.AsSpan(offset, addressLength));
+            (int addressLength, int parametersLength) = _recipients[i];
+            position += SpoolRecord.WriteBytes(destination[position..], _recipientBuffer.AsSpan(offset, addressLength));
             offset += addressLength;
-            position += SpoolRecord.WriteBytes(destination[position..], recipientBuffer.AsSpan(offset, parametersLength));
+            position += SpoolRecord.WriteBytes(destination[position..], _recipientBuffer.AsSpan(offset, parametersLength));
             offset += parametersLength;
         }
 
-        if (inlineLength > 0)
+        if (_inlineLength > 0)
         {
-            current.AsSpan(0, inlineLength).CopyTo(destination[position..]);
-            position += inlineLength;
+            _current.AsSpan(0, _inlineLength).CopyTo(destination[position..]);
+            position += _inlineLength;
         }
 
-        Debug.Assert(position == envelopeLength, "envelope length mismatch");
+        Debug.Assert(position == _envelopeLength, "envelope length mismatch");
     }
 
     /// <summary>Keeps truncation off this transaction's entries until the queue has indexed the message.</summary>
     private void PinLog()
     {
-        if (!pinned)
+        if (!_pinned)
         {
-            spool.Pin(pin);
-            pinned = true;
+            _spool.Pin(_pin);
+            _pinned = true;
         }
     }
 
     private void UnpinLog()
     {
-        if (pinned)
+        if (_pinned)
         {
-            spool.Unpin(pin);
-            pinned = false;
+            _spool.Unpin(_pin);
+            _pinned = false;
         }
     }
 
     /// <summary>The committed message for the queue (envelope strings only; the body stays in the log).</summary>
     private SpooledEnvelope BuildEnvelope(long address)
     {
-        var list = new SpooledRecipient[recipients.Count];
+        var list = new SpooledRecipient[_recipients.Count];
         int offset = 0;
         for (int i = 0; i < list.Length; i++)
         {
-            (int addressLength, int parametersLength) = recipients[i];
-            string recipient = Encoding.UTF8.GetString(recipientBuffer, offset, addressLength);
+            (int addressLength, int parametersLength) = _recipients[i];
+            string recipient = Encoding.UTF8.GetString(_recipientBuffer, offset, addressLength);
             offset += addressLength;
-            list[i] = new SpooledRecipient(recipient, SharedStrings.Envelope.Get(recipientBuffer.AsSpan(offset, parametersLength)));
+            list[i] = new SpooledRecipient(recipient, SharedStrings.Envelope.Get(_recipientBuffer.AsSpan(offset, parametersLength)));
             offset += parametersLength;
         }
 
-        long first = chunkAddresses.Count > 0 ? Math.Min(chunkAddresses[0], address) : address;
-        return new SpooledEnvelope(Id, address, first, DateTimeOffset.FromUnixTimeMilliseconds(receivedAtMs), BodyLength,
+        long first = _chunkAddresses.Count > 0 ? Math.Min(_chunkAddresses[0], address) : address;
+        return new SpooledEnvelope(Id, address, first, DateTimeOffset.FromUnixTimeMilliseconds(_receivedAtMs), BodyLength,
             // Shared strings: a queue of millions keeps these, and in bulk mail they repeat.
-            SharedStrings.Envelope.Get(senderBuffer.AsSpan(0, senderAddressLength)),
-            SharedStrings.Envelope.Get(senderBuffer.AsSpan(senderAddressLength, senderParametersLength)),
-            list, SharedStrings.ClientAddresses.Get(clientAddress), authenticatedUser)
+            SharedStrings.Envelope.Get(_senderBuffer.AsSpan(0, _senderAddressLength)),
+            SharedStrings.Envelope.Get(_senderBuffer.AsSpan(_senderAddressLength, _senderParametersLength)),
+            list, SharedStrings.ClientAddresses.Get(_clientAddress), _authenticatedUser)
         {
-            Pool = pool,
+            Pool = _pool,
         };
     }
 
     private void ClearTransaction()
     {
         UnpinLog();
-        for (int i = 0; i < fullChunks.Count; i++)
+        for (int i = 0; i < _fullChunks.Count; i++)
         {
             // A flush that failed part-way has already given back (and nulled) the chunks it appended.
-            if (fullChunks[i] is { } chunk)
+            if (_fullChunks[i] is { } chunk)
             {
                 ArrayPool<byte>.Shared.Return(chunk);
             }
         }
 
-        fullChunks.Clear();
-        chunkAddresses.Clear();
-        recipients.Clear();
-        recipientBytes = 0;
-        senderAddressLength = 0;
-        senderParametersLength = 0;
-        clientAddress = string.Empty;
-        heloName = string.Empty;
-        authenticatedUser = null;
-        protocol = string.Empty;
-        pool = null;
-        currentFill = 0;
-        scratchOffered = false;
+        _fullChunks.Clear();
+        _chunkAddresses.Clear();
+        _recipients.Clear();
+        _recipientBytes = 0;
+        _senderAddressLength = 0;
+        _senderParametersLength = 0;
+        _clientAddress = string.Empty;
+        _heloName = string.Empty;
+        _authenticatedUser = null;
+        _protocol = string.Empty;
+        _pool = null;
+        _currentFill = 0;
+        _scratchOffered = false;
         BodyLength = 0;
-        inlineLength = 0;
-        envelopeLength = 0;
+        _inlineLength = 0;
+        _envelopeLength = 0;
     }
 
     private static void EnsureCapacity(ref byte[] buffer, int used, int additional)
@@ -519,7 +519,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
     private void ThrowIfNotOpen()
     {
-        if (state != State.Open)
+        if (_state != State.Open)
         {
             ThrowNotOpen();
         }
@@ -528,7 +528,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotOpen()
     {
-        throw state switch
+        throw _state switch
         {
             State.Disposed => new ObjectDisposedException(nameof(MessageWriter)),
             State.Committed => new InvalidOperationException("The message is committed; call Reset() to start the next transaction."),
@@ -539,37 +539,37 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     /// <summary>A body chunk as a FasterLog entry: record header, then the pooled chunk bytes, copied once into the page.</summary>
     private readonly struct ChunkEntry : ILogEnqueueEntry
     {
-        private readonly SpoolMessageId id;
-        private readonly uint sequence;
-        private readonly byte[] body;
-        private readonly int length;
+        private readonly SpoolMessageId _id;
+        private readonly uint _sequence;
+        private readonly byte[] _body;
+        private readonly int _length;
 
         public ChunkEntry(SpoolMessageId id, uint sequence, byte[] body, int length)
         {
-            this.id = id;
-            this.sequence = sequence;
-            this.body = body;
-            this.length = length;
+            this._id = id;
+            this._sequence = sequence;
+            this._body = body;
+            this._length = length;
         }
 
-        public int SerializedLength => SpoolRecord.ChunkHeaderLength + length;
+        public int SerializedLength => SpoolRecord.ChunkHeaderLength + _length;
 
         public void SerializeTo(Span<byte> dest)
         {
-            SpoolRecord.WriteChunkHeader(dest, id, sequence, length);
-            body.AsSpan(0, length).CopyTo(dest[SpoolRecord.ChunkHeaderLength..]);
+            SpoolRecord.WriteChunkHeader(dest, _id, _sequence, _length);
+            _body.AsSpan(0, _length).CopyTo(dest[SpoolRecord.ChunkHeaderLength..]);
         }
     }
 
     /// <summary>The envelope as a FasterLog entry: serialized in place, no intermediate buffer.</summary>
     private readonly struct EnvelopeEntry : ILogEnqueueEntry
     {
-        private readonly MessageWriter writer;
+        private readonly MessageWriter _writer;
 
-        public EnvelopeEntry(MessageWriter writer) => this.writer = writer;
+        public EnvelopeEntry(MessageWriter writer) => this._writer = writer;
 
-        public int SerializedLength => writer.envelopeLength;
+        public int SerializedLength => _writer._envelopeLength;
 
-        public void SerializeTo(Span<byte> dest) => writer.WriteEnvelope(dest);
+        public void SerializeTo(Span<byte> dest) => _writer.WriteEnvelope(dest);
     }
 }

@@ -17,18 +17,18 @@ internal sealed class RawLog
     public const int EntryHeaderLength = 12;
     public const string SegmentFilePrefix = "hlog.log";
 
-    private readonly string directory;
-    private readonly int pageSizeBits;
-    private readonly int segmentSizeBits;
+    private readonly string _directory;
+    private readonly int _pageSizeBits;
+    private readonly int _segmentSizeBits;
 
     public RawLog(string directory, int pageSizeBits, int segmentSizeBits)
     {
-        this.directory = directory;
-        this.pageSizeBits = pageSizeBits;
-        this.segmentSizeBits = segmentSizeBits;
+        this._directory = directory;
+        this._pageSizeBits = pageSizeBits;
+        this._segmentSizeBits = segmentSizeBits;
     }
 
-    public string SegmentPath(long segment) => Path.Combine(directory, SegmentFilePrefix + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public string SegmentPath(long segment) => Path.Combine(_directory, SegmentFilePrefix + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Segment files with at least one byte of data.</summary>
     public static bool AnySegmentData(string directory)
@@ -56,7 +56,7 @@ internal sealed class RawLog
             return;
         }
 
-        long pageMask = (1L << pageSizeBits) - 1;
+        long pageMask = (1L << _pageSizeBits) - 1;
         long start = Math.Max(committedUntil & ~pageMask, beginAddress);
         if (start == committedUntil)
         {
@@ -148,8 +148,8 @@ internal sealed class RawLog
 
     private void EnsureCovered(long address, int count)
     {
-        long segment = address >> segmentSizeBits;
-        long offset = address & ((1L << segmentSizeBits) - 1);
+        long segment = address >> _segmentSizeBits;
+        long offset = address & ((1L << _segmentSizeBits) - 1);
         var info = new FileInfo(SegmentPath(segment));
         if (!info.Exists || info.Length < offset + count)
         {
@@ -161,8 +161,8 @@ internal sealed class RawLog
     {
         // Callers stay within one page, and pages never cross segment boundaries.
         EnsureCovered(address, destination.Length);
-        long segment = address >> segmentSizeBits;
-        long offset = address & ((1L << segmentSizeBits) - 1);
+        long segment = address >> _segmentSizeBits;
+        long offset = address & ((1L << _segmentSizeBits) - 1);
         using SafeFileHandle handle = File.OpenHandle(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         int done = 0;
         while (done < destination.Length)

@@ -19,12 +19,12 @@ internal sealed class SharedStrings(int maxEntries, int maxLength)
     /// <summary>Client IP addresses.</summary>
     public static readonly SharedStrings ClientAddresses = new(maxEntries: 10_000, maxLength: 64);
 
-    private readonly ConcurrentDictionary<string, string> table = new(StringComparer.Ordinal);
-    private ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup => table.GetAlternateLookup<ReadOnlySpan<char>>();
+    private readonly ConcurrentDictionary<string, string> _table = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup => _table.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public int MaxEntries { get; } = maxEntries;
 
-    public int Count => table.Count;
+    public int Count => _table.Count;
 
     /// <summary>The shared string with these UTF-8 bytes.</summary>
     public string Get(ReadOnlySpan<byte> utf8)
@@ -64,9 +64,9 @@ internal sealed class SharedStrings(int maxEntries, int maxLength)
     public string Get(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        return value.Length == 0 ? string.Empty : table.TryGetValue(value, out string? shared) ? shared : Add(value);
+        return value.Length == 0 ? string.Empty : _table.TryGetValue(value, out string? shared) ? shared : Add(value);
     }
 
     private string Add(string value) =>
-        value.Length <= maxLength && table.Count < MaxEntries ? table.GetOrAdd(value, value) : value;
+        value.Length <= maxLength && _table.Count < MaxEntries ? _table.GetOrAdd(value, value) : value;
 }

@@ -26,17 +26,17 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
     private const uint SectorSize512 = 512;
     private const uint Eio = 5;
 
-    private readonly ConcurrentDictionary<int, SafeFileHandle> handles = new();
-    private readonly bool writeThrough;
-    private readonly bool flushOnDispose;
-    private int pending;
-    private int disposed;
+    private readonly ConcurrentDictionary<int, SafeFileHandle> _handles = new();
+    private readonly bool _writeThrough;
+    private readonly bool _flushOnDispose;
+    private int _pending;
+    private int _disposed;
 
     public SpoolFileDevice(string filename, bool writeThrough, bool flushOnDispose)
         : base(filename, SectorSize512, -1)
     {
-        this.writeThrough = writeThrough;
-        this.flushOnDispose = flushOnDispose;
+        this._writeThrough = writeThrough;
+        this._flushOnDispose = flushOnDispose;
         string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(filename));
         if (directory is not null)
         {
@@ -44,19 +44,19 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
         }
     }
 
-    public override bool Throttle() => Volatile.Read(ref pending) > ThrottleLimit;
+    public override bool Throttle() => Volatile.Read(ref _pending) > ThrottleLimit;
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        Interlocked.Increment(ref pending);
-        if (writeThrough)
+        Interlocked.Increment(ref _pending);
+        if (_writeThrough)
         {
             // An O_SYNC write lasts as long as the disk takes: not on the caller's thread.
             ThreadPool.UnsafeQueueUserWorkItem(
                 state =>
                 {
                     uint error = state.Device.Write(state.Source, state.Segment, state.Destination, state.Length);
-                    Interlocked.Decrement(ref state.Device.pending);
+                    Interlocked.Decrement(ref state.Device._pending);
                     state.Callback(error, error == 0 ? state.Length : 0, state.Context);
                 },
                 (Device: this, Source: sourceAddress, Segment: segmentId, Destination: destinationAddress, Length: numBytesToWrite, Callback: callback, Context: context),
@@ -70,7 +70,7 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
         ThreadPool.UnsafeQueueUserWorkItem(
             state =>
             {
-                Interlocked.Decrement(ref state.Device.pending);
+                Interlocked.Decrement(ref state.Device._pending);
                 state.Callback(state.Error, state.Error == 0 ? state.Length : 0, state.Context);
             },
             (Device: this, Callback: callback, Error: result, Length: numBytesToWrite, Context: context),
@@ -103,7 +103,7 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
     {
-        Interlocked.Increment(ref pending);
+        Interlocked.Increment(ref _pending);
         ThreadPool.UnsafeQueueUserWorkItem(
             state => state.Device.Read(state.Segment, state.Source, state.Destination, state.Length, state.Callback, state.Context),
             (Device: this, Segment: segmentId, Source: sourceAddress, Destination: destinationAddress, Length: readLength, Callback: callback, Context: context),
@@ -118,7 +118,7 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     public override void RemoveSegment(int segment)
     {
-        if (handles.TryRemove(segment, out SafeFileHandle? handle))
+        if (_handles.TryRemove(segment, out SafeFileHandle? handle))
         {
             handle.Dispose();
         }
@@ -148,17 +148,17 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     public override void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             // I/O already started finishes on its handle (bounded: a write in flight at shutdown is a disk's latency).
             long deadline = Environment.TickCount64 + 2000;
             var spin = default(SpinWait);
-            while (Volatile.Read(ref pending) > 0 && Environment.TickCount64 < deadline)
+            while (Volatile.Read(ref _pending) > 0 && Environment.TickCount64 < deadline)
             {
                 spin.SpinOnce(sleep1Threshold: 10);
             }
 
-            CloseHandles(flushOnDispose);
+            CloseHandles(_flushOnDispose);
         }
     }
 
@@ -193,7 +193,7 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Interlocked.Decrement(ref pending);
+            Interlocked.Decrement(ref _pending);
         }
 
         callback(error, error == 0 ? (uint)done : 0, context);
@@ -201,19 +201,19 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     private SafeFileHandle Handle(int segmentId)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        if (handles.TryGetValue(segmentId, out SafeFileHandle? handle))
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_handles.TryGetValue(segmentId, out SafeFileHandle? handle))
         {
             return handle;
         }
 
         // Opening and closing exclude each other: a read that raced Dispose would otherwise open a handle after
         // CloseHandles ran and leave it open (with .NET's shared flock on the file) until the GC finalized it.
-        lock (handles)
+        lock (_handles)
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-            return handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
-                FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, device.writeThrough ? FileOptions.WriteThrough : FileOptions.None), this);
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _handles.GetOrAdd(segmentId, static (segment, device) => File.OpenHandle(device.SegmentPath(segment), FileMode.OpenOrCreate,
+                FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, device._writeThrough ? FileOptions.WriteThrough : FileOptions.None), this);
         }
     }
 
@@ -222,7 +222,7 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     private void CloseHandles(bool flush)
     {
-        lock (handles)
+        lock (_handles)
         {
             CloseHandlesLocked(flush);
         }
@@ -230,9 +230,9 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 
     private void CloseHandlesLocked(bool flush)
     {
-        foreach (int segment in handles.Keys)
+        foreach (int segment in _handles.Keys)
         {
-            if (handles.TryRemove(segment, out SafeFileHandle? handle))
+            if (_handles.TryRemove(segment, out SafeFileHandle? handle))
             {
                 try
                 {
@@ -258,19 +258,19 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
 /// </summary>
 internal sealed class SpoolDeviceFactory(bool writeThrough, StorageHealth health) : INamedDeviceFactory
 {
-    private readonly LocalStorageNamedDeviceFactory files = new();
-    private string baseName = string.Empty;
+    private readonly LocalStorageNamedDeviceFactory _files = new();
+    private string _baseName = string.Empty;
 
     public void Initialize(string baseName)
     {
-        this.baseName = baseName;
-        files.Initialize(baseName);
+        this._baseName = baseName;
+        _files.Initialize(baseName);
     }
 
     public IDevice Get(FileDescriptor fileInfo) =>
-        new StorageGuardDevice(new SpoolFileDevice(System.IO.Path.Combine(baseName, fileInfo.directoryName, fileInfo.fileName), writeThrough, flushOnDispose: false), health);
+        new StorageGuardDevice(new SpoolFileDevice(System.IO.Path.Combine(_baseName, fileInfo.directoryName, fileInfo.fileName), writeThrough, flushOnDispose: false), health);
 
-    public void Delete(FileDescriptor fileInfo) => files.Delete(fileInfo);
+    public void Delete(FileDescriptor fileInfo) => _files.Delete(fileInfo);
 
-    public IEnumerable<FileDescriptor> ListContents(string path) => files.ListContents(path);
+    public IEnumerable<FileDescriptor> ListContents(string path) => _files.ListContents(path);
 }

@@ -27,9 +27,9 @@ internal sealed class SpoolLock : IDisposable
     private const int EWouldBlock = 11; // EAGAIN on Linux; .NET puts the errno in the IOException's HResult
     private const int ORdOnly = 0;
 
-    private readonly FileStream stream;
+    private readonly FileStream _stream;
 
-    private SpoolLock(FileStream stream) => this.stream = stream;
+    private SpoolLock(FileStream stream) => this._stream = stream;
 
     /// <summary>Takes the lock or throws <see cref="SpoolLockedException"/> naming the process that holds it.</summary>
     public static SpoolLock Acquire(string directory)
@@ -72,7 +72,7 @@ internal sealed class SpoolLock : IDisposable
     }
 
     /// <summary>Closing the descriptor releases the flock. The file stays: deleting it could race a starting process.</summary>
-    public void Dispose() => stream.Dispose();
+    public void Dispose() => _stream.Dispose();
 
     private static bool LockingDisabled()
     {

@@ -11,7 +11,7 @@ public readonly struct SpoolMessageId : IEquatable<SpoolMessageId>
 {
     private const int TextLength = 13;
     private static ReadOnlySpan<byte> Alphabet => "0123456789ABCDEFGHJKMNPQRSTVWXYZ"u8;
-    private static long last;
+    private static long _last;
 
     public SpoolMessageId(ulong value) => Value = value;
 
@@ -23,9 +23,9 @@ public readonly struct SpoolMessageId : IEquatable<SpoolMessageId>
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16;
         while (true)
         {
-            long previous = Volatile.Read(ref last);
+            long previous = Volatile.Read(ref _last);
             long next = now > previous ? now : previous + 1;
-            if (Interlocked.CompareExchange(ref last, next, previous) == previous)
+            if (Interlocked.CompareExchange(ref _last, next, previous) == previous)
             {
                 return new SpoolMessageId((ulong)next);
             }

@@ -12,106 +12,106 @@ internal sealed class SpoolMetrics : IDisposable
     private static readonly double[] CommitSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
     private static readonly double[] RecoverySeconds = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-    private readonly Meter meter;
-    private readonly Counter<long> messagesCommitted;
-    private readonly Counter<long> bodyBytesCommitted;
-    private readonly Counter<long> commits;
-    private readonly Histogram<double> commitDuration;
-    private readonly Histogram<int> messagesPerCommit;
-    private readonly Counter<long> commitFailures;
-    private readonly Counter<long> orphanChunks;
-    private readonly Histogram<double> recoveryDuration;
-    private readonly Counter<long> copiedForward;
-    private readonly Counter<long> copiedForwardBytes;
-    private readonly Counter<long> storageWriteFailures;
-    private readonly Counter<long> committerRestarts;
-    private Func<bool>? available;
-    private long beginAddress;
-    private long commitsIssued;
-    private long messagesCommittedTotal;
+    private readonly Meter _meter;
+    private readonly Counter<long> _messagesCommitted;
+    private readonly Counter<long> _bodyBytesCommitted;
+    private readonly Counter<long> _commits;
+    private readonly Histogram<double> _commitDuration;
+    private readonly Histogram<int> _messagesPerCommit;
+    private readonly Counter<long> _commitFailures;
+    private readonly Counter<long> _orphanChunks;
+    private readonly Histogram<double> _recoveryDuration;
+    private readonly Counter<long> _copiedForward;
+    private readonly Counter<long> _copiedForwardBytes;
+    private readonly Counter<long> _storageWriteFailures;
+    private readonly Counter<long> _committerRestarts;
+    private Func<bool>? _available;
+    private long _beginAddress;
+    private long _commitsIssued;
+    private long _messagesCommittedTotal;
 
     public SpoolMetrics()
     {
-        meter = new Meter(MeterName);
-        messagesCommitted = meter.CreateCounter<long>("fastmta.spool.messages.committed", "{message}",
+        _meter = new Meter(MeterName);
+        _messagesCommitted = _meter.CreateCounter<long>("fastmta.spool.messages.committed", "{message}",
             "Messages made durable in the spool (each one was answered 250). Compare with SMTP DATA attempts to spot spool refusals.");
-        bodyBytesCommitted = meter.CreateCounter<long>("fastmta.spool.body.committed", "By",
+        _bodyBytesCommitted = _meter.CreateCounter<long>("fastmta.spool.body.committed", "By",
             "Message body bytes made durable in the spool; the write volume the disk must sustain.");
-        commits = meter.CreateCounter<long>("fastmta.spool.commits", "{commit}",
+        _commits = _meter.CreateCounter<long>("fastmta.spool.commits", "{commit}",
             "FasterLog commits issued by the group committer. Far fewer than messages under load: each commit is shared.");
-        commitDuration = meter.CreateHistogram("fastmta.spool.commit.duration", "s",
+        _commitDuration = _meter.CreateHistogram("fastmta.spool.commit.duration", "s",
             "Time for one group commit to reach stable storage. Rising values mean the disk is the bottleneck and SMTP replies slow down.",
             tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = CommitSeconds });
-        messagesPerCommit = meter.CreateHistogram<int>("fastmta.spool.commit.messages", "{message}",
+        _messagesPerCommit = _meter.CreateHistogram<int>("fastmta.spool.commit.messages", "{message}",
             "Messages acknowledged by one group commit. Near 1 means light load or a slow committer wake-up; higher means batching works.");
-        commitFailures = meter.CreateCounter<long>("fastmta.spool.commit.failures", "{failure}",
+        _commitFailures = _meter.CreateCounter<long>("fastmta.spool.commit.failures", "{failure}",
             "Messages refused by the spool after DATA, by reason: timeout (commit or log memory slower than CommitTimeout, i.e. back-pressure; SMTP 451 4.3.0), no_space (the disk is full; 452 4.3.1), storage_error (another write error; 451 4.3.0), error (the committer failed; 451 4.3.0), shutdown.");
-        orphanChunks = meter.CreateCounter<long>("fastmta.spool.orphan.chunks.skipped", "{chunk}",
+        _orphanChunks = _meter.CreateCounter<long>("fastmta.spool.orphan.chunks.skipped", "{chunk}",
             "Body chunks without a committed envelope (RSET, client disconnected mid-DATA) skipped while reading the spool. They use disk until space is reclaimed.");
-        copiedForward = meter.CreateCounter<long>("fastmta.spool.messages.copied_forward", "{message}",
+        _copiedForward = _meter.CreateCounter<long>("fastmta.spool.messages.copied_forward", "{message}",
             "Long-lived (deferred) messages re-appended near the log tail so that the old segments they sat in can be reclaimed.");
-        copiedForwardBytes = meter.CreateCounter<long>("fastmta.spool.body.copied_forward", "By",
+        _copiedForwardBytes = _meter.CreateCounter<long>("fastmta.spool.body.copied_forward", "By",
             "Body bytes rewritten by copy-forward; the write amplification that space reclamation costs.");
-        meter.CreateObservableGauge("fastmta.spool.begin.address", () => Volatile.Read(ref beginAddress), "By",
+        _meter.CreateObservableGauge("fastmta.spool.begin.address", () => Volatile.Read(ref _beginAddress), "By",
             "The spool log's begin address after the last truncation; rising means space is reclaimed.");
-        storageWriteFailures = meter.CreateCounter<long>("fastmta.spool.storage.write_failures", "{write}",
+        _storageWriteFailures = _meter.CreateCounter<long>("fastmta.spool.storage.write_failures", "{write}",
             "Spool writes that failed and are held for a retry (each retry that fails counts again), by kind: no_space (ENOSPC, EDQUOT), io_error. Rising means the spool refuses mail.");
-        committerRestarts = meter.CreateCounter<long>("fastmta.spool.committer.restarts", "{restart}",
+        _committerRestarts = _meter.CreateCounter<long>("fastmta.spool.committer.restarts", "{restart}",
             "Times the group committer failed with an unexpected error and was restarted. Any value above 0 deserves a look at the log.");
-        meter.CreateObservableGauge("fastmta.spool.available", () => Volatile.Read(ref available)?.Invoke() == false ? 0 : 1, "{state}",
+        _meter.CreateObservableGauge("fastmta.spool.available", () => Volatile.Read(ref _available)?.Invoke() == false ? 0 : 1, "{state}",
             "1 while the spool accepts mail, 0 while it refuses all of it (disk full, storage error, committer failed); /health says why.");
-        recoveryDuration = meter.CreateHistogram("fastmta.spool.recovery.duration", "s",
+        _recoveryDuration = _meter.CreateHistogram("fastmta.spool.recovery.duration", "s",
             "Time to open, recover and verify the spool at start-up.",
             tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = RecoverySeconds });
     }
 
-    public long CommitsIssued => Volatile.Read(ref commitsIssued);
+    public long CommitsIssued => Volatile.Read(ref _commitsIssued);
 
-    public long MessagesCommitted => Volatile.Read(ref messagesCommittedTotal);
+    public long MessagesCommitted => Volatile.Read(ref _messagesCommittedTotal);
 
     public void MessageCommitted(long bodyBytes)
     {
-        Interlocked.Increment(ref messagesCommittedTotal);
-        messagesCommitted.Add(1);
-        bodyBytesCommitted.Add(bodyBytes);
+        Interlocked.Increment(ref _messagesCommittedTotal);
+        _messagesCommitted.Add(1);
+        _bodyBytesCommitted.Add(bodyBytes);
     }
 
     public void CommitCompleted(double seconds, int messages)
     {
-        Interlocked.Increment(ref commitsIssued);
-        commits.Add(1);
-        commitDuration.Record(seconds);
-        messagesPerCommit.Record(messages);
+        Interlocked.Increment(ref _commitsIssued);
+        _commits.Add(1);
+        _commitDuration.Record(seconds);
+        _messagesPerCommit.Record(messages);
     }
 
     public void CommitFailed(string reason, int messages) =>
-        commitFailures.Add(messages, new KeyValuePair<string, object?>("reason", reason));
+        _commitFailures.Add(messages, new KeyValuePair<string, object?>("reason", reason));
 
     public void OrphanChunksSkipped(long count)
     {
         if (count > 0)
         {
-            orphanChunks.Add(count);
+            _orphanChunks.Add(count);
         }
     }
 
     public void MessageCopiedForward(long bodyBytes)
     {
-        copiedForward.Add(1);
-        copiedForwardBytes.Add(bodyBytes);
+        _copiedForward.Add(1);
+        _copiedForwardBytes.Add(bodyBytes);
     }
 
-    public void Truncated(long newBegin) => Volatile.Write(ref beginAddress, newBegin);
+    public void Truncated(long newBegin) => Volatile.Write(ref _beginAddress, newBegin);
 
     /// <summary>What the availability gauge reports (set once the spool exists).</summary>
-    public void ObserveAvailability(Func<bool> isAvailable) => Volatile.Write(ref available, isAvailable);
+    public void ObserveAvailability(Func<bool> isAvailable) => Volatile.Write(ref _available, isAvailable);
 
     public void StorageWriteFailed(StorageFaultKind kind) =>
-        storageWriteFailures.Add(1, new KeyValuePair<string, object?>("kind", kind == StorageFaultKind.NoSpace ? "no_space" : "io_error"));
+        _storageWriteFailures.Add(1, new KeyValuePair<string, object?>("kind", kind == StorageFaultKind.NoSpace ? "no_space" : "io_error"));
 
-    public void CommitterRestarted() => committerRestarts.Add(1);
+    public void CommitterRestarted() => _committerRestarts.Add(1);
 
-    public void RecoveryCompleted(double seconds) => recoveryDuration.Record(seconds);
+    public void RecoveryCompleted(double seconds) => _recoveryDuration.Record(seconds);
 
-    public void Dispose() => meter.Dispose();
+    public void Dispose() => _meter.Dispose();
 }

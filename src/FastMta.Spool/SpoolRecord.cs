@@ -217,28 +217,28 @@ internal static class SpoolRecord
     /// <summary>Sequential reader over an envelope that throws <see cref="SpoolCorruptException"/> on overrun.</summary>
     public ref struct FieldReader
     {
-        private readonly ReadOnlySpan<byte> record;
-        private readonly long address;
-        private int position;
+        private readonly ReadOnlySpan<byte> _record;
+        private readonly long _address;
+        private int _position;
 
         public FieldReader(ReadOnlySpan<byte> record, long address, int position)
         {
-            this.record = record;
-            this.address = address;
-            this.position = position;
+            this._record = record;
+            this._address = address;
+            this._position = position;
         }
 
-        public readonly int Position => position;
+        public readonly int Position => _position;
 
         public ReadOnlySpan<byte> ReadBytes(int count, string field)
         {
-            if (count < 0 || count > record.Length - position)
+            if (count < 0 || count > _record.Length - _position)
             {
-                throw new SpoolCorruptException(address, $"field '{field}' of {count} bytes overruns the record");
+                throw new SpoolCorruptException(_address, $"field '{field}' of {count} bytes overruns the record");
             }
 
-            ReadOnlySpan<byte> value = record.Slice(position, count);
-            position += count;
+            ReadOnlySpan<byte> value = _record.Slice(_position, count);
+            _position += count;
             return value;
         }
 
@@ -252,7 +252,7 @@ internal static class SpoolRecord
             uint length = ReadUInt32(field);
             if (length > int.MaxValue)
             {
-                throw new SpoolCorruptException(address, $"field '{field}' has impossible length {length}");
+                throw new SpoolCorruptException(_address, $"field '{field}' has impossible length {length}");
             }
 
             return ReadBytes((int)length, field);
@@ -263,7 +263,7 @@ internal static class SpoolRecord
             uint length = ReadUInt32(field);
             if (length > int.MaxValue)
             {
-                throw new SpoolCorruptException(address, $"field '{field}' has impossible length {length}");
+                throw new SpoolCorruptException(_address, $"field '{field}' has impossible length {length}");
             }
 
             ReadOnlySpan<byte> bytes = ReadBytes((int)length, field);

@@ -17,14 +17,14 @@ namespace FastMta.Spool;
 /// </summary>
 internal sealed class StorageGuardDevice : DelegatingDevice
 {
-    private readonly StorageHealth health;
-    private readonly ConcurrentQueue<HeldWrite> pool = new();
-    private int disposed;
+    private readonly StorageHealth _health;
+    private readonly ConcurrentQueue<HeldWrite> _pool = new();
+    private int _disposed;
 
     public StorageGuardDevice(IDevice inner, StorageHealth health)
         : base(inner)
     {
-        this.health = health;
+        this._health = health;
     }
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
@@ -33,7 +33,7 @@ internal sealed class StorageGuardDevice : DelegatingDevice
     /// <summary>Held writes are completed with their error by their next retry (FasterLog may wait for them).</summary>
     public override void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Inner.Dispose();
         }
@@ -48,68 +48,68 @@ internal sealed class StorageGuardDevice : DelegatingDevice
         private const int MaxPooled = 64;
         private static readonly DeviceIOCompletionCallback OnCompleted = static (error, bytes, state) => ((HeldWrite)state).Completed(error, bytes);
 
-        private readonly StorageGuardDevice device;
-        private IntPtr source;
-        private int segment;
-        private ulong destination;
-        private uint length;
-        private DeviceIOCompletionCallback? callback;
-        private object? context;
-        private bool failedBefore;
+        private readonly StorageGuardDevice _device;
+        private IntPtr _source;
+        private int _segment;
+        private ulong _destination;
+        private uint _length;
+        private DeviceIOCompletionCallback? _callback;
+        private object? _context;
+        private bool _failedBefore;
 
-        private HeldWrite(StorageGuardDevice device) => this.device = device;
+        private HeldWrite(StorageGuardDevice device) => this._device = device;
 
         public static HeldWrite Rent(StorageGuardDevice device, IntPtr source, int segment, ulong destination, uint length, DeviceIOCompletionCallback callback, object context)
         {
-            if (!device.pool.TryDequeue(out HeldWrite? write))
+            if (!device._pool.TryDequeue(out HeldWrite? write))
             {
                 write = new HeldWrite(device);
             }
 
-            write.source = source;
-            write.segment = segment;
-            write.destination = destination;
-            write.length = length;
-            write.callback = callback;
-            write.context = context;
-            write.failedBefore = false;
+            write._source = source;
+            write._segment = segment;
+            write._destination = destination;
+            write._length = length;
+            write._callback = callback;
+            write._context = context;
+            write._failedBefore = false;
             return write;
         }
 
         public void Issue()
         {
-            if (Volatile.Read(ref device.disposed) != 0 || (failedBefore && device.health.GivenUp))
+            if (Volatile.Read(ref _device._disposed) != 0 || (_failedBefore && _device._health.GivenUp))
             {
                 Completed(StorageFaultCodes.Disposed, 0);
                 return;
             }
 
-            device.Inner.WriteAsync(source, segment, destination, length, OnCompleted, this);
+            _device.Inner.WriteAsync(_source, _segment, _destination, _length, OnCompleted, this);
         }
 
         private void Completed(uint error, uint bytes)
         {
-            if (error != 0 && Volatile.Read(ref device.disposed) == 0 && !device.health.GivenUp)
+            if (error != 0 && Volatile.Read(ref _device._disposed) == 0 && !_device._health.GivenUp)
             {
-                device.health.WriteFailed(error, firstAttempt: !failedBefore, device.FileName);
-                failedBefore = true;
-                _ = Task.Delay(device.health.RetryInterval).ContinueWith(static (_, state) => ((HeldWrite)state!).Issue(), this,
+                _device._health.WriteFailed(error, firstAttempt: !_failedBefore, _device.FileName);
+                _failedBefore = true;
+                _ = Task.Delay(_device._health.RetryInterval).ContinueWith(static (_, state) => ((HeldWrite)state!).Issue(), this,
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 return;
             }
 
-            if (failedBefore)
+            if (_failedBefore)
             {
-                device.health.HeldWriteEnded(device.FileName, written: error == 0); // written at last, or given up at shutdown
+                _device._health.HeldWriteEnded(_device.FileName, written: error == 0); // written at last, or given up at shutdown
             }
 
-            DeviceIOCompletionCallback done = callback!;
-            object doneContext = context!;
-            callback = null;
-            context = null;
-            if (device.pool.Count < MaxPooled)
+            DeviceIOCompletionCallback done = _callback!;
+            object doneContext = _context!;
+            _callback = null;
+            _context = null;
+            if (_device._pool.Count < MaxPooled)
             {
-                device.pool.Enqueue(this);
+                _device._pool.Enqueue(this);
             }
 
             done(error, error == 0 ? bytes : 0, doneContext);

@@ -71,17 +71,17 @@ internal sealed class StorageHealth
     /// <summary>How often a held write is retried: the probe that notices freed space.</summary>
     public static readonly TimeSpan DefaultRetryInterval = TimeSpan.FromSeconds(1);
 
-    private readonly ILogger logger;
-    private readonly SpoolMetrics metrics;
-    private readonly object gate = new();
-    private volatile StorageFault? fault;
-    private volatile bool givenUp;
-    private int held;
+    private readonly ILogger _logger;
+    private readonly SpoolMetrics _metrics;
+    private readonly object _gate = new();
+    private volatile StorageFault? _fault;
+    private volatile bool _givenUp;
+    private int _held;
 
     public StorageHealth(ILogger logger, SpoolMetrics metrics, TimeSpan retryInterval)
     {
-        this.logger = logger;
-        this.metrics = metrics;
+        this._logger = logger;
+        this._metrics = metrics;
         RetryInterval = retryInterval;
     }
 
@@ -90,40 +90,40 @@ internal sealed class StorageHealth
 
     public TimeSpan RetryInterval { get; }
 
-    public StorageFault? Fault => fault;
+    public StorageFault? Fault => _fault;
 
     /// <summary>Shutdown: held writes stop retrying and complete with their error at their next retry.</summary>
-    public bool GivenUp => givenUp;
+    public bool GivenUp => _givenUp;
 
-    public void GiveUp() => givenUp = true;
+    public void GiveUp() => _givenUp = true;
 
     /// <summary>Writes failed and held for a retry right now.</summary>
-    public int HeldWrites => Volatile.Read(ref held);
+    public int HeldWrites => Volatile.Read(ref _held);
 
     /// <param name="firstAttempt">The write had not failed before (it is now held).</param>
     public void WriteFailed(uint errno, bool firstAttempt, string file)
     {
         StorageFaultKind kind = StorageFault.Classify(errno);
-        metrics.StorageWriteFailed(kind);
+        _metrics.StorageWriteFailed(kind);
         StorageFault? raised = null;
         int heldNow;
-        lock (gate)
+        lock (_gate)
         {
             if (firstAttempt)
             {
-                held++;
+                _held++;
             }
 
-            heldNow = held;
-            if (fault is null || fault.Kind != kind)
+            heldNow = _held;
+            if (_fault is null || _fault.Kind != kind)
             {
-                fault = raised = new StorageFault(kind, errno);
+                _fault = raised = new StorageFault(kind, errno);
             }
         }
 
         if (raised is not null)
         {
-            Log.StorageFaulted(logger, raised.Description, file, heldNow, RetryInterval.TotalMilliseconds);
+            Log.StorageFaulted(_logger, raised.Description, file, heldNow, RetryInterval.TotalMilliseconds);
             Faulted?.Invoke(raised);
         }
     }
@@ -132,19 +132,19 @@ internal sealed class StorageHealth
     public void HeldWriteEnded(string file, bool written)
     {
         StorageFault? cleared = null;
-        lock (gate)
+        lock (_gate)
         {
-            held--;
-            if (written && held == 0 && fault is not null)
+            _held--;
+            if (written && _held == 0 && _fault is not null)
             {
-                cleared = fault;
-                fault = null;
+                cleared = _fault;
+                _fault = null;
             }
         }
 
         if (cleared is not null)
         {
-            Log.StorageRecovered(logger, cleared.Description, file, Stopwatch.GetElapsedTime(cleared.Since).TotalSeconds);
+            Log.StorageRecovered(_logger, cleared.Description, file, Stopwatch.GetElapsedTime(cleared.Since).TotalSeconds);
         }
     }
 }

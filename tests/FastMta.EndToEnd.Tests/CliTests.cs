@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Tests.Shared;
 using Xunit.Abstractions;

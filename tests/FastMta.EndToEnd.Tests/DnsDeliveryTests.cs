@@ -15,34 +15,34 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly IPAddress Second = IPAddress.Parse("127.0.0.3");
     private static readonly IPAddress Nobody = IPAddress.Parse("127.0.0.4"); // nothing listens there: refused
 
-    private readonly LoopbackDnsServer dns = new();
-    private LoopbackSmtpSink firstSink = null!;
-    private LoopbackSmtpSink secondSink = null!;
-    private ServerProcess relay = null!;
+    private readonly LoopbackDnsServer _dns = new();
+    private LoopbackSmtpSink _firstSink = null!;
+    private LoopbackSmtpSink _secondSink = null!;
+    private ServerProcess _relay = null!;
 
     public async Task InitializeAsync()
     {
-        firstSink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Address = First });
-        int port = firstSink.EndPoint.Port;
-        secondSink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Address = Second, Port = port });
+        _firstSink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Address = First });
+        int port = _firstSink.EndPoint.Port;
+        _secondSink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Address = Second, Port = port });
 
-        dns.AddMx("one.test", 10, "mx.one.test");
-        dns.AddA("mx.one.test", First);
-        dns.AddMx("two.test", 10, "mx.two.test");
-        dns.AddA("mx.two.test", Second);
-        dns.AddMx("fallback.test", 10, "down.fallback.test");
-        dns.AddMx("fallback.test", 20, "up.fallback.test");
-        dns.AddA("down.fallback.test", Nobody);
-        dns.AddA("up.fallback.test", First);
-        dns.AddA("no-mx.test", Second); // no MX: the domain's own address (RFC 5321 5.1)
-        dns.AddNullMx("null-mx.test");
-        dns.AddMx("sender.test", 10, "mx.two.test");
+        _dns.AddMx("one.test", 10, "mx.one.test");
+        _dns.AddA("mx.one.test", First);
+        _dns.AddMx("two.test", 10, "mx.two.test");
+        _dns.AddA("mx.two.test", Second);
+        _dns.AddMx("fallback.test", 10, "down.fallback.test");
+        _dns.AddMx("fallback.test", 20, "up.fallback.test");
+        _dns.AddA("down.fallback.test", Nobody);
+        _dns.AddA("up.fallback.test", First);
+        _dns.AddA("no-mx.test", Second); // no MX: the domain's own address (RFC 5321 5.1)
+        _dns.AddNullMx("null-mx.test");
+        _dns.AddMx("sender.test", 10, "mx.two.test");
 
-        relay = await ServerProcess.StartAsync(
+        _relay = await ServerProcess.StartAsync(
         [
             "Mta:Delivery:Enabled=true",
             $"Mta:Delivery:Port={port}",
-            $"Mta:Dns:Servers={dns.ServerSpec}",
+            $"Mta:Dns:Servers={_dns.ServerSpec}",
             "Mta:Dns:Timeout=00:00:02",
             "Mta:Queue:RetrySchedule=00:00:01",
         ], output: output);
@@ -50,15 +50,15 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await relay.DisposeAsync();
-        await firstSink.DisposeAsync();
-        await secondSink.DisposeAsync();
-        await dns.DisposeAsync();
+        await _relay.DisposeAsync();
+        await _firstSink.DisposeAsync();
+        await _secondSink.DisposeAsync();
+        await _dns.DisposeAsync();
     }
 
     private async Task<string> SendAsync(params string[] recipients)
     {
-        await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(relay);
+        await using RawSmtpClient client = await RawSmtpClient.ConnectAsync(_relay);
         await client.EhloAsync();
         return await client.SendMessageAsync("alice@sender.test", recipients,
             MessageContent.Simple("alice@sender.test", recipients[0], "by MX", "hello\r\n", $"<{Guid.NewGuid():N}@sender.test>"));
@@ -69,11 +69,11 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await SendAsync("a@one.test", "b@two.test");
 
-        SinkMessage one = (await firstSink.WaitForMessagesAsync(1, Wait)).Single();
-        SinkMessage two = (await secondSink.WaitForMessagesAsync(1, Wait)).Single();
+        SinkMessage one = (await _firstSink.WaitForMessagesAsync(1, Wait)).Single();
+        SinkMessage two = (await _secondSink.WaitForMessagesAsync(1, Wait)).Single();
         Assert.Equal(["a@one.test"], one.Recipients);
         Assert.Equal(["b@two.test"], two.Recipients);
-        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(relay, e => e.Count(x => x.Type == "Delivery") == 2, "both are logged");
+        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(_relay, e => e.Count(x => x.Type == "Delivery") == 2, "both are logged");
         Assert.Equal("mx.one.test", log.Single(e => e.Recipient == "a@one.test" && e.Type == "Delivery").RemoteHost);
         Assert.Equal("mx.two.test", log.Single(e => e.Recipient == "b@two.test" && e.Type == "Delivery").RemoteHost);
     }
@@ -83,11 +83,11 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await SendAsync("c@fallback.test");
 
-        SinkMessage received = (await firstSink.WaitForMessagesAsync(1, Wait)).Single();
+        SinkMessage received = (await _firstSink.WaitForMessagesAsync(1, Wait)).Single();
         Assert.Equal(["c@fallback.test"], received.Recipients);
-        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(relay, e => e.Any(x => x.Type == "Delivery"), "it is logged");
+        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(_relay, e => e.Any(x => x.Type == "Delivery"), "it is logged");
         Assert.Equal("up.fallback.test", log.Single(e => e.Type == "Delivery").RemoteHost);
-        Assert.True(dns.QueryCount("fallback.test") >= 1);
+        Assert.True(_dns.QueryCount("fallback.test") >= 1);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await SendAsync("d@no-mx.test");
 
-        SinkMessage received = (await secondSink.WaitForMessagesAsync(1, Wait)).Single();
+        SinkMessage received = (await _secondSink.WaitForMessagesAsync(1, Wait)).Single();
         Assert.Equal(["d@no-mx.test"], received.Recipients);
     }
 
@@ -107,13 +107,13 @@ public sealed class DnsDeliveryTests(ITestOutputHelper output) : IAsyncLifetime
         string id = await SendAsync(recipient);
 
         // The DSN goes to sender.test, whose MX is the second sink.
-        SinkMessage dsn = (await secondSink.WaitForMessagesAsync(1, Wait)).Single();
+        SinkMessage dsn = (await _secondSink.WaitForMessagesAsync(1, Wait)).Single();
         Assert.Equal("", dsn.Sender);
         Assert.Equal(["alice@sender.test"], dsn.Recipients);
         string text = Encoding.UTF8.GetString(dsn.Data);
         Assert.Contains("Final-Recipient: rfc822; " + recipient, text);
         Assert.Contains("Status: " + status, text);
-        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(relay, e => e.Any(x => x.Type == "Bounce"), "the bounce is logged");
+        IReadOnlyList<LoggedEvent> log = await DeliveryLogReader.WaitAsync(_relay, e => e.Any(x => x.Type == "Bounce"), "the bounce is logged");
         LoggedEvent bounce = log.Single(e => e.Type == "Bounce");
         Assert.Equal((id, recipient, status, 1), (bounce.MessageId, bounce.Recipient, bounce.EnhancedStatus, bounce.Attempt));
         Assert.DoesNotContain(log, e => e.Type == "TransientFailure");

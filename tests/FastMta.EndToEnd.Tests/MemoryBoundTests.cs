@@ -191,17 +191,17 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
     private sealed class Content
     {
         private const int LineLength = 78;
-        private readonly byte[] header;
-        private readonly int seed;
-        private byte[]? period;
+        private readonly byte[] _header;
+        private readonly int _seed;
+        private byte[]? _period;
 
         public Content(int seed, int size)
         {
-            this.seed = seed;
-            header = Encoding.ASCII.GetBytes("Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+            this._seed = seed;
+            _header = Encoding.ASCII.GetBytes("Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
                 + $"Message-ID: <big-{seed}@memory.test>\r\nFrom: big@sender.test\r\nTo: {Recipient(seed)}\r\n"
                 + $"Subject: large message {seed}\r\n\r\n");
-            Length = header.Length + ((long)(size - header.Length) / LineLength * LineLength);
+            Length = _header.Length + ((long)(size - _header.Length) / LineLength * LineLength);
         }
 
         public long Length { get; }
@@ -210,21 +210,21 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
         {
             int n = (int)Math.Min(destination.Length, Length - position);
             Span<byte> rest = destination[..n];
-            if (position < header.Length)
+            if (position < _header.Length)
             {
-                int h = (int)Math.Min(rest.Length, header.Length - position);
-                header.AsSpan((int)position, h).CopyTo(rest);
+                int h = (int)Math.Min(rest.Length, _header.Length - position);
+                _header.AsSpan((int)position, h).CopyTo(rest);
                 rest = rest[h..];
                 position += h;
             }
 
             // The lines repeat every 130 (letters every 26 lines, dots every 5th): copy from one period.
-            period ??= Period(seed);
+            _period ??= Period(_seed);
             while (!rest.IsEmpty)
             {
-                int offset = (int)((position - header.Length) % period.Length);
-                int c = Math.Min(rest.Length, period.Length - offset);
-                period.AsSpan(offset, c).CopyTo(rest);
+                int offset = (int)((position - _header.Length) % _period.Length);
+                int c = Math.Min(rest.Length, _period.Length - offset);
+                _period.AsSpan(offset, c).CopyTo(rest);
                 rest = rest[c..];
                 position += c;
             }
@@ -256,25 +256,25 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
     /// <summary>{"from", "recipients", "content"} written as the request goes out, never as one string.</summary>
     private sealed class JsonInjection : HttpContent
     {
-        private readonly byte[] prefix;
-        private readonly byte[] suffix = "\"}"u8.ToArray();
-        private readonly Content content;
+        private readonly byte[] _prefix;
+        private readonly byte[] _suffix = "\"}"u8.ToArray();
+        private readonly Content _content;
 
         public JsonInjection(string recipient, Content content)
         {
-            this.content = content;
-            prefix = Encoding.ASCII.GetBytes($"{{\"from\":\"big@sender.test\",\"recipients\":[\"{recipient}\"],\"content\":\"");
+            this._content = content;
+            _prefix = Encoding.ASCII.GetBytes($"{{\"from\":\"big@sender.test\",\"recipients\":[\"{recipient}\"],\"content\":\"");
             Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         }
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
-            await stream.WriteAsync(prefix);
+            await stream.WriteAsync(_prefix);
             byte[] raw = new byte[64 * 1024];
             byte[] escaped = new byte[2 * raw.Length];
-            for (long position = 0; position < content.Length;)
+            for (long position = 0; position < _content.Length;)
             {
-                int n = content.Fill(position, raw);
+                int n = _content.Fill(position, raw);
                 int e = 0;
                 foreach (byte b in raw.AsSpan(0, n))
                 {
@@ -293,7 +293,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
                 position += n;
             }
 
-            await stream.WriteAsync(suffix);
+            await stream.WriteAsync(_suffix);
         }
 
         protected override bool TryComputeLength(out long length)
@@ -301,14 +301,14 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
             // Every line end is CRLF: two bytes that become four.
             long lineEnds = 0;
             byte[] buffer = new byte[64 * 1024];
-            for (long position = 0; position < content.Length;)
+            for (long position = 0; position < _content.Length;)
             {
-                int n = content.Fill(position, buffer);
+                int n = _content.Fill(position, buffer);
                 lineEnds += buffer.AsSpan(0, n).Count((byte)'\n');
                 position += n;
             }
 
-            length = prefix.Length + content.Length + (2 * lineEnds) + suffix.Length;
+            length = _prefix.Length + _content.Length + (2 * lineEnds) + _suffix.Length;
             return true;
         }
     }

@@ -7,8 +7,8 @@ using System.Text.Json.Nodes;
 using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Server;
 using FastMta.Shaping;
-using Microsoft.Extensions.Configuration;
 using FastMta.Tests.Shared;
+using Microsoft.Extensions.Configuration;
 using Xunit.Abstractions;
 
 namespace FastMta.EndToEnd.Tests;

@@ -52,7 +52,7 @@ public sealed class BodyStreamingTests
     // Claims pieces x pieceLength bytes and throws as a corrupt spool would when asked for the second-to-last piece.
     private sealed class FailingBody(int pieces, int pieceLength) : MessageBody
     {
-        private readonly byte[] piece = Enumerable.Repeat((byte)'x', pieceLength - 2).Concat("\r\n"u8.ToArray()).ToArray();
+        private readonly byte[] _piece = Enumerable.Repeat((byte)'x', pieceLength - 2).Concat("\r\n"u8.ToArray()).ToArray();
 
         public int Reads { get; private set; }
 
@@ -62,7 +62,7 @@ public sealed class BodyStreamingTests
         {
             Reads++;
             return Reads < pieces - 1
-                ? ValueTask.FromResult<ReadOnlyMemory<byte>>(piece)
+                ? ValueTask.FromResult<ReadOnlyMemory<byte>>(_piece)
                 : throw new InvalidDataException("test: the body chunk is unreadable");
         }
 

@@ -11,31 +11,31 @@ namespace FastMta.Spool.Tests;
 /// </summary>
 internal sealed class FaultingDevice(IDevice inner) : DelegatingDevice(inner)
 {
-    private readonly ConcurrentQueue<Action> stalled = new();
-    private volatile int mode; // 0 pass, 1 fail, 2 stall
-    private uint errno;
-    private int failedWrites;
-    private int stalledWrites;
+    private readonly ConcurrentQueue<Action> _stalled = new();
+    private volatile int _mode; // 0 pass, 1 fail, 2 stall
+    private uint _errno;
+    private int _failedWrites;
+    private int _stalledWrites;
 
-    public int FailedWrites => Volatile.Read(ref failedWrites);
+    public int FailedWrites => Volatile.Read(ref _failedWrites);
 
-    public int StalledWrites => Volatile.Read(ref stalledWrites);
+    public int StalledWrites => Volatile.Read(ref _stalledWrites);
 
     /// <summary>Every write from now on fails with <paramref name="error"/> and writes nothing.</summary>
     public void FailWith(uint error)
     {
-        errno = error;
-        mode = 1;
+        _errno = error;
+        _mode = 1;
     }
 
     /// <summary>Every write from now on waits (unwritten, uncompleted) until <see cref="Heal"/>.</summary>
-    public void Stall() => mode = 2;
+    public void Stall() => _mode = 2;
 
     /// <summary>Writes pass again; stalled ones are issued now.</summary>
     public void Heal()
     {
-        mode = 0;
-        while (stalled.TryDequeue(out Action? write))
+        _mode = 0;
+        while (_stalled.TryDequeue(out Action? write))
         {
             write();
         }
@@ -43,17 +43,17 @@ internal sealed class FaultingDevice(IDevice inner) : DelegatingDevice(inner)
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
     {
-        switch (mode)
+        switch (_mode)
         {
             case 1:
-                Interlocked.Increment(ref failedWrites);
-                uint error = errno;
+                Interlocked.Increment(ref _failedWrites);
+                uint error = _errno;
                 ThreadPool.QueueUserWorkItem(_ => callback(error, 0, context));
                 return;
             case 2:
-                Interlocked.Increment(ref stalledWrites);
-                stalled.Enqueue(() => Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
-                if (mode == 0 && stalled.TryDequeue(out Action? write))
+                Interlocked.Increment(ref _stalledWrites);
+                _stalled.Enqueue(() => Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context));
+                if (_mode == 0 && _stalled.TryDequeue(out Action? write))
                 {
                     write(); // Heal ran between the check and the enqueue
                 }

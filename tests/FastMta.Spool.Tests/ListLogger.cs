@@ -6,14 +6,14 @@ namespace FastMta.Spool.Tests;
 /// <summary>Keeps every formatted log line ("Level: message"), for tests that check what the spool says.</summary>
 internal sealed class ListLogger : ILogger
 {
-    private readonly ConcurrentQueue<string> lines = new();
+    private readonly ConcurrentQueue<string> _lines = new();
 
-    public IReadOnlyList<string> Lines => lines.ToArray();
+    public IReadOnlyList<string> Lines => _lines.ToArray();
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+        _lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
 }

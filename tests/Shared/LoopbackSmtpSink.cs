@@ -224,11 +224,31 @@ public sealed class LoopbackSmtpSink : IAsyncDisposable
                         return true;
                     }
                     var ehlo = new List<string> { "sink.test" };
-                    if (Options.Pipelining) ehlo.Add("PIPELINING");
-                    if (Options.Size is long size) ehlo.Add($"SIZE {size}");
-                    if (Options.EightBitMime) ehlo.Add("8BITMIME");
-                    if (Options.SmtpUtf8) ehlo.Add("SMTPUTF8");
-                    if (Options.Chunking) ehlo.Add("CHUNKING");
+                    if (Options.Pipelining)
+                    {
+                        ehlo.Add("PIPELINING");
+                    }
+
+                    if (Options.Size is long size)
+                    {
+                        ehlo.Add($"SIZE {size}");
+                    }
+
+                    if (Options.EightBitMime)
+                    {
+                        ehlo.Add("8BITMIME");
+                    }
+
+                    if (Options.SmtpUtf8)
+                    {
+                        ehlo.Add("SMTPUTF8");
+                    }
+
+                    if (Options.Chunking)
+                    {
+                        ehlo.Add("CHUNKING");
+                    }
+
                     ehlo.Add("ENHANCEDSTATUSCODES");
                     await SendAsync(string.Join("\r\n", ehlo.Select((text, i) => (i == ehlo.Count - 1 ? "250 " : "250-") + text)));
                     return true;

@@ -20,12 +20,12 @@ public class SchedulingBenchmarks
 {
     private const int Messages = 1_000;
 
-    private string directory = string.Empty;
-    private MessageSpool spool = null!;
-    private QueueManager queue = null!;
-    private TrafficShaper? shaper;
-    private (DeliveryWork Work, Lease Lease)[] taken = [];
-    private int decisionsPerRound;
+    private string _directory = string.Empty;
+    private MessageSpool _spool = null!;
+    private QueueManager _queue = null!;
+    private TrafficShaper? _shaper;
+    private (DeliveryWork Work, Lease Lease)[] _taken = [];
+    private int _decisionsPerRound;
 
     [Params(1, 10)]
     public int Recipients { get; set; }
@@ -36,24 +36,24 @@ public class SchedulingBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        directory = Path.Combine(Path.GetTempPath(), "fastmta-queue-bench", Guid.NewGuid().ToString("N"));
-        spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = directory }, NullLogger.Instance);
+        _directory = Path.Combine(Path.GetTempPath(), "fastmta-queue-bench", Guid.NewGuid().ToString("N"));
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
         var options = new QueueOptions { Paused = true, MaxConcurrencyPerDestination = int.MaxValue, MaintenanceInterval = TimeSpan.FromHours(1) };
         if (Shaping)
         {
             var shaping = new ShapingOptions();
             shaping.DefaultRule.MessagesPerSecond = 100_000_000;
             shaping.DefaultRule.MaxConnections = 1_000_000;
-            shaper = new TrafficShaper(shaping);
+            _shaper = new TrafficShaper(shaping);
         }
 
-        queue = new QueueManager(spool, new NoAgent(), new NoEvents(), options, NullLogger<QueueManager>.Instance, null, shaper,
-            shaper is null ? null : new SelfSites());
-        await queue.StartAsync(CancellationToken.None);
+        _queue = new QueueManager(_spool, new NoAgent(), new NoEvents(), options, NullLogger<QueueManager>.Instance, null, _shaper,
+            _shaper is null ? null : new SelfSites());
+        await _queue.StartAsync(CancellationToken.None);
         byte[] body = Encoding.ASCII.GetBytes("Subject: bench\r\n\r\n" + new string('x', 1000) + "\r\n");
         for (int m = 0; m < Messages; m++)
         {
-            using MessageWriter writer = spool.CreateWriter();
+            using MessageWriter writer = _spool.CreateWriter();
             writer.SetSender("bulk@sender.example"u8, []);
             for (int r = 0; r < Recipients; r++)
             {
@@ -66,18 +66,18 @@ public class SchedulingBenchmarks
             await writer.CommitAsync(CancellationToken.None);
         }
 
-        taken = new (DeliveryWork, Lease)[Messages * Recipients];
-        decisionsPerRound = Round();
+        _taken = new (DeliveryWork, Lease)[Messages * Recipients];
+        _decisionsPerRound = Round();
         Round(); // pools and buffers at their steady size
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        await queue.DisposeAsync();
-        shaper?.Dispose();
-        await spool.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
+        await _queue.DisposeAsync();
+        _shaper?.Dispose();
+        await _spool.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
     }
 
     /// <summary>One round: every due message planned and every transaction taken, then all handed back.</summary>
@@ -88,14 +88,14 @@ public class SchedulingBenchmarks
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         int n = 0;
-        while (queue.DecideNext(now, out Lease lease) is { } work)
+        while (_queue.DecideNext(now, out Lease lease) is { } work)
         {
-            taken[n++] = (work, lease);
+            _taken[n++] = (work, lease);
         }
 
         for (int i = 0; i < n; i++)
         {
-            queue.ReturnUnstarted(taken[i].Work, taken[i].Lease);
+            _queue.ReturnUnstarted(_taken[i].Work, _taken[i].Lease);
         }
 
         return n;

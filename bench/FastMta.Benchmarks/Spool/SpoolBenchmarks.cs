@@ -14,9 +14,9 @@ public class SpoolBenchmarks
 {
     private const int MessagesPerWriter = 64;
 
-    private string directory = string.Empty;
-    private MessageSpool spool = null!;
-    private byte[] body = [];
+    private string _directory = string.Empty;
+    private MessageSpool _spool = null!;
+    private byte[] _body = [];
 
     [Params(1024, 10 * 1024)]
     public int BodySize { get; set; }
@@ -27,17 +27,17 @@ public class SpoolBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        directory = Path.Combine(Path.GetTempPath(), "fastmta-spool-bench", Guid.NewGuid().ToString("N"));
-        spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = directory }, NullLogger.Instance);
-        body = new byte[BodySize];
-        new Random(42).NextBytes(body);
+        _directory = Path.Combine(Path.GetTempPath(), "fastmta-spool-bench", Guid.NewGuid().ToString("N"));
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        _body = new byte[BodySize];
+        new Random(42).NextBytes(_body);
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        await spool.DisposeAsync();
-        Directory.Delete(directory, recursive: true);
+        await _spool.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
     }
 
     [Benchmark(OperationsPerInvoke = MessagesPerWriter * 16)]
@@ -62,15 +62,15 @@ public class SpoolBenchmarks
     private async Task WriteManyAsync(int count)
     {
         await Task.Yield();
-        using MessageWriter writer = spool.CreateWriter();
+        using MessageWriter writer = _spool.CreateWriter();
         for (int i = 0; i < count; i++)
         {
             writer.Reset();
             writer.SetSender("sender@example.test"u8, default);
             writer.AddRecipient("rcpt@example.test"u8, default);
             writer.SetOrigin("192.0.2.1", "client.example.test", null, "ESMTP");
-            body.CopyTo(writer.GetSpan(body.Length));
-            writer.Advance(body.Length);
+            _body.CopyTo(writer.GetSpan(_body.Length));
+            writer.Advance(_body.Length);
             await writer.FlushAsync(CancellationToken.None);
             await writer.CommitAsync(CancellationToken.None);
         }

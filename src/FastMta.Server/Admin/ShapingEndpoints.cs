@@ -66,7 +66,7 @@ internal static class ShapingEndpoints
         return api;
     }
 
-    private static IResult WithShaper(DeliveryService delivery, Func<TrafficShaper, IResult> action) =>
+    private static IResult WithShaper(DeliveryService delivery, Func<ITrafficShaper, IResult> action) =>
         delivery.Shaper is { } shaper
             ? action(shaper)
             : Results.Problem("Delivery is disabled (Mta:Delivery:Enabled=false): there is no live traffic shaper.", statusCode: StatusCodes.Status503ServiceUnavailable);

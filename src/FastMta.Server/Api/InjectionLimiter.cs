@@ -17,19 +17,19 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
     private const long LargeRequestBytes = 4 * 1024 * 1024;
 
     private static readonly long ReportInterval = Stopwatch.Frequency * 10;
-    private readonly int limit = settings.Injection.MaxConcurrentInjections;
-    private int running;
-    private long refusedSinceReport;
-    private long lastReport = Stopwatch.GetTimestamp() - ReportInterval;
+    private readonly int _limit = settings.Injection.MaxConcurrentInjections;
+    private int _running;
+    private long _refusedSinceReport;
+    private long _lastReport = Stopwatch.GetTimestamp() - ReportInterval;
 
     /// <summary>Requests being handled now.</summary>
-    public int Running => Volatile.Read(ref running);
+    public int Running => Volatile.Read(ref _running);
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (Interlocked.Increment(ref running) > limit)
+        if (Interlocked.Increment(ref _running) > _limit)
         {
-            Interlocked.Decrement(ref running);
+            Interlocked.Decrement(ref _running);
             return Refuse(context.HttpContext);
         }
         ApiMetrics.InjectionStarted();
@@ -40,7 +40,7 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
         finally
         {
             ApiMetrics.InjectionEnded();
-            Interlocked.Decrement(ref running);
+            Interlocked.Decrement(ref _running);
             if (context.HttpContext.Request.ContentLength >= LargeRequestBytes)
             {
                 // Parsing left several times the body in large-object garbage (the JSON text, the unescaped and the
@@ -57,18 +57,18 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
         string endpoint = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "unnamed";
         ApiMetrics.Request(endpoint, "too_busy");
         // A flood of refusals logs once per interval with the count, not once per request.
-        long refused = Interlocked.Increment(ref refusedSinceReport);
+        long refused = Interlocked.Increment(ref _refusedSinceReport);
         long now = Stopwatch.GetTimestamp();
-        long last = Volatile.Read(ref lastReport);
-        if (now - last >= ReportInterval && Interlocked.CompareExchange(ref lastReport, now, last) == last)
+        long last = Volatile.Read(ref _lastReport);
+        if (now - last >= ReportInterval && Interlocked.CompareExchange(ref _lastReport, now, last) == last)
         {
-            Interlocked.Add(ref refusedSinceReport, -refused);
-            LogRefused(logger, limit, refused, http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            Interlocked.Add(ref _refusedSinceReport, -refused);
+            LogRefused(logger, _limit, refused, http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         }
         http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The body is not read: Kestrel drains what the client still sends, or closes the connection.
         return Results.Problem(
-            $"{limit} injection requests are in progress (Mta:Http:MaxConcurrentInjections); retry in {RetryAfterSeconds} s.",
+            $"{_limit} injection requests are in progress (Mta:Http:MaxConcurrentInjections); retry in {RetryAfterSeconds} s.",
             statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many concurrent injections",
             type: "https://tools.ietf.org/html/rfc9110#section-15.6.4");
     }

@@ -23,7 +23,7 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
     // Received "from" name: an HTTP client has no HELO. "with HTTP" (loopback, no keys) or "HTTPA" (authenticated
     // with an API key), after RFC 3848's ESMTP/ESMTPA; the listener is plain HTTP, so there is no "S" form yet.
     private const string ReceivedFromName = "api";
-    private readonly byte[] hostname = Encoding.ASCII.GetBytes(settings.Inbound.Hostname);
+    private readonly byte[] _hostname = Encoding.ASCII.GetBytes(settings.Inbound.Hostname);
 
     public async Task<SpoolOutcome> SpoolAsync(ValidatedMessage message, IPAddress? client, string? apiKeyName, CancellationToken cancellationToken)
     {
@@ -141,6 +141,6 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
     {
         Span<byte> id = stackalloc byte[32];
         writer.Id.TryFormat(id, out int written);
-        ReceivedHeader.Write(writer, ReceivedFromName, client, hostname, protocol, id[..written], now);
+        ReceivedHeader.Write(writer, ReceivedFromName, client, _hostname, protocol, id[..written], now);
     }
 }

@@ -6,8 +6,8 @@ using System.Net.Sockets;
 using FastMta.Outbound.Dns;
 using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
-using Ars = ARSoft.Tools.Net.Dns;
 using static FastMta.Outbound.Tests.TestSupport;
+using Ars = ARSoft.Tools.Net.Dns;
 
 namespace FastMta.Outbound.Tests.Dns;
 

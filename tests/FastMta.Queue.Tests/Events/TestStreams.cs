@@ -6,7 +6,7 @@ internal sealed class ControlledStream : Stream
 {
     private readonly MemoryStream _data = new();
     private readonly TaskCompletionSource _firstWriteStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ControlledStream(bool open = true)
     {

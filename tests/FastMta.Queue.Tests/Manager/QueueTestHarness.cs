@@ -14,8 +14,8 @@ namespace FastMta.Queue.Tests.Manager;
 /// </summary>
 internal sealed class QueueTestHarness : IAsyncDisposable
 {
-    private MessageSpool? spool;
-    private QueueManager? queue;
+    private MessageSpool? _spool;
+    private QueueManager? _queue;
 
     /// <summary>Test defaults: 200 ms retries, no background maintenance (tests call ReclaimAsync). Change
     /// <see cref="Options"/> before <see cref="StartAsync"/>.</summary>
@@ -55,33 +55,33 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 
     public TrafficShaper? Shaper { get; private set; }
 
-    public MessageSpool Spool => spool ?? throw new InvalidOperationException("not started");
+    public MessageSpool Spool => _spool ?? throw new InvalidOperationException("not started");
 
-    public QueueManager Queue => queue ?? throw new InvalidOperationException("not started");
+    public QueueManager Queue => _queue ?? throw new InvalidOperationException("not started");
 
     public async Task StartAsync()
     {
-        spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
         Shaper ??= Shaping is null ? null : new TrafficShaper(Shaping);
-        queue = new QueueManager(spool, Agent, Events, Options, NullLogger<QueueManager>.Instance, null, Shaper,
+        _queue = new QueueManager(_spool, Agent, Events, Options, NullLogger<QueueManager>.Instance, null, Shaper,
             Shaper is null ? null : new TableSites(Sites));
-        await queue.StartAsync(CancellationToken.None);
+        await _queue.StartAsync(CancellationToken.None);
     }
 
     /// <summary>Stops the queue (cancelling attempts after <paramref name="grace"/>) and closes the spool.</summary>
     public async Task StopAsync(TimeSpan grace = default)
     {
-        if (queue is not null)
+        if (_queue is not null)
         {
-            await queue.StopAsync(grace);
-            await queue.DisposeAsync();
-            queue = null;
+            await _queue.StopAsync(grace);
+            await _queue.DisposeAsync();
+            _queue = null;
         }
 
-        if (spool is not null)
+        if (_spool is not null)
         {
-            await spool.DisposeAsync();
-            spool = null;
+            await _spool.DisposeAsync();
+            _spool = null;
         }
     }
 
