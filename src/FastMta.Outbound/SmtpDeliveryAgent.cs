@@ -56,13 +56,9 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IIdleConnections
             DeliveryResult result = await DeliverCoreAsync(request, cancellationToken);
             foreach (RecipientResult recipient in result.Recipients)
             {
-                _metrics.Recipient(recipient.Outcome switch
-                {
-                    RecipientOutcome.Delivered => "delivered",
-                    RecipientOutcome.Deferred => "deferred",
-                    _ => "failed",
-                });
+                _metrics.Recipient(OutcomeMapper.MetricTag(recipient.Outcome));
             }
+
             return result;
         }
         finally
@@ -152,18 +148,14 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IIdleConnections
 
     private void LogOutcome(DeliveryRequest request, DestinationHost host, IPEndPoint remote, TransactionOutcome outcome)
     {
-        int delivered = 0, deferred = 0, failed = 0;
+        Span<int> counts = stackalloc int[3]; // by RecipientOutcome
         foreach (RecipientResult recipient in outcome.Recipients)
         {
-            _ = recipient.Outcome switch
-            {
-                RecipientOutcome.Delivered => delivered++,
-                RecipientOutcome.Deferred => deferred++,
-                _ => failed++,
-            };
+            counts[(int)recipient.Outcome]++;
         }
         string reply = outcome.Recipients.Count > 0 ? $"{outcome.Recipients[^1].ReplyCode} {outcome.Recipients[^1].Response}" : "";
-        Log.Transaction(_logger, request.MessageId.ToString(), host.Name, remote.ToString(), delivered, deferred, failed, reply);
+        Log.Transaction(_logger, request.MessageId.ToString(), host.Name, remote.ToString(), counts[(int)RecipientOutcome.Delivered],
+            counts[(int)RecipientOutcome.Deferred], counts[(int)RecipientOutcome.Failed], reply);
     }
 
     private static DeliveryResult All(DeliveryRequest request, RecipientResult result) =>

@@ -52,9 +52,9 @@ public interface ISiteResolver
 /// <summary>The outcome class of one recipient in one attempt.</summary>
 public enum RecipientOutcome
 {
-    Delivered,
-    Deferred,
-    Failed,
+    Delivered = 0,
+    Deferred = 1,
+    Failed = 2,
 }
 
 /// <summary>One recipient's result: the receiver's reply (or a locally made one, e.g. for DNS or connection failures).</summary>

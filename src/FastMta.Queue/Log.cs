@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Message {MessageId} asked for egress pool {Pool}, which is no longer configured; it is sent from pool {Fallback}")]
     public static partial void UnknownPool(ILogger logger, string messageId, string pool, string fallback);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Error, Message = "Attempt observer {Observer} threw for message {MessageId} (a bug: observers must not throw); delivery goes on")]
+    public static partial void ObserverFailed(ILogger logger, string observer, string messageId, Exception exception);
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using FastMta.Shaping;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
@@ -7,70 +6,102 @@ using Microsoft.Extensions.Logging;
 namespace FastMta.Queue;
 
 /// <summary>
-/// Keeps every live recipient's state, decides what is due, groups it into transactions per destination domain and
-/// runs them through the <see cref="IDeliveryAgent"/>, recording each outcome durably in the spool.
+/// Keeps every live recipient's state, decides what is due, groups it into transactions per destination and runs them
+/// through the <see cref="IDeliveryAgent"/>, recording each outcome durably in the spool.
 /// <para>
 /// State lives in memory and is rebuilt at start-up by scanning the spool: envelopes say who must get what, recipient
-/// state records say what already happened. All mutations happen under one lock that is never held across I/O.
-/// Deferred work sits in a due-time heap, ready work in one FIFO per destination, and destinations with ready work in
-/// a round-robin list: a scheduling pass only touches what is due, never the whole queue, and a slow destination only
-/// ever occupies its own concurrency slots.
+/// state records say what already happened. This class is the façade: it owns the lifecycle (start, the scheduler
+/// and maintenance loops, stop) and hands the public API to the components, which share one lock
+/// (<see cref="QueueGate"/>, never held across I/O): <see cref="MessageIndex"/> (live messages, due heap),
+/// <see cref="DestinationScheduler"/> (ready queues, round-robin, shaping, parking, suspensions),
+/// <see cref="AttemptRunner"/> (the workers), <see cref="OutcomeRecorder"/> (durable outcomes, events, metrics),
+/// <see cref="DsnGenerator"/>, <see cref="SpaceReclaimer"/>, <see cref="QueueQueries"/> and
+/// <see cref="QueueAdministration"/>.
 /// </para>
 /// </summary>
-public sealed partial class QueueManager : IAsyncDisposable
+public sealed class QueueManager : IAsyncDisposable
 {
     private readonly MessageSpool _spool;
-    private readonly IDeliveryAgent _agent;
-    private readonly IDeliveryEventSink _events;
-    private readonly QueueOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly QueueMetrics _metrics;
-    private readonly ITrafficShaper? _shaper;
-    private readonly ISiteResolver? _sites;
-    private readonly Lock _gate = new();
-
-    // The live index: every message with a recipient not yet final, by the address of its first log entry, so the
-    // oldest one (which bounds truncation) is the set's minimum.
-    private readonly Dictionary<long, QueuedMessage> _byFirstAddress = [];
-    private readonly SortedSet<long> _firstAddresses = [];
-
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly QueueGate _gate = new();
+    private readonly MessageIndex _index;
+    private readonly DestinationScheduler _scheduler;
+    private readonly OutcomeRecorder _recorder;
+    private readonly AttemptRunner _runner;
+    private readonly SpaceReclaimer _reclaimer;
+    private readonly QueueQueries _queries;
+    private readonly QueueAdministration _administration;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CancellationTokenSource _abortDeliveries = new();
-    private readonly TaskCompletionSource _workersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _workersRunning;
-    private bool _stopRequested;
-    private Task _schedulerTask = Task.CompletedTask;
-    private Task _maintenanceTask = Task.CompletedTask;
     private readonly SupervisedLoop _schedulerLoop;
     private readonly SupervisedLoop _maintenanceLoop;
+    private Task _schedulerTask = Task.CompletedTask;
+    private Task _maintenanceTask = Task.CompletedTask;
+    private ITimer? _dueTimer; // only the scheduler task touches it
 
-    /// <param name="shaper">Traffic shaping: which egress source may send to which destination, and when. Null: no
-    /// shaping (each destination gets MaxConcurrencyPerDestination and the agent's default source).</param>
-    /// <param name="sites">Resolves a domain's site (MX set) for shaping rules; required with a shaper.</param>
-    public QueueManager(MessageSpool spool, IDeliveryAgent agent, IDeliveryEventSink events, QueueOptions options, ILogger<QueueManager> logger,
-        TimeProvider? timeProvider = null, ITrafficShaper? shaper = null, ISiteResolver? sites = null)
+    public QueueManager(QueueOptions options, QueueDependencies dependencies)
     {
-        if (shaper is not null && sites is null)
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(dependencies);
+        options.Validate();
+        _spool = dependencies.Spool ?? throw new ArgumentException("The spool is required.", nameof(dependencies));
+        _logger = dependencies.Logger ?? throw new ArgumentException("The logger is required.", nameof(dependencies));
+        _time = dependencies.Time ?? throw new ArgumentException("The time provider is required.", nameof(dependencies));
+        IDeliveryAgent agent = dependencies.Agent ?? throw new ArgumentException("The delivery agent is required.", nameof(dependencies));
+        IDeliveryEventSink events = dependencies.Events ?? throw new ArgumentException("The event sink is required.", nameof(dependencies));
+        ITrafficShaper shaper = dependencies.Shaper ?? throw new ArgumentException("The traffic shaper is required.", nameof(dependencies));
+        ISiteResolver sites = dependencies.Sites ?? throw new ArgumentException("The site resolver is required.", nameof(dependencies));
+        IAttemptObserver[] observers = [.. dependencies.Observers ?? []];
+
+        DestinationScheduler? scheduler = null;
+        _metrics = new QueueMetrics(() => scheduler!.ObserveWaiting());
+        _index = new MessageIndex(_metrics);
+        _scheduler = scheduler = new DestinationScheduler(_gate, _index, options, shaper, sites, agent as IIdleConnections, _metrics, _logger,
+            _stopping.Token);
+        var dsn = new DsnGenerator(_spool, options, _metrics, _logger);
+        _recorder = new OutcomeRecorder(_gate, _index, _spool, dsn, events, options, _metrics, _logger, _time);
+        _runner = new AttemptRunner(_gate, _scheduler, _recorder, _spool, agent, observers, _metrics, _logger);
+        _reclaimer = new SpaceReclaimer(_gate, _index, _spool, options, _metrics, _logger, _time);
+        _queries = new QueueQueries(_gate, _index, _scheduler, _time);
+        _administration = new QueueAdministration(_gate, _index, _scheduler, _recorder, _spool, _metrics, _time);
+        Shaper = shaper;
+        _schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, _logger, _time);
+        _maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", _reclaimer.RunAsync, _logger, _time);
+    }
+
+    /// <summary>The longest timed suspension (365 days; longer ones are meant as "until resumed": no duration).</summary>
+    public static readonly TimeSpan MaxSuspension = QueueAdministration.MaxSuspension;
+
+    /// <summary>The live shaper (admin API: snapshot, source suspension).</summary>
+    public ITrafficShaper Shaper { get; }
+
+    /// <summary>Live messages (at least one recipient not yet delivered or failed).</summary>
+    public int MessageCount => _queries.MessageCount;
+
+    /// <summary>
+    /// While true nothing new is planned or launched (attempts already running finish); messages are still indexed.
+    /// Starts as <see cref="QueueOptions.Paused"/>.
+    /// </summary>
+    public bool Paused
+    {
+        get
         {
-            throw new ArgumentException("Traffic shaping needs a site resolver.", nameof(sites));
+            lock (_gate.Lock)
+            {
+                return _scheduler.Paused;
+            }
         }
 
-        this._shaper = shaper;
-        this._sites = sites;
-        _metrics = new QueueMetrics(ObserveWaiting);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        this._spool = spool ?? throw new ArgumentNullException(nameof(spool));
-        this._agent = agent ?? throw new ArgumentNullException(nameof(agent));
-        this._events = events ?? throw new ArgumentNullException(nameof(events));
-        this._options = options;
-        this._logger = logger ?? throw new ArgumentNullException(nameof(logger));
-        _time = timeProvider ?? TimeProvider.System;
-        _schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, logger, _time);
-        _maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", RunMaintenanceAsync, logger, _time);
+        set
+        {
+            lock (_gate.Lock)
+            {
+                _scheduler.Paused = value;
+            }
+
+            _gate.Signal(); // a resumed scheduler plans what became due meanwhile
+        }
     }
 
     /// <summary>Adds a reason for /health per background loop that has failed and not yet recovered.</summary>
@@ -78,18 +109,6 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         _schedulerLoop.AddProblems(problems);
         _maintenanceLoop.AddProblems(problems);
-    }
-
-    /// <summary>Live messages (at least one recipient not yet delivered or failed).</summary>
-    public int MessageCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _byFirstAddress.Count;
-            }
-        }
     }
 
     /// <summary>
@@ -103,18 +122,17 @@ public sealed partial class QueueManager : IAsyncDisposable
         _spool.Scan(visitor, cancellationToken);
         int recipients = 0;
         int live;
-        lock (_gate)
+        lock (_gate.Lock)
         {
-            // Sized once: growing by doubling to a million entries rehashes and copies the index many times over.
-            _byFirstAddress.EnsureCapacity(visitor.Messages.Count);
-            _due.EnsureCapacity(visitor.Messages.Count);
+            _index.EnsureCapacity(visitor.Messages.Count);
             foreach (QueuedMessage message in visitor.Messages.Values)
             {
-                Index(message);
+                _scheduler.AssignPool(message);
+                _index.Add(message);
                 recipients += message.Remaining;
             }
 
-            live = _byFirstAddress.Count;
+            live = _index.Count;
         }
 
         _spool.MessageCommitted = OnMessageCommitted;
@@ -130,31 +148,20 @@ public sealed partial class QueueManager : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        lock (_gate)
+        lock (_gate.Lock)
         {
-            if (_stopRequested)
+            if (_gate.StopRequested)
             {
                 return;
             }
 
-            _stopRequested = true;
+            _gate.StopRequested = true;
         }
 
         _spool.MessageCommitted = null;
         _stopping.Cancel();
         await Task.WhenAll(_schedulerTask, _maintenanceTask).ConfigureAwait(false);
-        int running = Volatile.Read(ref _workersRunning);
-        if (running == 0)
-        {
-            _workersDone.TrySetResult();
-        }
-
-        Log.Stopping(_logger, grace.TotalSeconds, running);
-        if (await Task.WhenAny(_workersDone.Task, TimerSpan.DelayAsync(grace, _time, CancellationToken.None)).ConfigureAwait(false) != _workersDone.Task)
-        {
-            _abortDeliveries.Cancel();
-            await _workersDone.Task.ConfigureAwait(false);
-        }
+        await _runner.DrainAsync(grace, _time).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -162,8 +169,91 @@ public sealed partial class QueueManager : IAsyncDisposable
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         _dueTimer?.Dispose(); // the scheduler task has ended
         _stopping.Dispose();
-        _abortDeliveries.Dispose();
+        _runner.Dispose();
         _metrics.Dispose();
+    }
+
+    public QueueSummary GetSummary(int maxDestinations = 1000) => _queries.GetSummary(maxDestinations);
+
+    /// <summary>Live messages, oldest first, optionally only those with a queued recipient in <paramref name="domain"/>.</summary>
+    public IReadOnlyList<QueuedMessageInfo> ListMessages(string? domain, int limit) => _queries.ListMessages(domain, limit);
+
+    public QueuedMessageInfo? FindMessage(string id) => _queries.FindMessage(id);
+
+    /// <summary>
+    /// Every active destination queue (ready work or attempts running), busiest first: its pool and site, the
+    /// transactions and recipients waiting, attempts running, and why it waits. O(active destinations).
+    /// </summary>
+    public IReadOnlyList<DestinationQueueInfo> GetDestinationQueues(int limit) => _queries.GetDestinationQueues(limit);
+
+    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions() => _queries.Suspensions();
+
+    /// <summary>Stops starting attempts to <paramref name="domain"/> (running ones finish) until resumed or for <paramref name="duration"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="duration"/> is not in (0, <see cref="MaxSuspension"/>];
+    /// nothing is stored.</exception>
+    public DateTimeOffset? Suspend(string domain, TimeSpan? duration) => _administration.Suspend(domain, duration);
+
+    public bool Resume(string domain) => _administration.Resume(domain);
+
+    /// <summary>Makes every deferred recipient (of <paramref name="domain"/>, or all) due now. Returns how many.</summary>
+    public int RetryNow(string? domain) => _administration.RetryNow(domain);
+
+    /// <summary>
+    /// Fails every queued recipient of <paramref name="domain"/> now: with a DSN to the sender (bounce) or silently
+    /// (delete). Recipients in an attempt right now are left to it and counted as skipped.
+    /// </summary>
+    public Task<AdminOutcome> FailAllAsync(string domain, bool sendDsn, string reason, CancellationToken cancellationToken) =>
+        _administration.FailAllAsync(domain, sendDsn, reason, cancellationToken);
+
+    /// <summary>
+    /// Traffic shaping changed under the queue (a source resumed, a configuration reload): every destination parked by
+    /// shaping asks again now instead of at the time its refusal named, which may be a long suspension's end.
+    /// </summary>
+    public void RecheckShaping()
+    {
+        lock (_gate.Lock)
+        {
+            _scheduler.UnparkAll();
+        }
+
+        _gate.Signal();
+    }
+
+    /// <summary>One reclamation pass: copy forward what is too old, then truncate before the oldest live message.</summary>
+    internal Task ReclaimAsync(CancellationToken cancellationToken) => _reclaimer.ReclaimAsync(cancellationToken);
+
+    /// <summary>
+    /// One scheduling decision without the delivery (allocation tests and benchmarks; run with the queue paused so
+    /// the scheduler task stays out): plans what is due at <paramref name="now"/> and takes the next transaction in
+    /// round-robin order, or null when nothing is ready. Hand the result back with <see cref="ReturnUnstarted"/>.
+    /// </summary>
+    internal DeliveryWork? DecideNext(long now, out Lease lease)
+    {
+        lock (_gate.Lock)
+        {
+            _scheduler.PlanDue(now);
+            if (!_scheduler.TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
+            {
+                lease = default;
+                return null;
+            }
+
+            lease = admission.Lease;
+            _scheduler.MakeRunnableIfReady(destination); // back in line, as a pass does after starting an attempt
+            return work;
+        }
+    }
+
+    /// <summary>Puts a transaction from <see cref="DecideNext"/> back as if it had never been taken: its recipients are
+    /// due again, its shaping lease is released and the object goes back to the pool.</summary>
+    internal void ReturnUnstarted(DeliveryWork work, Lease lease)
+    {
+        lock (_gate.Lock)
+        {
+            _scheduler.ReleaseUnstarted(lease);
+            _scheduler.ReturnToQueue(work);
+            _scheduler.ReturnWork(work);
+        }
     }
 
     // The spool's commit hook: runs on the accepting session's thread before the client hears 250, so it only
@@ -171,67 +261,58 @@ public sealed partial class QueueManager : IAsyncDisposable
     private void OnMessageCommitted(SpooledEnvelope envelope)
     {
         var message = new QueuedMessage(envelope);
-        lock (_gate)
+        lock (_gate.Lock)
         {
-            Index(message);
+            _scheduler.AssignPool(message);
+            _index.Add(message);
         }
 
-        PublishReception(envelope);
-        Signal();
+        _recorder.PublishReception(envelope);
+        _gate.Signal();
     }
 
-    private void Index(QueuedMessage message)
+    // The scheduler's body, run (and restarted after a failure) by _schedulerLoop. A pass that threw may have left
+    // the heap and the round-robin line out of step with the messages: both are rebuilt before planning again.
+    private async Task RunSchedulerAsync(SupervisedLoop loop, CancellationToken stop)
     {
-        if (_shaper is not null)
+        if (loop.Restarts > 0)
         {
-            // The pool the message asked for at reception (X-FastMta-Pool or the API's pool field, checked then), else the
-            // sender domain's mapping, else the default. A named pool that a reload has removed since is not a reason to
-            // hold mail forever: it goes out of the pool it would have had without the name, loudly.
-            string senderDomain = DomainOf(message.Envelope.Sender);
-            string pool = _shaper.ChoosePool(message.Envelope.Pool, null, senderDomain);
-            if (message.Envelope.Pool is not null && !_shaper.HasPool(pool))
+            lock (_gate.Lock)
             {
-                string fallback = _shaper.ChoosePool(null, null, senderDomain);
-                Log.UnknownPool(_logger, message.Envelope.Id.ToString(), pool, fallback);
-                _metrics.Error("unknown_pool");
-                pool = fallback;
+                _index.RebuildDueHeap();
+                _scheduler.RebuildLine();
+            }
+        }
+
+        while (!stop.IsCancellationRequested)
+        {
+            long nextDueMs;
+            lock (_gate.Lock)
+            {
+                nextDueMs = _scheduler.RunPass(NowMs, _runner);
             }
 
-            message.Pool = pool;
+            loop.Progress();
+            await WaitForWorkAsync(nextDueMs, stop).ConfigureAwait(false);
         }
-
-        long first = message.Envelope.FirstAddress;
-        _byFirstAddress.Add(first, message);
-        _firstAddresses.Add(first);
-        int deferred = 0;
-        foreach (RecipientState state in message.States)
-        {
-            deferred += state.Status == RecipientStatus.Deferred ? 1 : 0;
-        }
-
-        _metrics.MessageIndexed(message.Remaining - deferred, deferred);
-        Schedule(message, message.NextDueMs());
     }
 
-    private void Unindex(QueuedMessage message)
+    // Sleeps until the next due time or a signal (new message, finished attempt, finished move): never polls. One
+    // timer, re-armed per wait, signals the same channel as everything else, so a wait allocates nothing. A due time
+    // beyond the longest wait a timer takes (49.7 days) wakes the scheduler early; it finds nothing due and re-arms.
+    private async Task WaitForWorkAsync(long nextDueMs, CancellationToken stop)
     {
-        long first = message.Envelope.FirstAddress;
-        _byFirstAddress.Remove(first);
-        _firstAddresses.Remove(first);
-        message.ScheduledDueMs = long.MaxValue;
-        _metrics.MessageRemoved();
-    }
-
-    /// <summary>Where the oldest live message starts in the log; long.MaxValue when the queue is empty.</summary>
-    private long OldestLiveAddress()
-    {
-        lock (_gate)
+        if (_gate.TryTakeSignal())
         {
-            return _firstAddresses.Count == 0 ? long.MaxValue : _firstAddresses.Min;
+            return;
         }
+
+        _dueTimer ??= _time.CreateTimer(static state => ((QueueGate)state!).Signal(), _gate, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _dueTimer.Change(nextDueMs == long.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimerSpan.FromMilliseconds(Math.Max(1, nextDueMs - NowMs)), Timeout.InfiniteTimeSpan);
+        await _gate.WaitForSignalAsync(stop).ConfigureAwait(false);
     }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private void Signal() => _wake.Writer.TryWrite(true);
 }

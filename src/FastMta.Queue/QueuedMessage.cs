@@ -245,4 +245,4 @@ internal sealed class DestinationQueue(string pool, string domain)
 }
 
 /// <summary>Destination queues are keyed by (pool, domain): two pools sending to one domain never wait on each other.</summary>
-internal readonly record struct DestinationKey(string Pool, string Domain);
+public readonly record struct DestinationKey(string Pool, string Domain);

@@ -1,6 +1,7 @@
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
+using FastMta.Server.Testing;
 using FastMta.Server.Webhooks;
 using FastMta.Shaping;
 using Microsoft.Extensions.Primitives;
@@ -96,15 +97,17 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
         IDeliveryEventSink events = _webhooks.Count == 0 ? _deliveryLog : new DeliveryEventFanOut([_deliveryLog, .. _webhooks]);
         _shaper = new TrafficShaper(settings.Shaping.Options, time);
-        _queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
-            _shaper, resolver);
-        // Test hook, not an operator setting: the scheduler's next N passes with mail queued throw (LongTimerTests).
-        if (configuration.GetValue("Mta:Testing:SchedulerFaults", 0) is > 0 and int faults)
+        _queue = new QueueManager(delivery.Queue, new QueueDependencies
         {
-            logger.LogWarning("Mta:Testing:SchedulerFaults = {Faults}: the queue scheduler will fail on purpose (a test hook)", faults);
-            _queue.SchedulerFaultsToInject = faults;
-        }
-
+            Spool = spool.Spool,
+            Agent = agent,
+            Events = events,
+            Shaper = SchedulingShaper(_shaper, logger),
+            Sites = resolver,
+            Observers = [new ShapingSettlement(_shaper)],
+            Logger = loggerFactory.CreateLogger<QueueManager>(),
+            Time = time,
+        });
         _reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));
         await _queue.StartAsync(cancellationToken);
         logger.LogInformation("Delivery started: {Messages} message(s) queued, MX port {Port}, {Routes} static route(s), delivery log {Log}",
@@ -127,6 +130,19 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         await DisposeAsync();
+    }
+
+    // The shaper the queue schedules with: the process's one, or with the test hook Mta:Testing:SchedulerFaults (not an
+    // operator setting; LongTimerTests) that one behind a decorator that fails the scheduler's next N admissions.
+    private ITrafficShaper SchedulingShaper(TrafficShaper shaper, ILogger logger)
+    {
+        if (configuration.GetValue("Mta:Testing:SchedulerFaults", 0) is > 0 and int faults)
+        {
+            logger.LogWarning("Mta:Testing:SchedulerFaults = {Faults}: the queue scheduler will fail on purpose (a test hook)", faults);
+            return new SchedulerFaultShaper(shaper, faults);
+        }
+
+        return shaper;
     }
 
     private void ReloadShaping(ILogger logger)

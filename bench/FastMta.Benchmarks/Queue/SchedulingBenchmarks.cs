@@ -46,9 +46,21 @@ public class SchedulingBenchmarks
             shaping.DefaultRule.MaxConnections = 1_000_000;
             _shaper = new TrafficShaper(shaping);
         }
+        else
+        {
+            // The queue always shapes; "unshaped" is the default configuration with connection limits out of the way.
+            _shaper = new TrafficShaper(new ShapingOptions { DefaultRule = { MaxConnections = 1_000_000 } });
+        }
 
-        _queue = new QueueManager(_spool, new NoAgent(), new NoEvents(), options, NullLogger<QueueManager>.Instance, null, _shaper,
-            _shaper is null ? null : new SelfSites());
+        _queue = new QueueManager(options, new QueueDependencies
+        {
+            Spool = _spool,
+            Agent = new NoAgent(),
+            Events = new NoEvents(),
+            Shaper = _shaper,
+            Sites = new SelfSites(),
+            Logger = NullLogger<QueueManager>.Instance,
+        });
         await _queue.StartAsync(CancellationToken.None);
         byte[] body = Encoding.ASCII.GetBytes("Subject: bench\r\n\r\n" + new string('x', 1000) + "\r\n");
         for (int m = 0; m < Messages; m++)

@@ -27,7 +27,17 @@ public sealed class DeliveryEvent
     /// <summary>The recipient's domain; null for a Reception.</summary>
     public string? Domain { get; init; }
 
-    /// <summary>The shaping site (from the MX set) the attempt was made under, when known.</summary>
+    /// <summary>The egress pool the message leaves from; null for a Reception.</summary>
+    public string? Pool { get; init; }
+
+    /// <summary>The name of the egress source the attempt was admitted from; null without an attempt (Reception, an
+    /// administrator's bounce or delete).</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The traffic shaping rule in force for the attempt; null without an attempt.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>The shaping site (from the MX set) the attempt was made under; null without an attempt.</summary>
     public string? Site { get; init; }
 
     /// <summary>The host name of the server that answered; null when none was reached.</summary>

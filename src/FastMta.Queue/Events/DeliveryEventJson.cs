@@ -17,6 +17,9 @@ internal static class DeliveryEventJson
     private static readonly JsonEncodedText Recipient = JsonEncodedText.Encode("recipient");
     private static readonly JsonEncodedText RecipientCount = JsonEncodedText.Encode("recipientCount");
     private static readonly JsonEncodedText Domain = JsonEncodedText.Encode("domain");
+    private static readonly JsonEncodedText Pool = JsonEncodedText.Encode("pool");
+    private static readonly JsonEncodedText Source = JsonEncodedText.Encode("source");
+    private static readonly JsonEncodedText Rule = JsonEncodedText.Encode("rule");
     private static readonly JsonEncodedText Site = JsonEncodedText.Encode("site");
     private static readonly JsonEncodedText RemoteHost = JsonEncodedText.Encode("remoteHost");
     private static readonly JsonEncodedText RemoteAddress = JsonEncodedText.Encode("remoteAddress");
@@ -50,6 +53,9 @@ internal static class DeliveryEventJson
         }
 
         Optional(json, Domain, e.Domain);
+        Optional(json, Pool, e.Pool);
+        Optional(json, Source, e.Source);
+        Optional(json, Rule, e.Rule);
         Optional(json, Site, e.Site);
         Optional(json, RemoteHost, e.RemoteHost);
         Optional(json, RemoteAddress, e.RemoteAddress);

@@ -257,8 +257,8 @@ public sealed class QueueManagerTests
     [Fact]
     public void Xtext_parameters_are_decoded()
     {
-        Assert.Equal("rfc822;bob+x@example.test", QueueManager.XtextParameter("NOTIFY=FAILURE ORCPT=rfc822;bob+2Bx@example.test", "ORCPT="));
-        Assert.Equal("id 1", QueueManager.XtextParameter("SIZE=10 ENVID=id+201", "ENVID="));
-        Assert.Null(QueueManager.XtextParameter("SIZE=10", "ENVID="));
+        Assert.Equal("rfc822;bob+x@example.test", DsnGenerator.XtextParameter("NOTIFY=FAILURE ORCPT=rfc822;bob+2Bx@example.test", "ORCPT="));
+        Assert.Equal("id 1", DsnGenerator.XtextParameter("SIZE=10 ENVID=id+201", "ENVID="));
+        Assert.Null(DsnGenerator.XtextParameter("SIZE=10", "ENVID="));
     }
 }

@@ -47,8 +47,16 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 
     public SpoolOptions SpoolOptions { get; }
 
-    /// <summary>Set before <see cref="StartAsync"/> to shape traffic; sites come from <see cref="Sites"/>.</summary>
+    /// <summary>Set before <see cref="StartAsync"/> to shape traffic; sites come from <see cref="Sites"/>. Null: the
+    /// default shaping configuration (one default source and pool, the default rule), which leaves the queue's own
+    /// limits in charge, as in a server without shaping settings.</summary>
     public ShapingOptions? Shaping { get; set; }
+
+    /// <summary>The clock of the queue and the shaper; set before <see cref="StartAsync"/> (e.g. a FakeTimeProvider).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Observers told about every attempt, after the shaping settlement the server registers too.</summary>
+    public List<IAttemptObserver> Observers { get; } = [];
 
     /// <summary>Domain to site (MX set) for shaping; an unknown domain is its own site.</summary>
     public Dictionary<string, string> Sites { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -62,9 +70,18 @@ internal sealed class QueueTestHarness : IAsyncDisposable
     public async Task StartAsync()
     {
         _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
-        Shaper ??= Shaping is null ? null : new TrafficShaper(Shaping);
-        _queue = new QueueManager(_spool, Agent, Events, Options, NullLogger<QueueManager>.Instance, null, Shaper,
-            Shaper is null ? null : new TableSites(Sites));
+        Shaper ??= new TrafficShaper(Shaping ?? new ShapingOptions(), Time);
+        _queue = new QueueManager(Options, new QueueDependencies
+        {
+            Spool = _spool,
+            Agent = Agent,
+            Events = Events,
+            Shaper = Shaper,
+            Sites = new TableSites(Sites),
+            Observers = [new ShapingSettlement(Shaper), .. Observers],
+            Logger = NullLogger<QueueManager>.Instance,
+            Time = Time,
+        });
         await _queue.StartAsync(CancellationToken.None);
     }
 

@@ -2,20 +2,28 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using FastMta.Spool;
+using Microsoft.Extensions.Logging;
 
 namespace FastMta.Queue;
 
-// Bounces: one RFC 3464 DSN per failed attempt's recipients, spooled with the null sender like any other message
-// (it then goes through the normal queue and retries). A message with the null sender is never bounced, so a DSN
-// can never cause another.
-public sealed partial class QueueManager
+/// <summary>A recipient that failed or expired and goes into the sender's DSN, with the reply that failed it.</summary>
+internal readonly record struct BouncedRecipient(int RecipientIndex, RecipientResult Reply);
+
+/// <summary>
+/// Bounces: one RFC 3464 DSN per failed attempt's recipients, spooled with the null sender like any other message
+/// (it then goes through the normal queue and retries). A message with the null sender is never bounced, so a DSN
+/// can never cause another. Called without the gate.
+/// </summary>
+internal sealed class DsnGenerator(MessageSpool spool, QueueOptions options, QueueMetrics metrics, ILogger logger)
 {
-    private async Task BounceAsync(QueuedMessage message, List<Bounced> bounced, string? remoteHost, MessageBody body, DateTimeOffset now)
+    /// <summary>Builds and queues the DSN for <paramref name="bounced"/>; never throws (a failure is logged and
+    /// counted: the failure is still in the delivery log). Without the gate.</summary>
+    public async Task BounceAsync(SpooledEnvelope envelope, IReadOnlyList<BouncedRecipient> bounced, string? remoteHost, MessageBody body,
+        DateTimeOffset now)
     {
-        SpooledEnvelope envelope = message.Envelope;
         if (!DsnBuilder.MaySend(envelope.Sender))
         {
-            _metrics.Bounce("suppressed");
+            metrics.Bounce("suppressed");
             return;
         }
 
@@ -43,7 +51,7 @@ public sealed partial class QueueManager
             byte[] original = await body.ReadPrefixAsync(DsnBuilder.MaxReturnedHeaderBytes + 2, CancellationToken.None).ConfigureAwait(false);
             var request = new DsnRequest
             {
-                ReportingMta = _options.ReportingMta,
+                ReportingMta = options.ReportingMta,
                 OriginalSender = envelope.Sender,
                 OriginalMessageId = envelope.Id.ToString(),
                 OriginalEnvelopeId = XtextParameter(envelope.SenderParameters, "ENVID="),
@@ -53,21 +61,29 @@ public sealed partial class QueueManager
                 OriginalMessage = new ReadOnlySequence<byte>(original),
             };
 
-            using MessageWriter writer = _spool.CreateWriter();
-            writer.SetSender([], []);
-            // A non-ASCII sender can only be reached over SMTPUTF8, which the queue derives from the address itself.
-            writer.AddRecipient(Encoding.UTF8.GetBytes(envelope.Sender), []);
-            writer.SetOrigin(string.Empty, _options.ReportingMta, null, "DSN");
-            DsnBuilder.Write(request, writer);
-            await writer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            _metrics.Bounce("queued");
-            Log.Bounced(_logger, envelope.Id.ToString(), writer.Id.ToString(), recipients.Length, envelope.Sender);
+            SpoolMessageId dsnId = await InjectAsync(request, envelope.Sender).ConfigureAwait(false);
+            metrics.Bounce("queued");
+            Log.Bounced(logger, envelope.Id.ToString(), dsnId.ToString(), recipients.Length, envelope.Sender);
         }
         catch (Exception e)
         {
-            _metrics.Bounce("error");
-            Log.BounceFailed(_logger, envelope.Id.ToString(), envelope.Sender, e);
+            metrics.Bounce("error");
+            Log.BounceFailed(logger, envelope.Id.ToString(), envelope.Sender, e);
         }
+    }
+
+    // The one place a DSN re-enters the MTA: spooled (committed durably) with the null sender to the original sender,
+    // before the failure it reports is recorded, so a crash in between sends it twice, never not at all.
+    private async Task<SpoolMessageId> InjectAsync(DsnRequest request, string to)
+    {
+        using MessageWriter writer = spool.CreateWriter();
+        writer.SetSender([], []);
+        // A non-ASCII sender can only be reached over SMTPUTF8, which the queue derives from the address itself.
+        writer.AddRecipient(Encoding.UTF8.GetBytes(to), []);
+        writer.SetOrigin(string.Empty, options.ReportingMta, null, "DSN");
+        DsnBuilder.Write(request, writer);
+        await writer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return writer.Id;
     }
 
     /// <summary>The xtext-decoded value of an ESMTP parameter such as ENVID= or ORCPT= (RFC 3461 §4); null if absent.</summary>
