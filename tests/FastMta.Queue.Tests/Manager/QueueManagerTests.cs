@@ -1,5 +1,6 @@
 using System.Text;
 using FastMta.Spool;
+using Microsoft.Extensions.Time.Testing;
 using static FastMta.Queue.Tests.Manager.QueueTestHarness;
 
 namespace FastMta.Queue.Tests.Manager;
@@ -50,9 +51,14 @@ public sealed class QueueManagerTests
                 Recipients = [new(RecipientOutcome.Delivered, 250, "2.0.0", "ok"), new(RecipientOutcome.Deferred, 451, "4.2.1", "try later")],
             }
             : All(r, RecipientOutcome.Delivered, 250, "2.0.0")));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        h.Time = clock;
         await h.StartAsync();
         await h.SendAsync("s@sender.test", "first@one.test", "second@one.test");
 
+        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.TransientFailure) == 1, "the second is deferred");
+        Assert.Single(h.Agent.Attempts); // its 200 ms have not passed on the queue's clock
+        clock.Advance(TimeSpan.FromMilliseconds(200));
         await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Delivery) == 2, "both are delivered");
         var attempts = h.Agent.Attempts.ToArray();
         Assert.Equal(2, attempts.Length);
@@ -124,6 +130,8 @@ public sealed class QueueManagerTests
         await using var h = new QueueTestHarness((r, _) => r.Domain == "bad.test"
             ? Task.FromResult(All(r, RecipientOutcome.Failed, 550, "5.1.1", "no such user"))
             : Deliver(r));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        h.Time = clock;
         await h.StartAsync();
         SpoolMessageId id = await h.SendAsync("alice@sender.test", "nobody@bad.test");
 
@@ -138,7 +146,8 @@ public sealed class QueueManagerTests
         Assert.Contains("Diagnostic-Code: smtp; 550 5.1.1 no such user", text);
         Assert.Contains(id.ToString(), text);
         await WaitUntilAsync(() => h.Queue.MessageCount == 0, "both leave the queue");
-        await Task.Delay(400); // more than the 200 ms retry interval
+        clock.Advance(TimeSpan.FromMilliseconds(400)); // more than the 200 ms retry interval
+        await Task.Delay(200); // a scheduler that retried would start the attempt within this
         Assert.Single(h.Agent.Attempts, a => a.Domain == "bad.test");
         Assert.Equal(1, h.Events.Count(DeliveryEventType.Bounce));
     }
@@ -147,12 +156,15 @@ public sealed class QueueManagerTests
     public async Task A_bounce_that_fails_is_not_bounced_again()
     {
         await using var h = new QueueTestHarness((r, _) => Task.FromResult(All(r, RecipientOutcome.Failed, 550, "5.1.1", "no such user")));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        h.Time = clock;
         await h.StartAsync();
         await h.SendAsync("alice@sender.test", "nobody@bad.test");
 
         await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Bounce) == 2, "the message and its DSN both fail");
         await WaitUntilAsync(() => h.Queue.MessageCount == 0, "both leave the queue");
-        await Task.Delay(300);
+        clock.Advance(TimeSpan.FromMilliseconds(300)); // past the 200 ms retry interval
+        await Task.Delay(200); // a scheduler that retried or bounced again would start the attempt within this
         Assert.Equal(2, h.Agent.Attempts.Count);
         Assert.Single(h.Agent.Attempts, a => a.Sender == "");
     }
@@ -165,13 +177,24 @@ public sealed class QueueManagerTests
             : Deliver(r));
         h.Options.MaxAge = TimeSpan.FromSeconds(1);
         h.Options.RetrySchedule = [TimeSpan.FromMilliseconds(300)];
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        h.Time = clock;
         await h.StartAsync();
         await h.SendAsync("alice@sender.test", "r@slow.test");
 
-        await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.Expiration) == 1, "the recipient expires");
+        // The queue's clock moves 300 ms after each recorded deferral, until an attempt finds the recipient expired.
+        for (int outcomes = 1; h.Events.Count(DeliveryEventType.Expiration) == 0; outcomes++)
+        {
+            await WaitUntilAsync(() => h.Events.Count(DeliveryEventType.TransientFailure) + h.Events.Count(DeliveryEventType.Expiration) == outcomes,
+                $"attempt {outcomes} is recorded");
+            if (h.Events.Count(DeliveryEventType.Expiration) == 0)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(300));
+            }
+        }
+
         await WaitUntilAsync(() => h.Agent.Attempts.Any(a => a.Domain == "sender.test"), "the DSN is delivered");
-        // Retried every 300 ms while young; the recipient fails only at an attempt made at or after its expiry time
-        // (how many attempts fit before depends on the machine's speed, so only the order is asserted).
+        // Retried every 300 ms while young; the recipient fails only at an attempt made at or after its expiry time.
         DeliveryEvent expiration = h.Events.Events.Single(e => e.Type == DeliveryEventType.Expiration);
         Assert.True(expiration.QueueTime >= 1.0, $"expired after {expiration.QueueTime} s");
         Assert.Equal(h.Agent.Attempts.Count(a => a.Domain == "slow.test"), expiration.Attempt);
