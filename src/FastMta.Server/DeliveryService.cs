@@ -87,10 +87,10 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(delivery.DeliveryLogPath)!);
-        _deliveryLog = new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>())
-        {
-            FaultOnSender = configuration["Mta:Testing:DeliveryLogFaultSender"], // test hook, not an operator setting
-        };
+        // Test hook, not an operator setting (LongTimerTests): the writer fails on each batch with this sender's events.
+        _deliveryLog = configuration["Mta:Testing:DeliveryLogFaultSender"] is { Length: > 0 } poison
+            ? DeliveryLogFaultStream.Open(delivery.DeliveryLogPath, poison, loggerFactory.CreateLogger<DeliveryLog>())
+            : new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>());
         _pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
         var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());

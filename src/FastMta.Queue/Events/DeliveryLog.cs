@@ -115,7 +115,8 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
         }
     }
 
-    private static FileStream Open(string path)
+    /// <summary>The delivery log file at <paramref name="path"/>, opened for append (its directory created).</summary>
+    internal static FileStream Open(string path)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -126,10 +127,6 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
 
     /// <summary>/health: a reason while the writer has failed and not yet written again.</summary>
     public void AddProblems(List<string> problems) => _loop.AddProblems(problems);
-
-    /// <summary>Test hook (Mta:Testing:DeliveryLogFaultSender): the writer throws when it reads an event with this
-    /// sender, a stand-in for a bug.</summary>
-    internal string? FaultOnSender { get; set; }
 
     // The writer, run (and restarted after a failure) by _loop. The batch in hand when it fails is lost; the event
     // that made it fail was already taken from the queue, so a restart does not meet it again.
@@ -152,11 +149,6 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
 
             while (reader.TryRead(out var e))
             {
-                if (FaultOnSender is { } poison && e.Sender == poison)
-                {
-                    throw new InvalidOperationException("Injected delivery log fault (test hook).");
-                }
-
                 if (events == 0)
                 {
                     batchStartedMs = Environment.TickCount64;
