@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Shaping;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,9 @@ public sealed class QueueDependencies
     public IReadOnlyList<IAttemptObserver> Observers { get; init; } = [];
 
     public required ILogger<QueueManager> Logger { get; init; }
+
+    /// <summary>Where the queue's Meter ("FastMta.Queue") comes from: the host's factory, or one per queue in tests.</summary>
+    public required IMeterFactory Meters { get; init; }
 
     /// <summary>The clock for due times, retries, expiry, suspensions and loop backoff.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using FastMta.Shaping;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
@@ -53,9 +54,10 @@ public sealed class QueueManager : IAsyncDisposable
         ITrafficShaper shaper = dependencies.Shaper ?? throw new ArgumentException("The traffic shaper is required.", nameof(dependencies));
         ISiteResolver sites = dependencies.Sites ?? throw new ArgumentException("The site resolver is required.", nameof(dependencies));
         IAttemptObserver[] observers = [.. dependencies.Observers ?? []];
+        IMeterFactory meters = dependencies.Meters ?? throw new ArgumentException("The meter factory is required.", nameof(dependencies));
 
         DestinationScheduler? scheduler = null;
-        _metrics = new QueueMetrics(() => scheduler!.ObserveWaiting());
+        _metrics = new QueueMetrics(meters, () => scheduler!.ObserveWaiting());
         _index = new MessageIndex(_metrics);
         _scheduler = scheduler = new DestinationScheduler(_gate, _index, options, shaper, sites, agent as IIdleConnections, _metrics, _logger,
             _stopping.Token);
@@ -169,8 +171,7 @@ public sealed class QueueManager : IAsyncDisposable
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         _dueTimer?.Dispose(); // the scheduler task has ended
         _stopping.Dispose();
-        _runner.Dispose();
-        _metrics.Dispose();
+        _runner.Dispose(); // the metrics' Meter belongs to the factory
     }
 
     public QueueSummary GetSummary(int maxDestinations = 1000) => _queries.GetSummary(maxDestinations);

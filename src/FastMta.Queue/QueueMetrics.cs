@@ -6,9 +6,10 @@ namespace FastMta.Queue;
 /// The queue's instruments on the Meter "FastMta.Queue". Labels come from small fixed sets (state, outcome, kind),
 /// never domains or recipients. The depth gauges read counters the queue keeps as it goes: a scrape costs nothing
 /// however large the queue is. Names and units are chosen for their Prometheus names (fastmta_queue_messages,
-/// fastmta_delivery_recipients_total, fastmta_delivery_latency_seconds).
+/// fastmta_delivery_recipients_total, fastmta_delivery_latency_seconds). The Meter comes from the host's
+/// <see cref="IMeterFactory"/>, which owns it; one queue manager per factory (the gauges read this instance's counts).
 /// </summary>
-internal sealed class QueueMetrics : IDisposable
+internal sealed class QueueMetrics
 {
     public const string MeterName = "FastMta.Queue";
 
@@ -17,7 +18,7 @@ internal sealed class QueueMetrics : IDisposable
     private static readonly double[] LatencySeconds =
         [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 432000];
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _recipients;
     private readonly Histogram<double> _attemptDuration;
     private readonly Histogram<double> _deliveryLatency;
@@ -29,8 +30,10 @@ internal sealed class QueueMetrics : IDisposable
     private long _deferred;
 
     /// <param name="waiting">Recipients waiting in destination queues, by pool and shaping rule (read at scrape time).</param>
-    public QueueMetrics(Func<IEnumerable<Measurement<long>>>? waiting = null)
+    public QueueMetrics(IMeterFactory meters, Func<IEnumerable<Measurement<long>>>? waiting = null)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName);
         if (waiting is not null)
         {
             _meter.CreateObservableGauge("fastmta.queue.waiting", waiting, "{recipient}",
@@ -56,7 +59,7 @@ internal sealed class QueueMetrics : IDisposable
         _bounces = _meter.CreateCounter<long>("fastmta.queue.bounces", "{message}",
             "Delivery status notifications: queued (spooled for the sender), suppressed (null sender: never bounce a bounce), error (could not be spooled).");
         _errors = _meter.CreateCounter<long>("fastmta.queue.errors", "{error}",
-            "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, unknown_pool (a message names a pool no longer configured; sent from its fallback pool).");
+            "Queue failures by kind: body_read, state_write, agent (delivery agent bug), copy_forward, truncate, site (a site resolver threw; shaped by the domain), unknown_pool (a message names a pool no longer configured; sent from its fallback pool), observer (an attempt observer threw).");
     }
 
     public void MessageIndexed(int pendingRecipients, int deferredRecipients)
@@ -93,6 +96,4 @@ internal sealed class QueueMetrics : IDisposable
     public void Bounce(string result) => _bounces.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Error(string kind) => _errors.Add(1, new KeyValuePair<string, object?>("kind", kind));
-
-    public void Dispose() => _meter.Dispose();
 }

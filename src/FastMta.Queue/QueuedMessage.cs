@@ -58,7 +58,7 @@ internal sealed class QueuedMessage
 
     public bool EightBitMime { get; }
 
-    /// <summary>The egress pool traffic shaping sends the message from ("default" without shaping).</summary>
+    /// <summary>The egress pool traffic shaping sends the message from (chosen when the message is indexed).</summary>
     public string Pool { get; set; } = "default";
 
     public long ExpiresAtMs(TimeSpan maxAge) => Envelope.ReceivedAt.ToUnixTimeMilliseconds() + (long)maxAge.TotalMilliseconds;
@@ -234,7 +234,7 @@ internal sealed class DestinationQueue(string pool, string domain)
     /// <summary>In the scheduler's round-robin list of destinations with ready work.</summary>
     public bool Runnable { get; set; }
 
-    /// <summary>The domain's site (sorted MX names) for shaping rules; null until resolved (shaping only).</summary>
+    /// <summary>The domain's site (sorted MX names) for shaping rules; null until resolved.</summary>
     public string? Site { get; set; }
 
     /// <summary>Refused by traffic shaping: out of the line until <see cref="ParkedUntilMs"/> or, when that is

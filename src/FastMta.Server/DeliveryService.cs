@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
@@ -14,7 +15,7 @@ namespace FastMta.Server;
 // Traffic shaping: one TrafficShaper for the process, handed to the queue with the resolver as its site resolver;
 // Mta:Egress and Mta:Shaping are re-read when the configuration reloads (an invalid change is logged and ignored).
 internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, ILoggerFactory loggerFactory, TimeProvider time,
-    IConfiguration configuration) : IHostedService, IAsyncDisposable
+    IConfiguration configuration, IMeterFactory meters) : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private DeliveryLog? _deliveryLog;
@@ -89,8 +90,8 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         Directory.CreateDirectory(Path.GetDirectoryName(delivery.DeliveryLogPath)!);
         // Test hook, not an operator setting (LongTimerTests): the writer fails on each batch with this sender's events.
         _deliveryLog = configuration["Mta:Testing:DeliveryLogFaultSender"] is { Length: > 0 } poison
-            ? DeliveryLogFaultStream.Open(delivery.DeliveryLogPath, poison, loggerFactory.CreateLogger<DeliveryLog>())
-            : new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>());
+            ? DeliveryLogFaultStream.Open(delivery.DeliveryLogPath, poison, loggerFactory.CreateLogger<DeliveryLog>(), meters)
+            : new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>(), meters);
         _pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
         var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
         var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
@@ -106,6 +107,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
             Sites = resolver,
             Observers = [new ShapingSettlement(_shaper)],
             Logger = loggerFactory.CreateLogger<QueueManager>(),
+            Meters = meters,
             Time = time,
         });
         _reloadSubscription = ChangeToken.OnChange(configuration.GetReloadToken, () => ReloadShaping(logger));

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using FastMta.Queue;
@@ -60,6 +61,7 @@ public class SchedulingBenchmarks
             Shaper = _shaper,
             Sites = new SelfSites(),
             Logger = NullLogger<QueueManager>.Instance,
+            Meters = new BenchMeters(),
         });
         await _queue.StartAsync(CancellationToken.None);
         byte[] body = Encoding.ASCII.GetBytes("Subject: bench\r\n\r\n" + new string('x', 1000) + "\r\n");
@@ -122,6 +124,16 @@ public class SchedulingBenchmarks
     private sealed class NoEvents : IDeliveryEventSink
     {
         public void Publish(DeliveryEvent deliveryEvent)
+        {
+        }
+    }
+
+    // Meters of the benchmark's own (no host here); nothing listens to them.
+    private sealed class BenchMeters : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
         {
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -44,8 +45,8 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
     private int _disposed;
 
     /// <summary>Opens (creating its directory) <paramref name="path"/> for append and starts the writer.</summary>
-    public DeliveryLog(string path, ILogger logger)
-        : this(Open(path), logger, DefaultCapacity, DeliveryLogMetrics.Shared)
+    public DeliveryLog(string path, ILogger logger, IMeterFactory meters)
+        : this(Open(path), logger, DefaultCapacity, new DeliveryLogMetrics(meters))
     {
         DeliveryLogMessages.Opened(logger, Path.GetFullPath(path));
     }

@@ -3,7 +3,8 @@ using System.Diagnostics.Metrics;
 namespace FastMta.Queue;
 
 /// <summary>The delivery log's instruments, on their own Meter so the queue manager's "FastMta.Queue" meter stays
-/// about queueing. No tags: one delivery log per process. Exported as fastmta_deliverylog_*_total.</summary>
+/// about queueing. No tags: one delivery log per process. Exported as fastmta_deliverylog_*_total. The Meter comes
+/// from the host's <see cref="IMeterFactory"/>, which owns it.</summary>
 public sealed class DeliveryLogMetrics
 {
     public const string MeterName = "FastMta.DeliveryLog";
@@ -12,11 +13,10 @@ public sealed class DeliveryLogMetrics
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _writeErrors;
 
-    public static DeliveryLogMetrics Shared { get; } = new(new Meter(MeterName));
-
-    // Tests pass their own Meter so parallel tests do not see each other's measurements.
-    internal DeliveryLogMetrics(Meter meter)
+    public DeliveryLogMetrics(IMeterFactory meters)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        Meter meter = meters.Create(MeterName);
         Meter = meter;
         _written = meter.CreateCounter<long>("fastmta.deliverylog.events.written", "{event}",
             "Delivery events written to the delivery log file.");

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using FastMta.Queue;
 
@@ -15,8 +16,8 @@ internal sealed class DeliveryLogFaultStream(Stream inner, string sender) : Stre
     private readonly byte[] _marker = Encoding.UTF8.GetBytes($"\"sender\":\"{sender}\"");
 
     /// <summary>A delivery log over the file at <paramref name="path"/> that fails on <paramref name="sender"/>'s events.</summary>
-    public static DeliveryLog Open(string path, string sender, ILogger logger) =>
-        new(new DeliveryLogFaultStream(DeliveryLog.Open(path), sender), logger, DeliveryLog.DefaultCapacity, DeliveryLogMetrics.Shared);
+    public static DeliveryLog Open(string path, string sender, ILogger logger, IMeterFactory meters) =>
+        new(new DeliveryLogFaultStream(DeliveryLog.Open(path), sender), logger, DeliveryLog.DefaultCapacity, new DeliveryLogMetrics(meters));
 
     public override bool CanRead => false;
 

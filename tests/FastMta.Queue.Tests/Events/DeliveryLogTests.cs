@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Queue.Tests.Events;
@@ -9,11 +10,15 @@ public sealed class DeliveryLogTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 34, 56, 789, TimeSpan.FromHours(2));
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmta-deliverylog-" + Guid.NewGuid().ToString("N"));
-    private readonly Meter _meter = new("FastMta.DeliveryLog.Test." + Guid.NewGuid().ToString("N"));
+    // A factory of this test's own, so that parallel tests do not see each other's measurements.
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly DeliveryLogMetrics _metrics;
+
+    public DeliveryLogTests() => _metrics = new DeliveryLogMetrics(_services.GetRequiredService<IMeterFactory>());
 
     public void Dispose()
     {
-        _meter.Dispose();
+        _services.Dispose();
         if (Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
@@ -52,7 +57,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task EventsAreWrittenAsOneCamelCaseJsonObjectPerLine()
     {
         var path = Path.Combine(_dir, "nested", "delivery.jsonl");
-        await using (var log = new DeliveryLog(path, NullLogger.Instance))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
         {
             log.Publish(new DeliveryEvent
             {
@@ -98,12 +103,12 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task AReopenedLogAppends()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
-        await using (var log = new DeliveryLog(path, NullLogger.Instance))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
         {
             log.Publish(Delivery(1));
         }
 
-        await using (var log = new DeliveryLog(path, NullLogger.Instance))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
         {
             log.Publish(Delivery(2));
         }
@@ -116,7 +121,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task LinesAppearBeforeDisposeOnceTheQueueRunsDry()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
-        await using var log = new DeliveryLog(path, NullLogger.Instance);
+        await using var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>());
         log.Publish(Delivery(1));
 
         // Bounded wait for the writer: the assertion is that the line arrives without Dispose, not how fast.
@@ -137,7 +142,7 @@ public sealed class DeliveryLogTests : IDisposable
     {
         var stream = new ControlledStream();
         const int publishers = 8, perPublisher = 2_000;
-        var log = new DeliveryLog(stream, NullLogger.Instance, publishers * perPublisher, new DeliveryLogMetrics(_meter));
+        var log = new DeliveryLog(stream, NullLogger.Instance, publishers * perPublisher, _metrics);
         await Task.WhenAll(Enumerable.Range(0, publishers).Select(p => Task.Run(() =>
         {
             for (var i = 0; i < perPublisher; i++)
@@ -172,7 +177,7 @@ public sealed class DeliveryLogTests : IDisposable
         var measured = new Dictionary<string, long>();
         using var listener = Listen(measured);
         var stream = new ControlledStream(open: false);
-        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 4, new DeliveryLogMetrics(_meter));
+        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 4, _metrics);
 
         log.Publish(Delivery(0));
         await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(30));
@@ -200,7 +205,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task DisposeDrainsEverythingQueued()
     {
         var stream = new ControlledStream(open: false);
-        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 1_000, new DeliveryLogMetrics(_meter));
+        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 1_000, _metrics);
         for (var i = 0; i < 1_000; i++)
         {
             log.Publish(Delivery(i));
@@ -220,7 +225,7 @@ public sealed class DeliveryLogTests : IDisposable
         var measured = new Dictionary<string, long>();
         using var listener = Listen(measured);
         var stream = new ControlledStream(open: false) { FailNextWrites = 1 };
-        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 16, new DeliveryLogMetrics(_meter));
+        var log = new DeliveryLog(stream, NullLogger.Instance, capacity: 16, _metrics);
 
         log.Publish(Delivery(0));
         await stream.FirstWriteStarted.WaitAsync(TimeSpan.FromSeconds(30));
@@ -243,7 +248,7 @@ public sealed class DeliveryLogTests : IDisposable
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (ReferenceEquals(instrument.Meter, _meter))
+                if (ReferenceEquals(instrument.Meter, _metrics.Meter))
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

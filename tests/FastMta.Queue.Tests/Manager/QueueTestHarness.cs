@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using FastMta.Shaping;
 using FastMta.Spool;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Queue.Tests.Manager;
@@ -16,6 +18,7 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 {
     private MessageSpool? _spool;
     private QueueManager? _queue;
+    private ServiceProvider? _services; // the meter factory of the running queue, as the server's host supplies it
 
     /// <summary>Test defaults: 200 ms retries, no background maintenance (tests call ReclaimAsync). Change
     /// <see cref="Options"/> before <see cref="StartAsync"/>.</summary>
@@ -70,6 +73,7 @@ internal sealed class QueueTestHarness : IAsyncDisposable
     public async Task StartAsync()
     {
         _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         Shaper ??= new TrafficShaper(Shaping ?? new ShapingOptions(), Time);
         _queue = new QueueManager(Options, new QueueDependencies
         {
@@ -80,6 +84,7 @@ internal sealed class QueueTestHarness : IAsyncDisposable
             Sites = new TableSites(Sites),
             Observers = [new ShapingSettlement(Shaper), .. Observers],
             Logger = NullLogger<QueueManager>.Instance,
+            Meters = _services.GetRequiredService<IMeterFactory>(),
             Time = Time,
         });
         await _queue.StartAsync(CancellationToken.None);
@@ -93,6 +98,12 @@ internal sealed class QueueTestHarness : IAsyncDisposable
             await _queue.StopAsync(grace);
             await _queue.DisposeAsync();
             _queue = null;
+        }
+
+        if (_services is not null)
+        {
+            await _services.DisposeAsync(); // disposes the queue's Meter with the factory
+            _services = null;
         }
 
         if (_spool is not null)
