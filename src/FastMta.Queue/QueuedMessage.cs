@@ -155,7 +155,7 @@ internal sealed class QueuedMessage
 
 /// <summary>
 /// One planned SMTP transaction: some recipients of one message, all in one domain. The scheduler reuses these (see
-/// QueueManager.RentWork) so that planning allocates nothing in steady state; the index buffer only grows.
+/// DestinationScheduler.RentWork) so that planning allocates nothing in steady state; the index buffer only grows.
 /// </summary>
 internal sealed class DeliveryWork
 {

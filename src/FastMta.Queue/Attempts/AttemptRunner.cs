@@ -117,7 +117,7 @@ internal sealed class AttemptRunner : IDisposable
                 SourceAddress = admission.Source?.Address,
                 RuleName = admission.Rule?.Name,
                 Site = destination.Site,
-                RemoteHost = result.RemoteHost,
+                RemoteHost = result.RemoteAddress is null ? null : result.RemoteHost, // named but never connected to: none
                 ConnectionsOpened = result.ConnectionsOpened,
                 Duration = elapsed,
                 Recipients = result.Recipients,

@@ -15,7 +15,7 @@ public sealed class AttemptObserverTests
     private static readonly EgressSource SourceB = new() { Name = "b", Address = IPAddress.Parse("127.0.0.3"), EhloName = "b.example.test" };
 
     // Per domain: delivered on a new connection, deferred on a reused one, failed, and a connection failure (two hosts
-    // tried, none answered: no remote host).
+    // tried, none answered: the agent names the last host it tried, but no connection was made, so no remote host).
     private static Task<DeliveryResult> Script(DeliveryRequest r) => Task.FromResult(r.Domain switch
     {
         "ok.test" => With(All(r, RecipientOutcome.Delivered, 250, "2.0.0"), connections: 1),
@@ -24,6 +24,7 @@ public sealed class AttemptObserverTests
         "down.test" => new DeliveryResult
         {
             Recipients = [.. r.Recipients.Select(_ => new RecipientResult(RecipientOutcome.Deferred, 421, "4.4.1", "connection refused"))],
+            RemoteHost = "mx2.down.test",
             ConnectionsOpened = 2,
         },
         _ => All(r, RecipientOutcome.Delivered, 250, "2.0.0"),
