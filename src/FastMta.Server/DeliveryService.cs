@@ -65,19 +65,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     {
         DeliverySettings delivery = settings.Delivery;
         ILogger logger = loggerFactory.CreateLogger<DeliveryService>();
-        foreach (DeprecatedKeyUse use in delivery.ConnectionLimits.DeprecatedKeys)
-        {
-            if (use.Sets.Count > 0)
-            {
-                logger.LogWarning("{DeprecatedKey} is deprecated: it sets {Keys}, which are not set; set those keys instead",
-                    use.Key, string.Join(", ", use.Sets));
-            }
-            else
-            {
-                logger.LogWarning("{DeprecatedKey} is deprecated and ignored: the keys it stood for are set", use.Key);
-            }
-        }
-
+        WarnAboutDeprecatedKeys(delivery.ConnectionLimits, logger);
         if (!delivery.Enabled)
         {
             logger.LogWarning("Mta:Delivery:Enabled is false: mail is accepted and spooled but not delivered");
@@ -127,6 +115,23 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         await DisposeAsync();
+    }
+
+    // Deprecated keys keep working; the operator is told once, at start-up, which keys to set instead.
+    private static void WarnAboutDeprecatedKeys(ConnectionLimitSettings limits, ILogger logger)
+    {
+        foreach (DeprecatedKeyUse use in limits.DeprecatedKeys)
+        {
+            if (use.Sets.Count > 0)
+            {
+                logger.LogWarning("{DeprecatedKey} is deprecated: it sets {Keys}, which are not set; set those keys instead",
+                    use.Key, string.Join(", ", use.Sets));
+            }
+            else
+            {
+                logger.LogWarning("{DeprecatedKey} is deprecated and ignored: the keys it stood for are set", use.Key);
+            }
+        }
     }
 
     private void ReloadShaping(ILogger logger)

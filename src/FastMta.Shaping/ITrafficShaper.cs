@@ -12,8 +12,8 @@ namespace FastMta.Shaping;
 /// </para>
 /// <para>
 /// Contract for every implementation: <see cref="TryAdmit"/>, <see cref="Release"/>, <see cref="ConnectionsOpened"/>,
-/// <see cref="Match"/>, <see cref="ChoosePool"/>, <see cref="HasPool"/> and <see cref="IsSourceSuspended"/> are called
-/// under the queue's lock, so they never block, never do I/O (a shared implementation answers from local state and
+/// <see cref="Match"/>, <see cref="ChoosePool"/>, <see cref="HasPool"/> and <see cref="IsSourceSuspended"/> may be
+/// called under the queue's lock, so they never block, never do I/O (a shared implementation answers from local state and
 /// synchronizes off that path) and never call back into the caller; they allocate nothing on the hot path once a
 /// destination's state exists. The only outside code an implementation may run there is the lock-free
 /// <see cref="IIdleConnections"/> view it was given.
