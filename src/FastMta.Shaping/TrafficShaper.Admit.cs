@@ -7,8 +7,9 @@ public sealed partial class TrafficShaper
     /// weighted round-robin order; a source is skipped when suspended, at MaxConnections (per key or its source total),
     /// over today's warmup cap, or out of message tokens, or out of connection-rate tokens with no idle pooled
     /// connection to the destination (asked of the <see cref="IIdleConnections"/> view given at construction). On
-    /// success one attempt slot, one message token, one warmup unit and (when the rule has a connection rate) one
-    /// connection-rate token, if there is one, are taken. Allocates nothing once the destination's state exists;
+    /// success it takes one attempt slot, one message token and one warmup unit, and, when the rule has a connection
+    /// rate, its token if one is there (none when the attempt is expected to reuse an idle connection;
+    /// <see cref="ConnectionsOpened"/> settles either way). Allocates nothing once the destination's state exists;
     /// does not wait.
     /// </summary>
     /// <param name="site">The destination's sorted, comma-joined, lower-case MX host names.</param>
