@@ -126,15 +126,39 @@ public sealed class ConnectionTests
         Assert.Equal(ManualTimeProvider.Monday.AddMinutes(2), shaper.TryAdmit("default", "r.example", "mx").RetryAt);
     }
 
+    [Fact]
+    public void TheIdleViewIsAskedOnlyWhenTheConnectionRateHasNoTokenLeft()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule limited = Shapers.Rule("r", "r.example");
+        limited.ConnectionsPerMinute = 2;
+        var idle = new IdleConnections();
+        using var shaper = new TrafficShaper(Shapers.Options(limited, Shapers.Rule("free", "free.example")), clock, idle);
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(shaper.AdmitOnce("free.example")); // no connection rate: nothing to ask
+        }
+
+        Assert.True(shaper.AdmitOnce("r.example"));
+        Assert.True(shaper.AdmitOnce("r.example"));
+        Assert.Equal(0, idle.Asks);
+        Assert.False(shaper.AdmitOnce("r.example"));
+        Assert.Equal(1, idle.Asks);
+    }
+
     private sealed class IdleConnections : IIdleConnections
     {
         public bool Open { get; set; }
 
         public (string Source, string Domain) Asked { get; private set; }
 
+        public int Asks { get; private set; }
+
         public bool HasIdleConnection(EgressSource source, string domain)
         {
             Asked = (source.Name, domain);
+            Asks++;
             return Open;
         }
     }
