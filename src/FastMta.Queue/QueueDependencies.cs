@@ -11,8 +11,7 @@ public sealed class QueueDependencies
     /// <summary>Where messages and recipient states live; open before the queue starts.</summary>
     public required MessageSpool Spool { get; init; }
 
-    /// <summary>Makes the attempts (SMTP in production). When it also implements <see cref="IIdleConnections"/>,
-    /// traffic shaping may admit an attempt that reuses an idle connection without a connection-rate token.</summary>
+    /// <summary>Makes the attempts (SMTP in production).</summary>
     public required IDeliveryAgent Agent { get; init; }
 
     /// <summary>Receives every delivery event (the delivery log, webhooks).</summary>

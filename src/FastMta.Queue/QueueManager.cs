@@ -59,8 +59,7 @@ public sealed class QueueManager : IAsyncDisposable
         DestinationScheduler? scheduler = null;
         _metrics = new QueueMetrics(meters, () => scheduler!.ObserveWaiting());
         _index = new MessageIndex(_metrics);
-        _scheduler = scheduler = new DestinationScheduler(_gate, _index, options, shaper, sites, agent as IIdleConnections, _metrics, _logger,
-            _stopping.Token);
+        _scheduler = scheduler = new DestinationScheduler(_gate, _index, options, shaper, sites, _metrics, _logger, _stopping.Token);
         var dsn = new DsnGenerator(_spool, options, _metrics, _logger);
         _recorder = new OutcomeRecorder(_gate, _index, _spool, dsn, events, options, _metrics, _logger, _time);
         _runner = new AttemptRunner(_gate, _scheduler, _recorder, _spool, agent, observers, _metrics, _logger);
@@ -228,30 +227,30 @@ public sealed class QueueManager : IAsyncDisposable
     /// the scheduler task stays out): plans what is due at <paramref name="now"/> and takes the next transaction in
     /// round-robin order, or null when nothing is ready. Hand the result back with <see cref="ReturnUnstarted"/>.
     /// </summary>
-    internal DeliveryWork? DecideNext(long now, out Lease lease)
+    internal DeliveryWork? DecideNext(long now, out AttemptSlot slot)
     {
         lock (_gate.Lock)
         {
             _scheduler.PlanDue(now);
             if (!_scheduler.TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
             {
-                lease = default;
+                slot = default;
                 return null;
             }
 
-            lease = admission.Lease;
+            slot = admission.Slot;
             _scheduler.MakeRunnableIfReady(destination); // back in line, as a pass does after starting an attempt
             return work;
         }
     }
 
     /// <summary>Puts a transaction from <see cref="DecideNext"/> back as if it had never been taken: its recipients are
-    /// due again, its shaping lease is released and the object goes back to the pool.</summary>
-    internal void ReturnUnstarted(DeliveryWork work, Lease lease)
+    /// due again, its shaping slot is released and the object goes back to the pool.</summary>
+    internal void ReturnUnstarted(DeliveryWork work, AttemptSlot slot)
     {
         lock (_gate.Lock)
         {
-            _scheduler.ReleaseUnstarted(lease);
+            _scheduler.ReleaseUnstarted(slot);
             _scheduler.ReturnToQueue(work);
             _scheduler.ReturnWork(work);
         }

@@ -238,7 +238,7 @@ internal sealed class DestinationQueue(string pool, string domain)
     public string? Site { get; set; }
 
     /// <summary>Refused by traffic shaping: out of the line until <see cref="ParkedUntilMs"/> or, when that is
-    /// long.MaxValue, until a shaping lease is released.</summary>
+    /// long.MaxValue, until a shaping attempt slot is released.</summary>
     public bool Parked { get; set; }
 
     public long ParkedUntilMs { get; set; }

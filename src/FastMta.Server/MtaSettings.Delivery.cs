@@ -18,6 +18,7 @@ internal sealed class DeliverySettings
     public required DnsOptions Dns { get; init; }
     public required IReadOnlyDictionary<string, string> Routes { get; init; }
     public required string DeliveryLogPath { get; init; }
+    public required ConnectionLimitSettings ConnectionLimits { get; init; }
 }
 
 internal sealed partial class MtaSettings
@@ -27,7 +28,7 @@ internal sealed partial class MtaSettings
         IConfigurationSection queue = mta.GetSection("Queue");
         IConfigurationSection delivery = mta.GetSection("Delivery");
         IConfigurationSection dns = mta.GetSection("Dns");
-        int perDestination = (int)GetLong(delivery, "MaxConnectionsPerDestination", 20, min: 1);
+        ConnectionLimitSettings limits = ConnectionLimitSettings.Read(mta);
 
         var queueOptions = new QueueOptions
         {
@@ -37,7 +38,7 @@ internal sealed partial class MtaSettings
             MaxAge = GetTimeSpan(queue, "MaxAge", TimeSpan.FromDays(5), max: QueueOptions.MaxLifetime),
             MaxRecipientsPerTransaction = (int)GetLong(queue, "MaxRecipientsPerTransaction", 100, min: 1),
             CopyForwardDistance = GetLong(queue, "CopyForwardDistance", 1L << 30, min: 1 << 20),
-            MaxConcurrencyPerDestination = perDestination,
+            MaxConcurrencyPerDestination = limits.MaxDeliveriesPerDestination,
             MaxDeliveriesInFlight = (int)GetLong(delivery, "MaxDeliveriesInFlight", 1000, min: 1),
             Paused = delivery.GetValue("Paused", false),
             ReportingMta = hostname,
@@ -47,10 +48,10 @@ internal sealed partial class MtaSettings
         var outbound = new OutboundOptions
         {
             EhloName = delivery["EhloName"] is { Length: > 0 } ehlo ? ehlo : hostname,
-            MessagesPerConnection = (int)GetLong(delivery, "MessagesPerConnection", 100, min: 1),
+            MessagesPerConnection = limits.DefaultRuleMaxMessagesPerConnection,
             IdleTimeout = GetTimeSpan(delivery, "IdleTimeout", TimeSpan.FromSeconds(30)),
             ConnectTimeout = GetTimeSpan(delivery, "ConnectTimeout", TimeSpan.FromSeconds(30)),
-            MaxConnectionsPerHost = perDestination,
+            MaxConnectionsPerHost = limits.MaxConnectionsPerHost,
             Tls = delivery["Tls"] is { Length: > 0 } tls
                 ? Enum.TryParse(tls, ignoreCase: true, out OutboundTlsMode mode) && Enum.IsDefined(mode)
                     ? mode
@@ -91,6 +92,7 @@ internal sealed partial class MtaSettings
             Dns = dnsOptions,
             Routes = routes,
             DeliveryLogPath = Path.GetFullPath(mta["DeliveryLog:Path"] is { Length: > 0 } logPath ? logPath : "./data/log/delivery.jsonl"),
+            ConnectionLimits = limits,
         };
     }
 

@@ -28,7 +28,6 @@ internal sealed partial class MtaSettings
 
     private static ShapingSettings LoadShaping(IConfigurationSection mta, string defaultEhloName)
     {
-        IConfigurationSection delivery = mta.GetSection("Delivery");
         var options = new ShapingOptions();
 
         foreach (IConfigurationSection source in mta.GetSection("Egress:Sources").GetChildren())
@@ -76,13 +75,14 @@ internal sealed partial class MtaSettings
             options.Rules.Add(shapingRule);
         }
 
-        // Without configuration the default rule keeps the delivery settings' behaviour (connections per destination,
-        // messages per connection, recipients per transaction).
+        // Connections and messages per connection come with their deprecated aliases; recipients per transaction is the
+        // queue's, so that by default the rule does not split further.
+        ConnectionLimitSettings limits = ConnectionLimitSettings.Read(mta);
         options.DefaultRule = LoadLimits(mta.GetSection("Shaping:Default"), new ShapingRule
         {
             Name = ShapingRule.DefaultName,
-            MaxConnections = (int)GetLong(delivery, "MaxConnectionsPerDestination", 20, min: 1),
-            MaxMessagesPerConnection = (int)GetLong(delivery, "MessagesPerConnection", 100, min: 1),
+            MaxConnections = limits.DefaultRuleMaxConnections,
+            MaxMessagesPerConnection = limits.DefaultRuleMaxMessagesPerConnection,
             MaxRecipientsPerTransaction = (int)GetLong(mta.GetSection("Queue"), "MaxRecipientsPerTransaction", 100, min: 1),
         });
 
@@ -90,14 +90,9 @@ internal sealed partial class MtaSettings
         {
             options.Validate();
         }
-        catch (ArgumentException e)
+        catch (ShapingOptionsException e)
         {
-            // The library names its own model's keys; say the ones written in configuration.
-            string message = e.Message.Replace("Mta:Shaping:DefaultRule", "Mta:Shaping:Default", StringComparison.Ordinal)
-                .Replace(":Match:", ":", StringComparison.Ordinal)
-                .Replace(":Match needs", " needs", StringComparison.Ordinal)
-                .Replace(":Members:", ":", StringComparison.Ordinal);
-            throw new InvalidOperationException(message, e);
+            throw new InvalidOperationException(ShapingConfigurationKeys.Describe(e), e); // the key, not the field path
         }
 
         return new ShapingSettings { Options = options };

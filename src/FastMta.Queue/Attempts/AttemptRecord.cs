@@ -44,6 +44,6 @@ public readonly record struct AttemptRecord
     /// <summary>One result per recipient of the transaction, in the order they were sent.</summary>
     public required IReadOnlyList<RecipientResult> Recipients { get; init; }
 
-    /// <summary>The shaping lease the attempt was admitted with (still held while observers run).</summary>
-    public required Lease Lease { get; init; }
+    /// <summary>The shaping slot the attempt was admitted with (still held while observers run).</summary>
+    public required AttemptSlot Slot { get; init; }
 }

@@ -121,13 +121,13 @@ internal sealed class AttemptRunner : IDisposable
                 ConnectionsOpened = result.ConnectionsOpened,
                 Duration = elapsed,
                 Recipients = result.Recipients,
-                Lease = admission.Lease,
+                Slot = admission.Slot,
             };
             Notify(attempt);
 
             // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
             // start while this one's outcomes are being committed (they stay in flight until recorded).
-            _scheduler.ReleaseSlot(destination, admission.Lease);
+            _scheduler.ReleaseSlot(destination, admission.Slot);
             slotReleased = true;
             try
             {
@@ -155,7 +155,7 @@ internal sealed class AttemptRunner : IDisposable
         {
             if (!slotReleased)
             {
-                _scheduler.ReleaseSlot(destination, admission.Lease);
+                _scheduler.ReleaseSlot(destination, admission.Slot);
             }
 
             lock (_gate.Lock)

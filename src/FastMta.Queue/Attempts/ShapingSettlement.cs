@@ -11,9 +11,9 @@ public sealed class ShapingSettlement(ITrafficShaper shaper) : IAttemptObserver
 {
     public void OnAttempt(in AttemptRecord record)
     {
-        if (record.Lease.IsValid)
+        if (record.Slot.IsValid)
         {
-            shaper.ConnectionsOpened(record.Lease, record.ConnectionsOpened);
+            shaper.ConnectionsOpened(record.Slot, record.ConnectionsOpened);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace FastMta.Queue;
 /// <para>
 /// A scheduling pass only touches what is due, never the whole queue, and a slow destination only ever occupies its
 /// own concurrency slots. A parked destination costs nothing while it waits (out of the line until the time the
-/// shaper names or, when only a connection slot was missing, until some lease is released), and nothing polls.
+/// shaper names or, when only a connection slot was missing, until some attempt slot is released), and nothing polls.
 /// Members are called under the gate unless their summary says "Without the gate".
 /// </para>
 /// </summary>
@@ -31,7 +31,6 @@ internal sealed class DestinationScheduler
     private readonly QueueOptions _options;
     private readonly ITrafficShaper _shaper;
     private readonly ISiteResolver _sites;
-    private readonly IIdleConnections? _idle;
     private readonly QueueMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
@@ -47,18 +46,15 @@ internal sealed class DestinationScheduler
     private int _deliveriesInFlight;
     private bool? _pausedOverride; // null: QueueOptions.Paused
 
-    /// <param name="idle">Asked by the shaper whether a source has an idle connection to a destination (the agent,
-    /// when it knows); null: never.</param>
     /// <param name="stopping">Cancelled when the queue stops: site lookups in progress give up.</param>
     public DestinationScheduler(QueueGate gate, MessageIndex index, QueueOptions options, ITrafficShaper shaper, ISiteResolver sites,
-        IIdleConnections? idle, QueueMetrics metrics, ILogger logger, CancellationToken stopping)
+        QueueMetrics metrics, ILogger logger, CancellationToken stopping)
     {
         _gate = gate;
         _index = index;
         _options = options;
         _shaper = shaper;
         _sites = sites;
-        _idle = idle;
         _metrics = metrics;
         _logger = logger;
         _stopping = stopping;
@@ -313,7 +309,7 @@ internal sealed class DestinationScheduler
                 continue; // its ready work waits; Resume (or the suspension's end) puts it back in line
             }
 
-            admission = _shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!, _idle);
+            admission = _shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!);
             if (!admission.Granted)
             {
                 Park(destination, admission.RetryAt);
@@ -340,16 +336,17 @@ internal sealed class DestinationScheduler
         return false;
     }
 
-    /// <summary>Releases an attempt's slot and shaping lease once its SMTP work is done. Without the gate.</summary>
-    public void ReleaseSlot(DestinationQueue destination, Lease lease)
+    /// <summary>Releases an attempt's place in the queue's limits and its shaping slot once its SMTP work is done.
+    /// Without the gate.</summary>
+    public void ReleaseSlot(DestinationQueue destination, AttemptSlot slot)
     {
         lock (_gate.Lock)
         {
             destination.Active--;
             _deliveriesInFlight--;
-            if (lease.IsValid)
+            if (slot.IsValid)
             {
-                _shaper.Release(lease);
+                _shaper.Release(slot);
                 UnparkWaitingForRelease();
             }
 
@@ -366,12 +363,12 @@ internal sealed class DestinationScheduler
         _gate.Signal();
     }
 
-    /// <summary>Releases the shaping lease of a transaction that was taken but never started. Under the gate.</summary>
-    public void ReleaseUnstarted(Lease lease)
+    /// <summary>Releases the shaping slot of a transaction that was taken but never started. Under the gate.</summary>
+    public void ReleaseUnstarted(AttemptSlot slot)
     {
-        if (lease.IsValid)
+        if (slot.IsValid)
         {
-            _shaper.Release(lease);
+            _shaper.Release(slot);
         }
     }
 
@@ -483,7 +480,7 @@ internal sealed class DestinationScheduler
         }
     }
 
-    // A released lease may admit any destination that waited for a connection slot: they all try again (each try
+    // A released attempt slot may admit any destination that waited for a connection slot: they all try again (each try
     // is one cheap, allocation-free shaper decision).
     private void UnparkWaitingForRelease()
     {

@@ -12,7 +12,7 @@ internal sealed class SchedulerFaultShaper(ITrafficShaper inner, int faults) : I
 {
     private int _faultsLeft = faults;
 
-    public Admission TryAdmit(string pool, string domain, string site, IIdleConnections? idle = null)
+    public Admission TryAdmit(string pool, string domain, string site)
     {
         // Called under the queue's lock, by the scheduler only: no other thread decrements.
         if (_faultsLeft > 0)
@@ -21,12 +21,12 @@ internal sealed class SchedulerFaultShaper(ITrafficShaper inner, int faults) : I
             throw new InvalidOperationException("Injected scheduler fault (test hook Mta:Testing:SchedulerFaults).");
         }
 
-        return inner.TryAdmit(pool, domain, site, idle);
+        return inner.TryAdmit(pool, domain, site);
     }
 
-    public void Release(Lease lease) => inner.Release(lease);
+    public void Release(AttemptSlot slot) => inner.Release(slot);
 
-    public void ConnectionsOpened(Lease lease, int opened) => inner.ConnectionsOpened(lease, opened);
+    public void ConnectionsOpened(AttemptSlot slot, int opened) => inner.ConnectionsOpened(slot, opened);
 
     public ShapingRule Match(string domain, string site) => inner.Match(domain, site);
 
@@ -37,6 +37,8 @@ internal sealed class SchedulerFaultShaper(ITrafficShaper inner, int faults) : I
     public bool SuspendSource(string name, DateTimeOffset? until = null) => inner.SuspendSource(name, until);
 
     public bool ResumeSource(string name) => inner.ResumeSource(name);
+
+    public bool IsSourceSuspended(string name, out DateTimeOffset? until) => inner.IsSourceSuspended(name, out until);
 
     public void Update(ShapingOptions options) => inner.Update(options);
 
