@@ -100,6 +100,37 @@ public sealed class DeliveryLogTests : IDisposable
     }
 
     [Fact]
+    public async Task AnAttemptsShapingIdentityIsWrittenAfterTheDomain()
+    {
+        var path = Path.Combine(_dir, "delivery.jsonl");
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
+        {
+            DeliveryEvent delivery = Delivery(1);
+            log.Publish(new DeliveryEvent
+            {
+                Type = delivery.Type,
+                Timestamp = delivery.Timestamp,
+                MessageId = delivery.MessageId,
+                Sender = delivery.Sender,
+                Recipient = delivery.Recipient,
+                Domain = delivery.Domain,
+                Pool = "bulk",
+                Source = "ip2",
+                Rule = "bigmail",
+                Site = delivery.Site,
+                Attempt = 1,
+            });
+        }
+
+        JsonElement line = Assert.Single(ReadLines(File.ReadAllBytes(path)));
+        Assert.Equal(
+            ["type", "timestamp", "messageId", "sender", "recipient", "domain", "pool", "source", "rule", "site", "attempt", "size", "queueTime", "duration"],
+            line.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(("bulk", "ip2", "bigmail", "mx.example.com"),
+            (line.GetProperty("pool").GetString(), line.GetProperty("source").GetString(), line.GetProperty("rule").GetString(), line.GetProperty("site").GetString()));
+    }
+
+    [Fact]
     public async Task AReopenedLogAppends()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
