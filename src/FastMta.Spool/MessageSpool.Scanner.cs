@@ -119,9 +119,9 @@ public sealed partial class MessageSpool
         try
         {
             // The scan skips FastCommitMode's commit records, and FasterLog leaves the rest of a page zeroed when the
-            // next entry does not fit; anything else means the scan jumped over bytes (a zeroed length field), which
-            // would silently drop records.
-            legitimate = to > from && to - from <= pageMask && _rawLog.IsSkippableGap(from, to, pageAligned: (to & pageMask) == 0);
+            // next entry does not fit (the next page may then start with a commit record); anything else means the
+            // scan jumped over bytes (a zeroed length field), which would silently drop records.
+            legitimate = to > from && to - from <= pageMask && _rawLog.IsSkippableGap(from, to);
         }
         catch (Exception e) when (e is IOException or SpoolRecoveryException)
         {
