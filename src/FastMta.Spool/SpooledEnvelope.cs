@@ -8,6 +8,11 @@ namespace FastMta.Spool;
 /// </summary>
 public sealed class SpooledEnvelope
 {
+    // ReplacesAddress as a long and a bool rather than a long? (16 bytes): the bool and Flags then share one 8-byte
+    // slot, and the object stays at its size before Flags existed (the queue keeps one per message, up to millions).
+    private readonly long _replacesAddress;
+    private readonly bool _replaces;
+
     internal SpooledEnvelope(
         SpoolMessageId id,
         long logAddress,
@@ -62,7 +67,15 @@ public sealed class SpooledEnvelope
     public EnvelopeFlags Flags { get; internal init; }
 
     /// <summary>For a copied-forward message: the address of the record it replaces; otherwise null.</summary>
-    public long? ReplacesAddress { get; internal init; }
+    public long? ReplacesAddress
+    {
+        get => _replaces ? _replacesAddress : null;
+        internal init
+        {
+            _replaces = value.HasValue;
+            _replacesAddress = value.GetValueOrDefault();
+        }
+    }
 
     /// <summary>For a copied-forward message: the recipient states carried with it; otherwise empty.</summary>
     public IReadOnlyList<RecipientState> CarriedStates { get; internal init; } = [];
