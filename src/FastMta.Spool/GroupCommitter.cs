@@ -65,7 +65,7 @@ internal sealed class GroupCommitter
     internal long Watermark => Volatile.Read(ref _watermark);
 
     /// <summary>Why the spool cannot take mail now (shutting down, committer failed, storage faulted), or null. Cached: no allocation.</summary>
-    public SpoolUnavailableException? Unavailable => _stopped ?? _failure ?? _storage.Fault?.Refusal;
+    public SpoolOutOfServiceException? Unavailable => _stopped ?? _failure ?? _storage.Fault?.Refusal;
 
     /// <summary>Why appends are refused: shutting down or the committer failed (a storage fault refuses at the commit wait instead).</summary>
     public SpoolOutOfServiceException? RefusesAppends => _stopped ?? _failure;

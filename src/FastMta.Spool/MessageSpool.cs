@@ -63,10 +63,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
     /// <summary>
     /// Why the spool refuses mail right now, or null: a latched state (<see cref="SpoolUnavailableException.IsLatched"/>:
-    /// no space, storage failed, committer failed) or shutting down. Cheap and allocation-free, for refusing a
+    /// no space, storage failed, committer failed) or shutting down; always out of service, never back-pressure. Cheap and allocation-free, for refusing a
     /// transaction at MAIL/RCPT before the client sends its body. Back-pressure is per message and never shows here.
     /// </summary>
-    public SpoolUnavailableException? Unavailable => Committer.Unavailable;
+    public SpoolOutOfServiceException? Unavailable => Committer.Unavailable;
 
     /// <summary>The storage state for tests and tools.</summary>
     internal StorageHealth Storage => _storage;

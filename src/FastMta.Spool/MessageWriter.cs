@@ -205,8 +205,10 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
     /// <summary>
     /// Appends the Envelope entry (with the last partial chunk inline) and waits until it is durably committed.
-    /// Throws <see cref="SpoolUnavailableException"/> on commit timeout or when the spool is shutting down or failed;
-    /// <see cref="InvalidOperationException"/> when there is no recipient or the envelope cannot fit one log page.
+    /// Throws <see cref="SpoolBusyException"/> on commit timeout (back-pressure), <see cref="SpoolOutOfServiceException"/>
+    /// when the spool is shutting down or its storage failed (both are <see cref="SpoolUnavailableException"/>s);
+    /// <see cref="InvalidOperationException"/> when there is no recipient or the envelope cannot fit one log page
+    /// (<see cref="SpoolEnvelopeTooLargeException"/>). On success the commit listener has been told before this returns.
     /// </summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken)
     {
