@@ -17,7 +17,7 @@ namespace FastMta.Queue;
 /// ever occupies its own concurrency slots.
 /// </para>
 /// </summary>
-public sealed partial class QueueManager : IAsyncDisposable
+public sealed partial class QueueManager : IAsyncDisposable, ISpoolCommitListener
 {
     private readonly MessageSpool _spool;
     private readonly IDeliveryAgent _agent;
@@ -117,7 +117,7 @@ public sealed partial class QueueManager : IAsyncDisposable
             live = _byFirstAddress.Count;
         }
 
-        _spool.MessageCommitted = OnMessageCommitted;
+        _spool.SetCommitListener(this);
         Log.Rebuilt(_logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
         _schedulerTask = Task.Run(() => _schedulerLoop.RunAsync(_stopping.Token), CancellationToken.None);
         _maintenanceTask = Task.Run(() => _maintenanceLoop.RunAsync(_stopping.Token), CancellationToken.None);
@@ -140,7 +140,7 @@ public sealed partial class QueueManager : IAsyncDisposable
             _stopRequested = true;
         }
 
-        _spool.MessageCommitted = null;
+        _spool.RemoveCommitListener(this);
         _stopping.Cancel();
         await Task.WhenAll(_schedulerTask, _maintenanceTask).ConfigureAwait(false);
         int running = Volatile.Read(ref _workersRunning);
@@ -168,7 +168,7 @@ public sealed partial class QueueManager : IAsyncDisposable
 
     // The spool's commit hook: runs on the accepting session's thread before the client hears 250, so it only
     // indexes and signals.
-    private void OnMessageCommitted(SpooledEnvelope envelope)
+    void ISpoolCommitListener.OnMessageCommitted(SpooledEnvelope envelope)
     {
         var message = new QueuedMessage(envelope);
         lock (_gate)
