@@ -91,7 +91,7 @@ internal sealed partial class SmtpSession
         }
         _transaction ??= _server.Spool.CreateWriter();
         _transaction.SetOrigin(ClientText, _heloName, _authUser, Protocol);
-        _transaction.SetSender(command.Address, command.Parameters);
+        _transaction.SetSender(command.Address, command.Parameters, (command.SmtpUtf8 ? EnvelopeFlags.SmtpUtf8 : EnvelopeFlags.None) | (command.Body == BodyType.EightBitMime ? EnvelopeFlags.EightBitMime : EnvelopeFlags.None));
         _smtpUtf8 = command.SmtpUtf8;
         _hasSender = true;
         return Reply(SmtpReplies.SenderOk);

@@ -20,7 +20,7 @@ namespace FastMta.Queue;
 /// <see cref="QueueAdministration"/>.
 /// </para>
 /// </summary>
-public sealed class QueueManager : IAsyncDisposable
+public sealed class QueueManager : IAsyncDisposable, ISpoolCommitListener
 {
     private readonly MessageSpool _spool;
     private readonly ILogger _logger;
@@ -136,7 +136,7 @@ public sealed class QueueManager : IAsyncDisposable
             live = _index.Count;
         }
 
-        _spool.MessageCommitted = OnMessageCommitted;
+        _spool.SetCommitListener(this);
         Log.Rebuilt(_logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, live, recipients, visitor.Finished);
         _schedulerTask = Task.Run(() => _schedulerLoop.RunAsync(_stopping.Token), CancellationToken.None);
         _maintenanceTask = Task.Run(() => _maintenanceLoop.RunAsync(_stopping.Token), CancellationToken.None);
@@ -159,7 +159,7 @@ public sealed class QueueManager : IAsyncDisposable
             _gate.StopRequested = true;
         }
 
-        _spool.MessageCommitted = null;
+        _spool.RemoveCommitListener(this);
         _stopping.Cancel();
         await Task.WhenAll(_schedulerTask, _maintenanceTask).ConfigureAwait(false);
         await _runner.DrainAsync(grace, _time).ConfigureAwait(false);
@@ -258,7 +258,7 @@ public sealed class QueueManager : IAsyncDisposable
 
     // The spool's commit hook: runs on the accepting session's thread before the client hears 250, so it only
     // indexes and signals.
-    private void OnMessageCommitted(SpooledEnvelope envelope)
+    void ISpoolCommitListener.OnMessageCommitted(SpooledEnvelope envelope)
     {
         var message = new QueuedMessage(envelope);
         lock (_gate.Lock)

@@ -31,9 +31,6 @@ internal sealed class QueuedMessage
         }
 
         Recount();
-
-        SmtpUtf8Requested = HasParameter(envelope.SenderParameters, "SMTPUTF8");
-        EightBitMime = HasParameter(envelope.SenderParameters, "BODY=8BITMIME");
     }
 
     /// <summary>Replaced when the message is copied forward.</summary>
@@ -54,9 +51,9 @@ internal sealed class QueuedMessage
     public long ScheduledDueMs { get; set; } = long.MaxValue;
 
     /// <summary>The client asked for SMTPUTF8 with MAIL FROM.</summary>
-    public bool SmtpUtf8Requested { get; }
+    public bool SmtpUtf8Requested => (Envelope.Flags & EnvelopeFlags.SmtpUtf8) != 0;
 
-    public bool EightBitMime { get; }
+    public bool EightBitMime => (Envelope.Flags & EnvelopeFlags.EightBitMime) != 0;
 
     /// <summary>The egress pool traffic shaping sends the message from (chosen when the message is indexed).</summary>
     public string Pool { get; set; } = "default";
@@ -138,19 +135,6 @@ internal sealed class QueuedMessage
     /// <summary>Recipient states worth carrying when the message is copied forward (anything but untouched pending).</summary>
     public RecipientState[] StatesToCarry() =>
         Array.FindAll(States, s => s.Status != RecipientStatus.Pending || s.Attempts > 0);
-
-    private static bool HasParameter(string parameters, string keyword)
-    {
-        foreach (Range range in parameters.AsSpan().Split(' '))
-        {
-            if (parameters.AsSpan(range).Equals(keyword, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }
 
 /// <summary>

@@ -35,8 +35,8 @@ internal sealed class GroupCommitter
     private readonly Timer _sweepTimer;
     private readonly Task _loop;
     private readonly CancellationTokenSource _stoppingToken = new();
-    private volatile SpoolUnavailableException? _failure; // the loop failed: out of service until a commit succeeds
-    private volatile SpoolUnavailableException? _stopped; // the committer has exited (shutdown)
+    private volatile SpoolOutOfServiceException? _failure; // the loop failed: out of service until a commit succeeds
+    private volatile SpoolOutOfServiceException? _stopped; // the committer has exited (shutdown)
     private volatile bool _stopping;
     private int _consecutiveFailures;
     private bool _commitRequested;
@@ -65,13 +65,13 @@ internal sealed class GroupCommitter
     internal long Watermark => Volatile.Read(ref _watermark);
 
     /// <summary>Why the spool cannot take mail now (shutting down, committer failed, storage faulted), or null. Cached: no allocation.</summary>
-    public SpoolUnavailableException? Unavailable => _stopped ?? _failure ?? _storage.Fault?.Refusal;
+    public SpoolOutOfServiceException? Unavailable => _stopped ?? _failure ?? _storage.Fault?.Refusal;
 
     /// <summary>Why appends are refused: shutting down or the committer failed (a storage fault refuses at the commit wait instead).</summary>
-    public SpoolUnavailableException? RefusesAppends => _stopped ?? _failure;
+    public SpoolOutOfServiceException? RefusesAppends => _stopped ?? _failure;
 
     /// <summary>The committer's own failure (not the storage's), or null.</summary>
-    public SpoolUnavailableException? Failure => _failure;
+    public SpoolOutOfServiceException? Failure => _failure;
 
     public long CommitTimeoutTicks => _commitTimeoutTicks;
 
@@ -166,7 +166,7 @@ internal sealed class GroupCommitter
                     int failures = ++_consecutiveFailures;
                     TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(MaxRestartDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10))));
                     _metrics.CommitterRestarted();
-                    _failure = new SpoolUnavailableException(SpoolUnavailableReason.StorageFailed, "The spool committer failed: " + e.Message, e);
+                    _failure = new SpoolOutOfServiceException(SpoolUnavailableReason.StorageFailed, "The spool committer failed: " + e.Message, e);
                     Log.CommitterFailed(_logger, e, failures, delay.TotalMilliseconds);
                     int failed = FailAll(_failure);
                     if (failed > 0)
@@ -194,7 +194,7 @@ internal sealed class GroupCommitter
         }
         finally
         {
-            var reason = new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.");
+            var reason = new SpoolOutOfServiceException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.");
             lock (_gate)
             {
                 _stopped = reason; // under the lock: no registration can slip in after FailAll
@@ -262,8 +262,7 @@ internal sealed class GroupCommitter
     }
 
     /// <summary>A new exception per refused waiter: one instance thrown on many threads would mix their stack traces.</summary>
-    private static SpoolUnavailableException Copy(SpoolUnavailableException reason) =>
-        reason.InnerException is { } cause ? new(reason.Reason, reason.Message, cause) : new(reason.Reason, reason.Message);
+    private static SpoolUnavailableException Copy(SpoolUnavailableException reason) => reason.Copy();
 
     private int CompleteCommitted(long committedUntil)
     {
@@ -326,7 +325,7 @@ internal sealed class GroupCommitter
                 }
                 else if (now >= awaiter.DeadlineTimestamp)
                 {
-                    if (awaiter.TryComplete(new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool commit did not complete within {_commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
+                    if (awaiter.TryComplete(new SpoolBusyException($"The spool commit did not complete within {_commitTimeout.TotalSeconds:0.###} s (disk too slow or stalled).")))
                     {
                         timedOut++;
                     }

@@ -11,12 +11,33 @@ public sealed partial class MessageSpool
 {
     private readonly HashSet<SpoolPin> _pins = [];
 
+    private ISpoolCommitListener? _commitListener;
+
+    /// <summary>The registered listener, or null (read once per commit by the writer).</summary>
+    internal ISpoolCommitListener? CommitListener => Volatile.Read(ref _commitListener);
+
     /// <summary>
-    /// Called once per committed message, after the commit and before the writer's pin on the log is released, so a
-    /// subscriber that indexes the message synchronously can never see it truncated away. Must be cheap and not throw.
-    /// Set before mail is accepted.
+    /// Registers the one listener told of every committed message (contract on <see cref="ISpoolCommitListener"/>).
+    /// Register before mail is accepted; a second registration while one is set throws.
     /// </summary>
-    public Action<SpooledEnvelope>? MessageCommitted { get; set; }
+    public void SetCommitListener(ISpoolCommitListener listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (Interlocked.CompareExchange(ref _commitListener, listener, null) is { } registered)
+        {
+            throw new InvalidOperationException($"The spool already has a commit listener ({registered.GetType().Name}); it is registered once.");
+        }
+    }
+
+    /// <summary>
+    /// Unregisters <paramref name="listener"/> if it is the one registered (the queue manager, when it stops: messages
+    /// committed after that are found by the next start's scan). Commits already calling it may still finish doing so.
+    /// </summary>
+    public void RemoveCommitListener(ISpoolCommitListener listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        Interlocked.CompareExchange(ref _commitListener, null, listener);
+    }
 
     /// <summary>The oldest address still in the log.</summary>
     public long BeginAddress => _log.BeginAddress;
@@ -31,54 +52,17 @@ public sealed partial class MessageSpool
     public void Scan(ISpoolVisitor visitor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(visitor);
-        long end = _log.CommittedUntilAddress;
-        long expected = _log.BeginAddress;
-        var chunks = new HashSet<long>();
-        using var buffer = new ReusedEntryBuffer();
-        using FasterLogScanIterator iterator = _log.Scan(expected, end);
-        while (true)
+        using var scanner = new LogScanner(this);
+        while (scanner.TryReadRecord(cancellationToken, out long address, out RecordKind kind, out ReadOnlyMemory<byte> entry))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            IMemoryOwner<byte> entry;
-            int length;
-            long address;
-            long next;
-            try
+            ReadOnlySpan<byte> record = entry.Span;
+            switch (kind)
             {
-                // Into one reused buffer: the plain GetNext allocates an array per entry, which for a million-message
-                // spool is gigabytes of garbage for a scan that keeps only the envelope strings.
-                if (!iterator.GetNext(buffer, out entry, out length, out address, out next))
-                {
-                    if (iterator.NextAddress < end)
-                    {
-                        throw Corrupt(iterator.NextAddress, "the scan stopped before the committed tail " + end);
-                    }
-
-                    break;
-                }
-            }
-            catch (FasterException e)
-            {
-                throw Corrupt(expected, "FasterLog could not read the entry: " + e.Message, e);
-            }
-
-            if (address != expected)
-            {
-                CheckGap(expected, address);
-            }
-
-            expected = next;
-            ReadOnlySpan<byte> record = entry.Memory.Span[..length];
-            switch (SpoolRecord.ReadHeader(record, address))
-            {
-                case RecordKind.BodyChunk:
-                    chunks.Add(address);
-                    break;
                 case RecordKind.Envelope:
-                    visitor.OnEnvelope(ToEnvelope(ParseEnvelope(record, address, chunks), address));
+                    visitor.OnEnvelope(ToEnvelope(ParseEnvelope(record, address, scanner.UnclaimedChunks), address));
                     break;
                 case RecordKind.CopyForward:
-                    visitor.OnEnvelope(ReadCopyForward(record, address, chunks));
+                    visitor.OnEnvelope(ReadCopyForward(record, address, scanner.UnclaimedChunks));
                     break;
                 case RecordKind.RecipientState:
                     visitor.OnStates(BinaryPrimitives.ReadInt64LittleEndian(record[8..]), SpoolRecord.ReadStateEntries(record, address));
@@ -86,72 +70,59 @@ public sealed partial class MessageSpool
             }
         }
 
-        Metrics.OrphanChunksSkipped(chunks.Count);
+        scanner.Complete();
     }
 
     /// <summary>
-    /// The body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, read one
-    /// log entry at a time: the envelope record is read (and checked) now, each body chunk when the reader gets to it,
-    /// into a pooled buffer given back before the next one is read. A delivery attempt thus holds at most two entries
-    /// (the envelope with its inline tail, and one chunk: about 2 x <see cref="SpoolOptions.ChunkSize"/>), whatever the
-    /// message's size. Dispose the body when done. Corruption throws <see cref="SpoolCorruptException"/>, here or from
-    /// <see cref="MessageBody.ReadAsync"/>.
+    /// The body of <paramref name="envelope"/> for a delivery attempt, read one log entry at a time: the entry at its
+    /// address (the envelope, whose last field is the inline tail of the body) now, each body chunk when the reader
+    /// gets to it, into a pooled buffer given back before the next one is read. Only the record's fixed part is read to
+    /// find the body (chunk count, chunk table, inline tail), and it must name the envelope's message and body length;
+    /// no envelope string is parsed again. A delivery attempt thus holds at most two entries (about 2 x
+    /// <see cref="SpoolOptions.ChunkSize"/>), whatever the message's size. Dispose the body when done. Corruption
+    /// throws <see cref="SpoolCorruptException"/>, here or from <see cref="MessageBody.ReadAsync"/>.
     /// </summary>
-    public async ValueTask<MessageBody> OpenBodyAsync(long envelopeAddress, CancellationToken cancellationToken)
+    public ValueTask<MessageBody> OpenBodyAsync(SpooledEnvelope envelope, CancellationToken cancellationToken)
     {
-        IMemoryOwner<byte> owner = await ReadPooledEntryAsync(envelopeAddress, "envelope", estimatedLength: 0, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ReadOnlyMemory<byte> record = owner.Memory;
-            if (SpoolRecord.ReadHeader(record.Span, envelopeAddress) == RecordKind.CopyForward)
-            {
-                record = record[EmbeddedEnvelopeOffset(record.Span)..];
-            }
-
-            EnvelopeFields fields = ParseEnvelope(record.Span, envelopeAddress, chunks: null);
-            (int inlineOffset, int inlineLength) = fields.Inline;
-            return new SpooledBody(this, envelopeAddress, fields.Id, fields.BodyLength, fields.ChunkAddresses, owner, record.Slice(inlineOffset, inlineLength));
-        }
-        catch
-        {
-            owner.Dispose();
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(envelope);
+        return OpenBodyCoreAsync(envelope.LogAddress, envelope, cancellationToken);
     }
+
+    /// <summary>
+    /// The body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, as
+    /// <see cref="OpenBodyAsync(SpooledEnvelope, CancellationToken)"/> reads it, for a caller that has only the address.
+    /// </summary>
+    public ValueTask<MessageBody> OpenBodyAsync(long envelopeAddress, CancellationToken cancellationToken) =>
+        OpenBodyCoreAsync(envelopeAddress, expected: null, cancellationToken);
 
     /// <summary>
     /// The whole body of the message whose Envelope or CopyForward record is at <paramref name="envelopeAddress"/>, as
     /// the log's own entry buffers chained together (no reassembly into one array). Holds the whole message in memory:
-    /// cold paths (tools, tests) only; delivery uses <see cref="OpenBodyAsync"/>.
+    /// cold paths (tools, tests) only; delivery uses <see cref="OpenBodyAsync(SpooledEnvelope, CancellationToken)"/>.
     /// </summary>
     public async ValueTask<ReadOnlySequence<byte>> ReadBodyAsync(long envelopeAddress, CancellationToken cancellationToken)
     {
         (byte[] bytes, int length) = await ReadEntryAsync(envelopeAddress, "envelope", cancellationToken).ConfigureAwait(false);
         ReadOnlyMemory<byte> record = bytes.AsMemory(0, length);
-        if (SpoolRecord.ReadHeader(record.Span, envelopeAddress) == RecordKind.CopyForward)
-        {
-            record = record[EmbeddedEnvelopeOffset(record.Span)..];
-        }
-
-        EnvelopeFields fields = ParseEnvelope(record.Span, envelopeAddress, chunks: null);
+        record = record[EnvelopeOffset(record.Span, envelopeAddress)..];
+        BodyLayout layout = LocateBody(record.Span, envelopeAddress, expected: null);
         BodySegment? first = null;
         BodySegment? last = null;
         long total = 0;
-        for (int i = 0; i < fields.ChunkAddresses.Length; i++)
+        for (int i = 0; i < layout.ChunkCount; i++)
         {
-            long chunkAddress = fields.ChunkAddresses[i];
+            long chunkAddress = EnvelopeRecord.ChunkAddress(record.Span, i);
             (byte[] chunk, int chunkLength) = await ReadEntryAsync(chunkAddress, "body chunk", cancellationToken).ConfigureAwait(false);
-            ValidateChunk(chunk.AsSpan(0, chunkLength), chunkAddress, fields.Id, i, envelopeAddress);
+            ValidateChunk(chunk.AsSpan(0, chunkLength), chunkAddress, layout.Id, i, envelopeAddress);
             Append(ref first, ref last, chunk.AsMemory(SpoolRecord.ChunkHeaderLength, chunkLength - SpoolRecord.ChunkHeaderLength));
             total += chunkLength - SpoolRecord.ChunkHeaderLength;
         }
 
-        (int inlineOffset, int inlineLength) = fields.Inline;
-        Append(ref first, ref last, record.Slice(inlineOffset, inlineLength));
-        total += inlineLength;
-        if (total != fields.BodyLength)
+        Append(ref first, ref last, record.Slice(layout.InlineOffset, layout.InlineLength));
+        total += layout.InlineLength;
+        if (total != layout.BodyLength)
         {
-            throw Corrupt(envelopeAddress, $"message {fields.Id} has {total} body bytes, its envelope says {fields.BodyLength}");
+            throw Corrupt(envelopeAddress, $"message {layout.Id} has {total} body bytes, its envelope says {layout.BodyLength}");
         }
 
         return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
@@ -186,17 +157,14 @@ public sealed partial class MessageSpool
         {
             (byte[] bytes, int length) = await ReadEntryAsync(envelope.LogAddress, "envelope", cancellationToken).ConfigureAwait(false);
             ReadOnlyMemory<byte> original = bytes.AsMemory(0, length);
-            if (SpoolRecord.ReadHeader(original.Span, envelope.LogAddress) == RecordKind.CopyForward)
-            {
-                original = original[EmbeddedEnvelopeOffset(original.Span)..];
-            }
-
+            original = original[EnvelopeOffset(original.Span, envelope.LogAddress)..];
             EnvelopeFields fields = ParseEnvelope(original.Span, envelope.LogAddress, chunks: null);
-            long[] newChunks = new long[fields.ChunkAddresses.Length];
+            long[] newChunks = new long[fields.ChunkCount];
             for (int i = 0; i < newChunks.Length; i++)
             {
-                (byte[] chunk, int chunkLength) = await ReadEntryAsync(fields.ChunkAddresses[i], "body chunk", cancellationToken).ConfigureAwait(false);
-                ValidateChunk(chunk.AsSpan(0, chunkLength), fields.ChunkAddresses[i], fields.Id, i, envelope.LogAddress);
+                long chunkAddress = EnvelopeRecord.ChunkAddress(original.Span, i);
+                (byte[] chunk, int chunkLength) = await ReadEntryAsync(chunkAddress, "body chunk", cancellationToken).ConfigureAwait(false);
+                ValidateChunk(chunk.AsSpan(0, chunkLength), chunkAddress, fields.Id, i, envelope.LogAddress);
                 newChunks[i] = await AppendAsync(new BytesEntry(chunk.AsSpan(0, chunkLength).ToArray()), cancellationToken).ConfigureAwait(false);
             }
 
@@ -205,7 +173,7 @@ public sealed partial class MessageSpool
             original.Span.CopyTo(embedded);
             for (int i = 0; i < newChunks.Length; i++)
             {
-                BinaryPrimitives.WriteInt64LittleEndian(embedded[(fields.ChunkAddressOffset + (8 * i))..], newChunks[i]);
+                EnvelopeRecord.SetChunkAddress(embedded, i, newChunks[i]);
             }
 
             long address = await AppendAsync(new BytesEntry(record), cancellationToken).ConfigureAwait(false);
@@ -265,9 +233,6 @@ public sealed partial class MessageSpool
         }
     }
 
-    private static int EmbeddedEnvelopeOffset(ReadOnlySpan<byte> copyForward) =>
-        SpoolRecord.StateHeaderLength + ((int)BinaryPrimitives.ReadUInt32LittleEndian(copyForward[16..]) * SpoolRecord.StateEntryLength);
-
     private static byte[] BuildStateRecord(RecordKind kind, long address, IReadOnlyList<RecipientState> states, int trailerLength)
     {
         int length = SpoolRecord.StateHeaderLength + (states.Count * SpoolRecord.StateEntryLength) + trailerLength;
@@ -305,23 +270,59 @@ public sealed partial class MessageSpool
     {
         long replaces = BinaryPrimitives.ReadInt64LittleEndian(record[8..]);
         RecipientState[] states = SpoolRecord.ReadStateEntries(record, address);
-        EnvelopeFields fields = ParseEnvelope(record[EmbeddedEnvelopeOffset(record)..], address, chunks);
-        SpooledEnvelope envelope = ToEnvelope(fields, address);
-        return new SpooledEnvelope(envelope.Id, address, envelope.FirstAddress, envelope.ReceivedAt, envelope.BodyLength, envelope.Sender,
-            envelope.SenderParameters, envelope.Recipients, envelope.ClientAddress, envelope.AuthenticatedUser)
-        {
-            Pool = envelope.Pool,
-            ReplacesAddress = replaces,
-            CarriedStates = states,
-        };
+        EnvelopeFields fields = ParseEnvelope(record[EnvelopeOffset(record, address)..], address, chunks);
+        return ToEnvelope(fields, address, replaces, states);
     }
 
-    private static SpooledEnvelope ToEnvelope(in EnvelopeFields fields, long address) =>
-        new(fields.Id, address, fields.ChunkAddresses.Length > 0 ? Math.Min(fields.ChunkAddresses[0], address) : address, fields.ReceivedAt,
+    private static SpooledEnvelope ToEnvelope(in EnvelopeFields fields, long address, long? replaces = null, RecipientState[]? carried = null) =>
+        new(fields.Id, address, fields.ChunkCount > 0 ? Math.Min(fields.FirstChunkAddress, address) : address, fields.ReceivedAt,
             fields.BodyLength, fields.Sender, fields.SenderParameters, fields.Recipients, fields.ClientAddress, fields.AuthenticatedUser)
         {
             Pool = fields.Pool,
+            Flags = fields.Flags,
+            ReplacesAddress = replaces,
+            CarriedStates = carried ?? [],
         };
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<MessageBody> OpenBodyCoreAsync(long envelopeAddress, SpooledEnvelope? expected, CancellationToken cancellationToken)
+    {
+        IMemoryOwner<byte> owner = await ReadPooledEntryAsync(envelopeAddress, "envelope", estimatedLength: 0, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ReadOnlyMemory<byte> record = owner.Memory;
+            record = record[EnvelopeOffset(record.Span, envelopeAddress)..];
+            BodyLayout layout = LocateBody(record.Span, envelopeAddress, expected);
+            return new SpooledBody(this, envelopeAddress, layout, owner, record);
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The body's place in an envelope record; with <paramref name="expected"/>, the record must be that message's.</summary>
+    private BodyLayout LocateBody(ReadOnlySpan<byte> record, long address, SpooledEnvelope? expected)
+    {
+        BodyLayout layout;
+        try
+        {
+            layout = EnvelopeRecord.LocateBody(record, address);
+        }
+        catch (SpoolCorruptException e)
+        {
+            Log.CorruptRecord(_logger, address, e);
+            throw;
+        }
+
+        if (expected is not null && (layout.Id != expected.Id || layout.BodyLength != expected.BodyLength))
+        {
+            throw Corrupt(address, $"the envelope there is message {layout.Id} of {layout.BodyLength} bytes, not message {expected.Id} of {expected.BodyLength}");
+        }
+
+        return layout;
+    }
 
     private async ValueTask<(byte[] Bytes, int Length)> ReadEntryAsync(long address, string what, CancellationToken cancellationToken)
     {
@@ -369,33 +370,6 @@ public sealed partial class MessageSpool
         }
     }
 
-    /// <summary>
-    /// A memory pool of one buffer, handed out again on every rent: for a sequential scan that is done with each entry
-    /// before it asks for the next. Grows to the largest entry seen.
-    /// </summary>
-    private sealed class ReusedEntryBuffer : MemoryPool<byte>, IMemoryOwner<byte>
-    {
-        private byte[] _array = new byte[4096];
-
-        public override int MaxBufferSize => Array.MaxLength;
-
-        public Memory<byte> Memory => _array;
-
-        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
-        {
-            if (minBufferSize > _array.Length)
-            {
-                _array = new byte[Math.Max(minBufferSize, _array.Length * 2)];
-            }
-
-            return this;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
-    }
-
     /// <summary>A pooled buffer seen as exactly the entry it holds.</summary>
     private sealed class SlicedOwner(IMemoryOwner<byte> inner, int length) : IMemoryOwner<byte>
     {
@@ -405,7 +379,7 @@ public sealed partial class MessageSpool
     }
 
     /// <summary>
-    /// A spooled body for one delivery attempt: the envelope entry (kept for its chunk list and inline tail) and at most
+    /// A spooled body for one delivery attempt: the envelope entry (kept for its chunk table and inline tail) and at most
     /// one chunk entry at a time. Checks every chunk (kind, message id, sequence) and the total length as it goes.
     /// </summary>
     private sealed class SpooledBody : MessageBody
@@ -414,7 +388,8 @@ public sealed partial class MessageSpool
         private readonly long _envelopeAddress;
         private readonly SpoolMessageId _id;
         private readonly long _length;
-        private readonly long[] _chunkAddresses;
+        private readonly int _chunkCount;
+        private readonly ReadOnlyMemory<byte> _record;
         private readonly ReadOnlyMemory<byte> _inline;
         private IMemoryOwner<byte>? _envelope;
         private IMemoryOwner<byte>? _chunk;
@@ -422,16 +397,17 @@ public sealed partial class MessageSpool
         private long _position;
         private bool _inlineRead;
 
-        public SpooledBody(MessageSpool spool, long envelopeAddress, SpoolMessageId id, long length, long[] chunkAddresses,
-            IMemoryOwner<byte> envelope, ReadOnlyMemory<byte> inline)
+        /// <param name="record">The envelope record inside <paramref name="envelope"/>'s memory.</param>
+        public SpooledBody(MessageSpool spool, long envelopeAddress, in BodyLayout layout, IMemoryOwner<byte> envelope, ReadOnlyMemory<byte> record)
         {
             this._spool = spool;
             this._envelopeAddress = envelopeAddress;
-            this._id = id;
-            this._length = length;
-            this._chunkAddresses = chunkAddresses;
+            this._id = layout.Id;
+            this._length = layout.BodyLength;
+            this._chunkCount = layout.ChunkCount;
             this._envelope = envelope;
-            this._inline = inline;
+            this._record = record;
+            this._inline = record.Slice(layout.InlineOffset, layout.InlineLength);
         }
 
         public override long Length => _length;
@@ -441,9 +417,9 @@ public sealed partial class MessageSpool
         {
             ObjectDisposedException.ThrowIf(_envelope is null, this);
             ReleaseChunk(); // the previous piece is done with: one chunk buffer at a time
-            while (_nextChunk < _chunkAddresses.Length)
+            while (_nextChunk < _chunkCount)
             {
-                long address = _chunkAddresses[_nextChunk];
+                long address = EnvelopeRecord.ChunkAddress(_record.Span, _nextChunk);
                 IMemoryOwner<byte> owner = await _spool.ReadPooledEntryAsync(address, "body chunk", _spool.ChunkSize + SpoolRecord.ChunkHeaderLength,
                     cancellationToken).ConfigureAwait(false);
                 _chunk = owner;

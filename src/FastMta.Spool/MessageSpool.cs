@@ -63,10 +63,10 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
     /// <summary>
     /// Why the spool refuses mail right now, or null: a latched state (<see cref="SpoolUnavailableException.IsLatched"/>:
-    /// no space, storage failed, committer failed) or shutting down. Cheap and allocation-free, for refusing a
+    /// no space, storage failed, committer failed) or shutting down; always out of service, never back-pressure. Cheap and allocation-free, for refusing a
     /// transaction at MAIL/RCPT before the client sends its body. Back-pressure is per message and never shows here.
     /// </summary>
-    public SpoolUnavailableException? Unavailable => Committer.Unavailable;
+    public SpoolOutOfServiceException? Unavailable => Committer.Unavailable;
 
     /// <summary>The storage state for tests and tools.</summary>
     internal StorageHealth Storage => _storage;
@@ -96,87 +96,34 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<SpooledMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        long end = _log.CommittedUntilAddress;
-        long expected = _log.BeginAddress;
-        var chunks = new HashSet<long>();
-        using FasterLogScanIterator iterator = _log.Scan(expected, end);
-        while (true)
+        using var scanner = new LogScanner(this);
+        while (scanner.TryReadRecord(cancellationToken, out long address, out RecordKind kind, out ReadOnlyMemory<byte> record))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            byte[] entry;
-            int length;
-            long address;
-            long next;
-            try
-            {
-                if (!iterator.GetNext(out entry, out length, out address, out next))
-                {
-                    if (iterator.NextAddress < end)
-                    {
-                        throw Corrupt(iterator.NextAddress, "the scan stopped before the committed tail " + end);
-                    }
-
-                    break;
-                }
-            }
-            catch (FasterException e)
-            {
-                throw Corrupt(expected, "FasterLog could not read the entry: " + e.Message, e);
-            }
-
-            if (address != expected)
-            {
-                CheckGap(expected, address);
-            }
-
-            expected = next;
-            ReadOnlyMemory<byte> record = entry.AsMemory(0, length);
-            RecordKind kind;
-            try
-            {
-                kind = SpoolRecord.ReadHeader(record.Span, address);
-            }
-            catch (SpoolCorruptException e)
-            {
-                Log.CorruptRecord(_logger, address, e);
-                throw;
-            }
-
-            if (kind == RecordKind.BodyChunk)
-            {
-                chunks.Add(address);
-                continue;
-            }
-
             if (kind == RecordKind.RecipientState)
             {
                 continue;
             }
 
-            if (kind == RecordKind.CopyForward)
-            {
-                // A copied-forward message is read again here under its new address; Scan gives the live view.
-                record = record[EmbeddedEnvelopeOffset(record.Span)..];
-            }
-
-            SpooledMessage? message = await ReadEnvelopeAsync(record, address, chunks, cancellationToken).ConfigureAwait(false);
+            // A copied-forward message is read again here under its new address; Scan gives the live view.
+            SpooledMessage? message = await ReadEnvelopeAsync(record[EnvelopeOffset(record.Span, address)..], address, scanner.UnclaimedChunks, cancellationToken)
+                .ConfigureAwait(false);
             if (message is not null)
             {
                 yield return message;
             }
         }
 
-        Metrics.OrphanChunksSkipped(chunks.Count);
+        scanner.Complete();
     }
 
     /// <summary>Every committed entry, raw (tools and format tests).</summary>
     internal List<(long Address, byte[] Entry)> ReadRawEntries()
     {
         var entries = new List<(long Address, byte[] Entry)>();
-        using FasterLogScanIterator iterator = _log.Scan(_log.BeginAddress, _log.CommittedUntilAddress);
-        while (iterator.GetNext(out byte[] entry, out int length, out long address, out _))
+        using var scanner = new LogScanner(this);
+        while (scanner.TryReadEntry(out long address, out ReadOnlyMemory<byte> entry))
         {
-            entries.Add((address, entry.AsSpan(0, length).ToArray()));
+            entries.Add((address, entry.ToArray()));
         }
 
         return entries;
@@ -291,7 +238,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Metrics.CommitFailed("timeout", 1);
-                throw new SpoolUnavailableException(SpoolUnavailableReason.BackPressure, $"The spool log memory stayed full for {_options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
+                throw new SpoolBusyException($"The spool log memory stayed full for {_options.CommitTimeout.TotalSeconds:0.###} s (disk too slow).");
             }
         }
         finally
@@ -311,39 +258,17 @@ public sealed partial class MessageSpool : IAsyncDisposable
         {
             Interlocked.Decrement(ref _activeOperations);
             throw unavailable is null
-                ? new SpoolUnavailableException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.")
-                : new SpoolUnavailableException(unavailable.Reason, unavailable.Message, unavailable);
+                ? new SpoolOutOfServiceException(SpoolUnavailableReason.ShuttingDown, "The spool is shutting down.")
+                : new SpoolOutOfServiceException(unavailable.Reason, unavailable.Message, unavailable);
         }
     }
 
     private void ExitOperation() => Interlocked.Decrement(ref _activeOperations);
 
-    private void CheckGap(long from, long to)
-    {
-        long pageMask = (1L << _options.PageSizeBits) - 1;
-        bool legitimate;
-        try
-        {
-            // The scan skips FastCommitMode's commit records, and FasterLog leaves the rest of a page zeroed when the
-            // next entry does not fit; anything else means the scan jumped over bytes (a zeroed length field), which
-            // would silently drop records.
-            legitimate = to > from && to - from <= pageMask && _rawLog.IsSkippableGap(from, to, pageAligned: (to & pageMask) == 0);
-        }
-        catch (Exception e) when (e is IOException or SpoolRecoveryException)
-        {
-            throw Corrupt(from, "cannot read the bytes the scan skipped: " + e.Message, e);
-        }
-
-        if (!legitimate)
-        {
-            throw Corrupt(from, $"the log scan skipped bytes up to address {to} that are not end-of-page padding");
-        }
-    }
-
     private async ValueTask<SpooledMessage?> ReadEnvelopeAsync(ReadOnlyMemory<byte> record, long address, HashSet<long> chunks, CancellationToken cancellationToken)
     {
         EnvelopeFields fields = ParseEnvelope(record.Span, address, chunks);
-        if (fields.ChunkAddresses.Length > 0 && fields.ChunkAddresses[0] < _log.BeginAddress)
+        if (fields.ChunkCount > 0 && fields.FirstChunkAddress < _log.BeginAddress)
         {
             return null; // its first chunks were truncated away, which happens only once every recipient was final
         }
@@ -355,9 +280,9 @@ public sealed partial class MessageSpool : IAsyncDisposable
 
         byte[] body = new byte[fields.BodyLength];
         int filled = 0;
-        for (int i = 0; i < fields.ChunkAddresses.Length; i++)
+        for (int i = 0; i < fields.ChunkCount; i++)
         {
-            long chunkAddress = fields.ChunkAddresses[i];
+            long chunkAddress = EnvelopeRecord.ChunkAddress(record.Span, i);
             byte[]? bytes;
             int length;
             try
@@ -378,7 +303,7 @@ public sealed partial class MessageSpool : IAsyncDisposable
             ValidateChunk(chunk, chunkAddress, fields.Id, i, address);
 
             ReadOnlySpan<byte> data = chunk[SpoolRecord.ChunkHeaderLength..];
-            if (data.Length > body.Length - filled - fields.Inline.Length)
+            if (data.Length > body.Length - filled - fields.InlineLength)
             {
                 throw Corrupt(address, $"chunks of message {fields.Id} hold more bytes than its body length {fields.BodyLength}");
             }
@@ -387,16 +312,17 @@ public sealed partial class MessageSpool : IAsyncDisposable
             filled += data.Length;
         }
 
-        if (filled + fields.Inline.Length != body.Length)
+        if (filled + fields.InlineLength != body.Length)
         {
-            throw Corrupt(address, $"message {fields.Id} has {filled + fields.Inline.Length} body bytes, its envelope says {fields.BodyLength}");
+            throw Corrupt(address, $"message {fields.Id} has {filled + fields.InlineLength} body bytes, its envelope says {fields.BodyLength}");
         }
 
-        record.Span.Slice(fields.InlineOffset, fields.Inline.Length).CopyTo(body.AsSpan(filled));
+        record.Span.Slice(fields.InlineOffset, fields.InlineLength).CopyTo(body.AsSpan(filled));
         return new SpooledMessage(fields.Id, address, fields.ReceivedAt, fields.Sender, fields.SenderParameters, fields.Recipients,
             fields.ClientAddress, fields.HeloName, fields.AuthenticatedUser, fields.Protocol, body)
         {
             Pool = fields.Pool,
+            Flags = fields.Flags,
         };
     }
 
@@ -404,95 +330,27 @@ public sealed partial class MessageSpool : IAsyncDisposable
     /// Addresses below the log's begin address are accepted: truncation removed them with the message final.</param>
     private EnvelopeFields ParseEnvelope(ReadOnlySpan<byte> record, long address, HashSet<long>? chunks)
     {
-        if (SpoolRecord.ReadHeader(record, address) != RecordKind.Envelope)
+        try
         {
-            throw Corrupt(address, "expected an envelope record");
+            return EnvelopeRecord.Parse(record, address, _log.BeginAddress, chunks);
         }
-
-        var reader = new SpoolRecord.FieldReader(record, address, SpoolRecord.HeaderLength);
-        var id = new SpoolMessageId((ulong)reader.ReadInt64("id"));
-        long receivedMs = reader.ReadInt64("received");
-        long bodyLength = reader.ReadInt64("body length");
-        uint flags = reader.ReadUInt32("flags");
-        uint chunkCount = reader.ReadUInt32("chunk count");
-        uint recipientCount = reader.ReadUInt32("recipient count");
-        uint inlineLength = reader.ReadUInt32("inline length");
-        if ((flags & ~(SpoolRecord.FlagAuthenticated | SpoolRecord.FlagPool)) != 0)
+        catch (SpoolCorruptException e)
         {
-            throw Corrupt(address, $"unknown envelope flags 0x{flags:X}");
+            Log.CorruptRecord(_logger, address, e);
+            throw;
         }
-
-        if (bodyLength < 0 || chunkCount > (uint)record.Length / 8 || recipientCount > (uint)record.Length / 8 || inlineLength > (uint)record.Length)
-        {
-            throw Corrupt(address, "envelope counts are impossible for its length");
-        }
-
-        if (receivedMs is < 0 or > 253402300799999)
-        {
-            throw Corrupt(address, $"received time {receivedMs} is out of range");
-        }
-
-        long[] chunkAddresses = chunkCount == 0 ? [] : new long[chunkCount];
-        int chunkAddressOffset = reader.Position;
-        for (int i = 0; i < chunkAddresses.Length; i++)
-        {
-            chunkAddresses[i] = reader.ReadInt64("chunk address");
-            if (chunks is not null && chunkAddresses[i] >= _log.BeginAddress && !chunks.Remove(chunkAddresses[i]))
-            {
-                throw Corrupt(address, $"message {id} references a body chunk at {chunkAddresses[i]} that is not a chunk earlier in the log");
-            }
-        }
-
-        // Shared strings: these repeat across a bulk queue, and a rebuild of millions of messages keeps them all.
-        string sender = SharedStrings.Envelope.Get(reader.ReadStringBytes("sender"));
-        string senderParameters = SharedStrings.Envelope.Get(reader.ReadStringBytes("sender parameters"));
-        string clientAddress = SharedStrings.ClientAddresses.Get(reader.ReadStringBytes("client address"));
-        string heloName = reader.ReadString("helo name");
-        string authenticatedUser = reader.ReadString("authenticated user");
-        string protocol = reader.ReadString("protocol");
-        string? pool = (flags & SpoolRecord.FlagPool) != 0 ? reader.ReadString("pool") : null;
-        var recipients = new SpooledRecipient[recipientCount];
-        for (int i = 0; i < recipients.Length; i++)
-        {
-            recipients[i] = new SpooledRecipient(reader.ReadString("recipient"), SharedStrings.Envelope.Get(reader.ReadStringBytes("recipient parameters")));
-        }
-
-        int inlineOffset = reader.Position;
-        ReadOnlySpan<byte> inline = reader.ReadBytes((int)inlineLength, "inline body");
-        if (reader.Position != record.Length)
-        {
-            throw Corrupt(address, $"{record.Length - reader.Position} unexplained bytes after the envelope fields");
-        }
-
-        return new EnvelopeFields(id, DateTimeOffset.FromUnixTimeMilliseconds(receivedMs), bodyLength, chunkAddresses, sender, senderParameters,
-            clientAddress, heloName, (flags & SpoolRecord.FlagAuthenticated) != 0 ? authenticatedUser : null, protocol, pool, recipients,
-            inlineOffset, new Range(inlineOffset, inlineOffset + inline.Length), chunkAddressOffset);
     }
+
+    /// <summary>Where the envelope record starts in the entry at <paramref name="address"/>: 0, or after a CopyForward's states.</summary>
+    private int EnvelopeOffset(ReadOnlySpan<byte> entry, long address) =>
+        ReadHeader(entry, address) == RecordKind.CopyForward
+            ? SpoolRecord.StateHeaderLength + ((int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]) * SpoolRecord.StateEntryLength)
+            : 0;
 
     private SpoolCorruptException Corrupt(long address, string message, Exception? inner = null)
     {
         SpoolCorruptException e = inner is null ? new SpoolCorruptException(address, message) : new SpoolCorruptException(address, message, inner);
         Log.CorruptRecord(_logger, address, e);
         return e;
-    }
-
-    private readonly record struct EnvelopeFields(
-        SpoolMessageId Id,
-        DateTimeOffset ReceivedAt,
-        long BodyLength,
-        long[] ChunkAddresses,
-        string Sender,
-        string SenderParameters,
-        string ClientAddress,
-        string HeloName,
-        string? AuthenticatedUser,
-        string Protocol,
-        string? Pool,
-        SpooledRecipient[] Recipients,
-        int InlineOffset,
-        Range InlineRange,
-        int ChunkAddressOffset)
-    {
-        public (int Offset, int Length) Inline => InlineRange.GetOffsetAndLength(int.MaxValue);
     }
 }

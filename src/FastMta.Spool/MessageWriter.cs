@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using FASTER.core;
 
@@ -32,6 +31,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     private byte[] _senderBuffer = [];
     private int _senderAddressLength;
     private int _senderParametersLength;
+    private EnvelopeFlags _flags;
     private byte[] _recipientBuffer = [];
     private int _recipientBytes;
     private string _clientAddress = string.Empty;
@@ -67,10 +67,22 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
     public long BodyLength { get; private set; }
 
-    /// <summary>UTF-8 reverse-path and its raw ESMTP parameters; an empty address is the null sender.</summary>
-    public void SetSender(ReadOnlySpan<byte> address, ReadOnlySpan<byte> parameters)
+    /// <summary>
+    /// UTF-8 reverse-path and its raw ESMTP parameters; an empty address is the null sender. The typed flags are read
+    /// from the parameter text (SMTPUTF8, BODY=8BITMIME); a caller that has parsed them already passes them instead.
+    /// </summary>
+    public void SetSender(ReadOnlySpan<byte> address, ReadOnlySpan<byte> parameters) =>
+        SetSender(address, parameters, EnvelopeRecord.FlagsFromParameters(parameters));
+
+    /// <summary>
+    /// UTF-8 reverse-path, its raw ESMTP parameters (kept verbatim) and what they declare, typed: the queue reads
+    /// <paramref name="flags"/> and never the text. They must agree with the text (the SMTP session and the HTTP API
+    /// take both from one parse).
+    /// </summary>
+    public void SetSender(ReadOnlySpan<byte> address, ReadOnlySpan<byte> parameters, EnvelopeFlags flags)
     {
         ThrowIfNotOpen();
+        _flags = flags;
         EnsureCapacity(ref _senderBuffer, 0, address.Length + parameters.Length);
         address.CopyTo(_senderBuffer);
         parameters.CopyTo(_senderBuffer.AsSpan(address.Length));
@@ -193,8 +205,10 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
     /// <summary>
     /// Appends the Envelope entry (with the last partial chunk inline) and waits until it is durably committed.
-    /// Throws <see cref="SpoolUnavailableException"/> on commit timeout or when the spool is shutting down or failed;
-    /// <see cref="InvalidOperationException"/> when there is no recipient or the envelope cannot fit one log page.
+    /// Throws <see cref="SpoolBusyException"/> on commit timeout (back-pressure), <see cref="SpoolOutOfServiceException"/>
+    /// when the spool is shutting down or its storage failed (both are <see cref="SpoolUnavailableException"/>s);
+    /// <see cref="InvalidOperationException"/> when there is no recipient or the envelope cannot fit one log page
+    /// (<see cref="SpoolEnvelopeTooLargeException"/>). On success the commit listener has been told before this returns.
     /// </summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken)
     {
@@ -275,14 +289,14 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             }
 
             _inlineLength = _currentFill;
-            _envelopeLength = ComputeEnvelopeLength();
+            _envelopeLength = EnvelopeRecord.Measure(Content());
             if (_envelopeLength > _spool.MaxEntryLength && _inlineLength > 0)
             {
                 // Huge envelope (many recipients): move the tail into a chunk of its own, keep only metadata inline.
                 await AppendChunkAsync(_current!, _currentFill, cancellationToken).ConfigureAwait(false);
                 _currentFill = 0;
                 _inlineLength = 0;
-                _envelopeLength = ComputeEnvelopeLength();
+                _envelopeLength = EnvelopeRecord.Measure(Content());
             }
 
             if (_envelopeLength > _spool.MaxEntryLength)
@@ -303,7 +317,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
             _state = State.Committed;
             _spool.Metrics.MessageCommitted(BodyLength);
-            _spool.MessageCommitted?.Invoke(BuildEnvelope(address));
+            _spool.CommitListener?.OnMessageCommitted(BuildEnvelope(address));
             UnpinLog();
         }
         catch
@@ -366,69 +380,25 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         return _chunkSize - _currentFill;
     }
 
-    private int ComputeEnvelopeLength()
+    /// <summary>The envelope as it stands, for the codec: spans over this writer's buffers.</summary>
+    private EnvelopeContent Content() => new()
     {
-        long length = SpoolRecord.EnvelopeFixedLength
-            + (8L * _chunkAddresses.Count)
-            + (4 * 6) + _senderAddressLength + _senderParametersLength
-            + Encoding.UTF8.GetByteCount(_clientAddress)
-            + Encoding.UTF8.GetByteCount(_heloName)
-            + (_authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(_authenticatedUser))
-            + Encoding.UTF8.GetByteCount(_protocol)
-            + (_pool is null ? 0 : 4 + Encoding.UTF8.GetByteCount(_pool))
-            + (8L * _recipients.Count) + _recipientBytes
-            + _inlineLength;
-        return length > int.MaxValue ? int.MaxValue : (int)length;
-    }
-
-    /// <summary>Serializes the envelope straight into the log page (called by FasterLog inside its epoch).</summary>
-    private void WriteEnvelope(Span<byte> destination)
-    {
-        SpoolRecord.WriteHeader(destination, RecordKind.Envelope, _envelopeLength);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], Id.Value);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], _receivedAtMs);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], BodyLength);
-        uint flags = (_authenticatedUser is null ? 0u : SpoolRecord.FlagAuthenticated) | (_pool is null ? 0u : SpoolRecord.FlagPool);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[32..], flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[36..], (uint)_chunkAddresses.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[40..], (uint)_recipients.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[44..], (uint)_inlineLength);
-        int position = SpoolRecord.EnvelopeFixedLength;
-        for (int i = 0; i < _chunkAddresses.Count; i++)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(destination[position..], _chunkAddresses[i]);
-            position += 8;
-        }
-
-        position += SpoolRecord.WriteBytes(destination[position..], _senderBuffer.AsSpan(0, _senderAddressLength));
-        position += SpoolRecord.WriteBytes(destination[position..], _senderBuffer.AsSpan(_senderAddressLength, _senderParametersLength));
-        position += SpoolRecord.WriteString(destination[position..], _clientAddress, Encoding.UTF8.GetByteCount(_clientAddress));
-        position += SpoolRecord.WriteString(destination[position..], _heloName, Encoding.UTF8.GetByteCount(_heloName));
-        position += SpoolRecord.WriteString(destination[position..], _authenticatedUser, _authenticatedUser is null ? 0 : Encoding.UTF8.GetByteCount(_authenticatedUser));
-        position += SpoolRecord.WriteString(destination[position..], _protocol, Encoding.UTF8.GetByteCount(_protocol));
-        if (_pool is not null)
-        {
-            position += SpoolRecord.WriteString(destination[position..], _pool, Encoding.UTF8.GetByteCount(_pool));
-        }
-
-        int offset = 0;
-        for (int i = 0; i < _recipients.Count; i++)
-        {
-            (int addressLength, int parametersLength) = _recipients[i];
-            position += SpoolRecord.WriteBytes(destination[position..], _recipientBuffer.AsSpan(offset, addressLength));
-            offset += addressLength;
-            position += SpoolRecord.WriteBytes(destination[position..], _recipientBuffer.AsSpan(offset, parametersLength));
-            offset += parametersLength;
-        }
-
-        if (_inlineLength > 0)
-        {
-            _current.AsSpan(0, _inlineLength).CopyTo(destination[position..]);
-            position += _inlineLength;
-        }
-
-        Debug.Assert(position == _envelopeLength, "envelope length mismatch");
-    }
+        Id = Id,
+        ReceivedAtUnixMs = _receivedAtMs,
+        BodyLength = BodyLength,
+        Flags = _flags,
+        ChunkAddresses = CollectionsMarshal.AsSpan(_chunkAddresses),
+        Sender = _senderBuffer.AsSpan(0, _senderAddressLength),
+        SenderParameters = _senderBuffer.AsSpan(_senderAddressLength, _senderParametersLength),
+        ClientAddress = _clientAddress,
+        HeloName = _heloName,
+        AuthenticatedUser = _authenticatedUser,
+        Protocol = _protocol,
+        Pool = _pool,
+        RecipientBytes = _recipientBuffer.AsSpan(0, _recipientBytes),
+        Recipients = CollectionsMarshal.AsSpan(_recipients),
+        Inline = _inlineLength == 0 ? default : _current.AsSpan(0, _inlineLength),
+    };
 
     /// <summary>Keeps truncation off this transaction's entries until the queue has indexed the message.</summary>
     private void PinLog()
@@ -471,6 +441,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
             list, SharedStrings.ClientAddresses.Get(_clientAddress), _authenticatedUser)
         {
             Pool = _pool,
+            Flags = _flags,
         };
     }
 
@@ -492,6 +463,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
         _recipientBytes = 0;
         _senderAddressLength = 0;
         _senderParametersLength = 0;
+        _flags = EnvelopeFlags.None;
         _clientAddress = string.Empty;
         _heloName = string.Empty;
         _authenticatedUser = null;
@@ -570,6 +542,6 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
         public int SerializedLength => _writer._envelopeLength;
 
-        public void SerializeTo(Span<byte> dest) => _writer.WriteEnvelope(dest);
+        public void SerializeTo(Span<byte> dest) => EnvelopeRecord.Write(dest, _writer.Content(), _writer._envelopeLength);
     }
 }

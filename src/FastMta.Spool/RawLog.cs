@@ -109,10 +109,33 @@ internal sealed class RawLog
         }
     }
 
-    /// <summary>True when [from, to) (within one page) holds only what a scan legitimately skips: FastCommitMode
-    /// commit records (negative length field, valid checksum), then, when <paramref name="pageAligned"/>, zeros to the
-    /// end of the page.</summary>
-    public bool IsSkippableGap(long from, long to, bool pageAligned)
+    /// <summary>
+    /// True when [from, to) holds only what a scan legitimately skips, page by page: FastCommitMode commit records
+    /// (negative length field, valid checksum), then, in a page the gap leaves, zeros to its end (FasterLog leaves the
+    /// rest of a page empty when the next entry does not fit). A gap may thus cross a page boundary: the padding at the
+    /// end of one page, then a commit record at the start of the next.
+    /// </summary>
+    public bool IsSkippableGap(long from, long to)
+    {
+        long pageSize = 1L << _pageSizeBits;
+        while (from < to)
+        {
+            long pageEnd = (from & ~(pageSize - 1)) + pageSize;
+            long end = Math.Min(pageEnd, to);
+            if (!IsSkippableInPage(from, end, pageAligned: end == pageEnd))
+            {
+                return false;
+            }
+
+            from = end;
+        }
+
+        return true;
+    }
+
+    /// <summary>True when [from, to) (within one page) holds only FastCommitMode commit records, then, when
+    /// <paramref name="pageAligned"/>, zeros to the end of the page.</summary>
+    private bool IsSkippableInPage(long from, long to, bool pageAligned)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(checked((int)(to - from)));
         try

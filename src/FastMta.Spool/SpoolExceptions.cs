@@ -44,16 +44,19 @@ public enum SpoolUnavailableReason
 
 /// <summary>
 /// The spool cannot accept the message now; <see cref="Reason"/> says why (back-pressure, shutting down, no space,
-/// storage failure). The message was not acknowledged and the client may retry.
+/// storage failure). The message was not acknowledged and the client may retry. Always one of the two kinds below,
+/// which mean different things to an operator: <see cref="SpoolBusyException"/> (this message waited too long, the
+/// next may pass) and <see cref="SpoolOutOfServiceException"/> (the spool takes no mail until something changes).
+/// Catching this base type catches both; the replies per <see cref="Reason"/> are documented on the reasons.
 /// </summary>
-public sealed class SpoolUnavailableException : Exception
+public abstract class SpoolUnavailableException : Exception
 {
-    public SpoolUnavailableException(SpoolUnavailableReason reason, string message) : base(message)
+    private protected SpoolUnavailableException(SpoolUnavailableReason reason, string message) : base(message)
     {
         Reason = reason;
     }
 
-    public SpoolUnavailableException(SpoolUnavailableReason reason, string message, Exception innerException) : base(message, innerException)
+    private protected SpoolUnavailableException(SpoolUnavailableReason reason, string message, Exception innerException) : base(message, innerException)
     {
         Reason = reason;
     }
@@ -62,6 +65,46 @@ public sealed class SpoolUnavailableException : Exception
 
     /// <summary>No space and storage failures are states of the spool (latched until they clear); the others concern one message.</summary>
     public bool IsLatched => Reason is SpoolUnavailableReason.NoSpace or SpoolUnavailableReason.StorageFailed;
+
+    /// <summary>A new instance of the same type and reason (one per refused waiter: one instance thrown on many threads would mix their stack traces).</summary>
+    internal SpoolUnavailableException Copy() => this switch
+    {
+        SpoolBusyException => InnerException is { } busyCause ? new SpoolBusyException(Message, busyCause) : new SpoolBusyException(Message),
+        _ => InnerException is { } cause ? new SpoolOutOfServiceException(Reason, Message, cause) : new SpoolOutOfServiceException(Reason, Message),
+    };
+}
+
+/// <summary>
+/// Back-pressure: this message's commit, or room for it in the log's memory, took longer than CommitTimeout (the disk
+/// is too slow or stalled). <see cref="SpoolUnavailableException.Reason"/> is always
+/// <see cref="SpoolUnavailableReason.BackPressure"/>. Try again: SMTP 451 4.3.0 (421 4.3.0 and close when it happens
+/// mid-body), HTTP 503 with Retry-After. Not a state of the spool: the next message may be accepted.
+/// </summary>
+public sealed class SpoolBusyException : SpoolUnavailableException
+{
+    public SpoolBusyException(string message) : base(SpoolUnavailableReason.BackPressure, message) { }
+
+    public SpoolBusyException(string message, Exception innerException) : base(SpoolUnavailableReason.BackPressure, message, innerException) { }
+}
+
+/// <summary>
+/// The spool is out of service: it is shutting down (<see cref="SpoolUnavailableReason.ShuttingDown"/>: SMTP 451 4.3.0
+/// at the commit, 421 4.3.2 and close mid-body), its disk is full (<see cref="SpoolUnavailableReason.NoSpace"/>: SMTP
+/// 452 4.3.1, 421 4.3.1 and close mid-body) or its storage or committer failed
+/// (<see cref="SpoolUnavailableReason.StorageFailed"/>: SMTP 451 4.3.0, 421 4.3.0 and close mid-body); HTTP 503 for
+/// each. No space and storage failures are latched (<see cref="MessageSpool.Unavailable"/>, /health, the availability
+/// gauge: an alert) until a retried write or commit succeeds.
+/// </summary>
+public sealed class SpoolOutOfServiceException : SpoolUnavailableException
+{
+    public SpoolOutOfServiceException(SpoolUnavailableReason reason, string message) : base(CheckReason(reason), message) { }
+
+    public SpoolOutOfServiceException(SpoolUnavailableReason reason, string message, Exception innerException)
+        : base(CheckReason(reason), message, innerException) { }
+
+    private static SpoolUnavailableReason CheckReason(SpoolUnavailableReason reason) => reason == SpoolUnavailableReason.BackPressure
+        ? throw new ArgumentOutOfRangeException(nameof(reason), reason, "Back-pressure is a SpoolBusyException, not out of service.")
+        : reason;
 }
 
 /// <summary>Another process holds the spool directory's lock (see <see cref="SpoolLock"/>); this one must not start on it.</summary>

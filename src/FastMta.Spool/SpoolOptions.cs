@@ -42,7 +42,7 @@ public sealed class SpoolOptions
 
     /// <summary>
     /// A commit that has not completed within this time fails the waiting writers with
-    /// <see cref="SpoolUnavailableException"/> (the SMTP side answers 451 4.3.0): back-pressure, never an unbounded wait.
+    /// <see cref="SpoolBusyException"/> (the SMTP side answers 451 4.3.0): back-pressure, never an unbounded wait.
     /// </summary>
     public TimeSpan CommitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -26,7 +26,10 @@ namespace FastMta.Spool;
 //  16  i64  received time, unix milliseconds
 //  24  i64  total body length (chunks + inline tail)
 //  32  u32  flags: bit 0 = an authenticated user is present (else AUTH was not used); bit 1 = an egress pool is
-//           named (added compatibly: records without it read as before); other bits must be 0
+//           named (added compatibly: records without it read as before); bit 2 = SMTPUTF8 and bit 3 = BODY=8BITMIME
+//           were declared (added compatibly: a record with neither bit has its flags read from the sender
+//           parameters' text, as before the bits existed; writers set them in agreement with that text); other bits
+//           must be 0. Layout, writing and parsing of this record: EnvelopeRecord.cs.
 //  36  u32  chunk count N
 //  40  u32  recipient count R
 //  44  u32  inline body length L
@@ -71,9 +74,6 @@ internal static class SpoolRecord
     public const byte FormatVersion = 1;
     public const int HeaderLength = 8;
     public const int ChunkHeaderLength = 24;
-    public const int EnvelopeFixedLength = 48;
-    public const uint FlagAuthenticated = 1;
-    public const uint FlagPool = 2;
     public const int StateHeaderLength = 24;
     public const int StateEntryLength = 24;
 
@@ -129,7 +129,7 @@ internal static class SpoolRecord
 
                 return kind;
             case RecordKind.Envelope:
-                if (record.Length < EnvelopeFixedLength)
+                if (record.Length < EnvelopeRecord.FixedLength)
                 {
                     throw new SpoolCorruptException(address, "envelope shorter than its fixed part");
                 }

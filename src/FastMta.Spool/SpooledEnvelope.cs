@@ -2,10 +2,17 @@ namespace FastMta.Spool;
 
 /// <summary>
 /// A committed message without its body: what the queue manager keeps in memory. The body stays in the log and is
-/// read with <see cref="MessageSpool.ReadBodyAsync"/> when the message is delivered.
+/// read with <see cref="MessageSpool.OpenBodyAsync(SpooledEnvelope, CancellationToken)"/> when the message is
+/// delivered: <see cref="LogAddress"/>, <see cref="Id"/> and <see cref="BodyLength"/> are all that needs (the entry
+/// there holds the chunk table and the inline tail at fixed places), so nothing is added per message for it.
 /// </summary>
 public sealed class SpooledEnvelope
 {
+    // ReplacesAddress as a long and a bool rather than a long? (16 bytes): the bool and Flags then share one 8-byte
+    // slot, and the object stays at its size before Flags existed (the queue keeps one per message, up to millions).
+    private readonly long _replacesAddress;
+    private readonly bool _replaces;
+
     internal SpooledEnvelope(
         SpoolMessageId id,
         long logAddress,
@@ -56,8 +63,19 @@ public sealed class SpooledEnvelope
     /// <summary>The egress pool the message asked for at reception (X-FastMta-Pool or the API's pool); null when none.</summary>
     public string? Pool { get; internal init; }
 
+    /// <summary>What MAIL FROM declared (SMTPUTF8, BODY=8BITMIME), typed; <see cref="SenderParameters"/> holds the same as text.</summary>
+    public EnvelopeFlags Flags { get; internal init; }
+
     /// <summary>For a copied-forward message: the address of the record it replaces; otherwise null.</summary>
-    public long? ReplacesAddress { get; internal init; }
+    public long? ReplacesAddress
+    {
+        get => _replaces ? _replacesAddress : null;
+        internal init
+        {
+            _replaces = value.HasValue;
+            _replacesAddress = value.GetValueOrDefault();
+        }
+    }
 
     /// <summary>For a copied-forward message: the recipient states carried with it; otherwise empty.</summary>
     public IReadOnlyList<RecipientState> CarriedStates { get; internal init; } = [];

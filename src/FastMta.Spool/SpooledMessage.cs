@@ -72,6 +72,9 @@ public sealed class SpooledMessage
     /// <summary>The egress pool the message asked for at reception; null when none.</summary>
     public string? Pool { get; internal init; }
 
+    /// <summary>What MAIL FROM declared (SMTPUTF8, BODY=8BITMIME), typed.</summary>
+    public EnvelopeFlags Flags { get; internal init; }
+
     /// <summary>The reassembled body (the Received header first, then the content).</summary>
     public ReadOnlyMemory<byte> Body { get; }
 }

@@ -25,8 +25,8 @@ internal sealed class StorageFault
         Since = Stopwatch.GetTimestamp();
         Description = Describe(errno);
         Refusal = kind == StorageFaultKind.NoSpace
-            ? new SpoolUnavailableException(SpoolUnavailableReason.NoSpace, "The spool's disk is full: " + Description + ". Mail is refused until space is freed.")
-            : new SpoolUnavailableException(SpoolUnavailableReason.StorageFailed, "The spool's disk failed a write: " + Description + ". Mail is refused until a retried write succeeds.");
+            ? new SpoolOutOfServiceException(SpoolUnavailableReason.NoSpace, "The spool's disk is full: " + Description + ". Mail is refused until space is freed.")
+            : new SpoolOutOfServiceException(SpoolUnavailableReason.StorageFailed, "The spool's disk failed a write: " + Description + ". Mail is refused until a retried write succeeds.");
     }
 
     public StorageFaultKind Kind { get; }
@@ -39,7 +39,7 @@ internal sealed class StorageFault
     public long Since { get; }
 
     /// <summary>The one exception every refusal during this fault throws (no allocation per refused message).</summary>
-    public SpoolUnavailableException Refusal { get; }
+    public SpoolOutOfServiceException Refusal { get; }
 
     public static StorageFaultKind Classify(uint errno) => errno is 28 or 122 ? StorageFaultKind.NoSpace : StorageFaultKind.IoError;
 

@@ -11,7 +11,7 @@ public sealed class DeliveryStateTests
         using var temp = new TempSpool();
         await using MessageSpool spool = await temp.OpenAsync();
         var seen = new List<SpooledEnvelope>();
-        spool.MessageCommitted = seen.Add;
+        spool.SetCommitListener(new CommitRecorder(seen.Add));
         SpoolMessageId id = await TempSpool.WriteAsync(spool, TempSpool.Body(1000, 1), recipients: 3);
 
         SpooledEnvelope envelope = Assert.Single(seen);
@@ -33,7 +33,7 @@ public sealed class DeliveryStateTests
         using var temp = new TempSpool(chunkSize: 64 * 1024);
         await using MessageSpool spool = await temp.OpenAsync();
         SpooledEnvelope? envelope = null;
-        spool.MessageCommitted = e => envelope = e;
+        spool.SetCommitListener(new CommitRecorder(e => envelope = e));
         byte[] body = TempSpool.Body(length, length);
         await TempSpool.WriteAsync(spool, body, piece: 5000);
 
@@ -53,7 +53,7 @@ public sealed class DeliveryStateTests
         using var temp = new TempSpool(chunkSize: 64 * 1024);
         await using MessageSpool spool = await temp.OpenAsync();
         SpooledEnvelope? envelope = null;
-        spool.MessageCommitted = e => envelope = e;
+        spool.SetCommitListener(new CommitRecorder(e => envelope = e));
         byte[] body = TempSpool.Body(length, length);
         await TempSpool.WriteAsync(spool, body, piece: 5000);
 
@@ -91,7 +91,7 @@ public sealed class DeliveryStateTests
         using var temp = new TempSpool(chunkSize: 64 * 1024);
         await using MessageSpool spool = await temp.OpenAsync();
         SpooledEnvelope? envelope = null;
-        spool.MessageCommitted = e => envelope = e;
+        spool.SetCommitListener(new CommitRecorder(e => envelope = e));
         byte[] body = TempSpool.Body((2 * 64 * 1024) + 99, 4);
         await TempSpool.WriteAsync(spool, body);
         SpooledEnvelope moved = await spool.CopyForwardAsync(envelope!, [], CancellationToken.None);
@@ -110,7 +110,7 @@ public sealed class DeliveryStateTests
         await using (MessageSpool spool = await temp.OpenAsync())
         {
             SpooledEnvelope? envelope = null;
-            spool.MessageCommitted = e => envelope = e;
+            spool.SetCommitListener(new CommitRecorder(e => envelope = e));
             await TempSpool.WriteAsync(spool, TempSpool.Body(100, 2), recipients: 3);
             address = envelope!.LogAddress;
             await spool.AppendStatesAsync(address, [new RecipientState(0, RecipientStatus.Deferred, 1, 1234567)], CancellationToken.None);
@@ -143,7 +143,7 @@ public sealed class DeliveryStateTests
         await using (MessageSpool spool = await temp.OpenAsync())
         {
             SpooledEnvelope? envelope = null;
-            spool.MessageCommitted = e => envelope = e;
+            spool.SetCommitListener(new CommitRecorder(e => envelope = e));
             await TempSpool.WriteAsync(spool, body, recipients: 2);
             original = envelope!;
             moved = await spool.CopyForwardAsync(original, [new RecipientState(1, RecipientStatus.Deferred, 4, 999)], CancellationToken.None);
@@ -176,7 +176,7 @@ public sealed class DeliveryStateTests
         SpooledEnvelope moved;
         await using (MessageSpool spool = await temp.OpenAsync())
         {
-            spool.MessageCommitted = e => committed = e;
+            spool.SetCommitListener(new CommitRecorder(e => committed = e));
             using (MessageWriter writer = spool.CreateWriter())
             {
                 writer.SetSender("s@example.test"u8, default);

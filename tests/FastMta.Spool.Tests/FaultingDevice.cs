@@ -16,10 +16,14 @@ internal sealed class FaultingDevice(IDevice inner) : DelegatingDevice(inner)
     private uint _errno;
     private int _failedWrites;
     private int _stalledWrites;
+    private long _writtenUntil;
 
     public int FailedWrites => Volatile.Read(ref _failedWrites);
 
     public int StalledWrites => Volatile.Read(ref _stalledWrites);
+
+    /// <summary>The end of the furthest write into segment 0 that reached the device beneath and completed without error.</summary>
+    public long WrittenUntil => Volatile.Read(ref _writtenUntil);
 
     /// <summary>Every write from now on fails with <paramref name="error"/> and writes nothing.</summary>
     public void FailWith(uint error)
@@ -60,7 +64,19 @@ internal sealed class FaultingDevice(IDevice inner) : DelegatingDevice(inner)
 
                 return;
             default:
-                Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, callback, context);
+                long end = segmentId == 0 ? (long)destinationAddress + numBytesToWrite : 0;
+                Inner.WriteAsync(sourceAddress, segmentId, destinationAddress, numBytesToWrite, (error, written, state) =>
+                {
+                    if (error == 0)
+                    {
+                        long seen;
+                        while (end > (seen = Volatile.Read(ref _writtenUntil)) && Interlocked.CompareExchange(ref _writtenUntil, end, seen) != seen)
+                        {
+                        }
+                    }
+
+                    callback(error, written, state);
+                }, context);
                 return;
         }
     }

@@ -6,11 +6,15 @@ namespace FastMta.Spool.Tests;
 /// </summary>
 public sealed class RecordFormatTests
 {
-    private const string SmallEnvelope =
+    internal const string SmallEnvelope =
         "464D01029A00000008070605040302010068E5CF8B010000020000000000000001000000000000000200000002000000080000006140622E746573740600000053495A453D32090000003139322E302E322E3106000000682E7465737401000000750600000045534D545041080000007840792E7465737400000000080000007A40792E746573740C0000004E4F544946593D4E455645524869";
 
     private const string ChunkedEnvelope =
         "464D0102A200000008070605040302010068E5CF8B0100000210000000000000010000000100000002000000020000004000000000000000080000006140622E746573740600000053495A453D32090000003139322E302E322E3106000000682E7465737401000000750600000045534D545041080000007840792E7465737400000000080000007A40792E746573740C0000004E4F544946593D4E455645524869";
+
+    // SmallEnvelope's message with sender parameters "SMTPUTF8 BODY=8BITMIME" and flags 0x0D (authenticated, SMTPUTF8, 8BITMIME).
+    private const string FlaggedEnvelope =
+        "464D0102AA00000008070605040302010068E5CF8B01000002000000000000000D000000000000000200000002000000080000006140622E7465737416000000534D54505554463820424F44593D384249544D494D45090000003139322E302E322E3106000000682E7465737401000000750600000045534D545041080000007840792E7465737400000000080000007A40792E746573740C0000004E4F544946593D4E455645524869";
 
     private const string ChunkHeader = "464D01011810000008070605040302010000000000000000";
 
@@ -72,6 +76,24 @@ public sealed class RecordFormatTests
         Assert.Equal(ChunkedEnvelope, Convert.ToHexString(entries[1].Entry));
     }
 
+    [Fact]
+    public async Task TypedFlagsAreBitsTwoAndThreeWithGoldenBytes()
+    {
+        using var temp = new TempSpool(chunkSize: 4096);
+        await using MessageSpool spool = await temp.OpenAsync();
+        using (MessageWriter writer = spool.CreateWriter())
+        {
+            Fill(writer);
+            writer.SetSender("a@b.test"u8, "SMTPUTF8 BODY=8BITMIME"u8, EnvelopeFlags.SmtpUtf8 | EnvelopeFlags.EightBitMime);
+            "Hi"u8.CopyTo(writer.GetSpan(2));
+            writer.Advance(2);
+            await writer.CommitAsync(CancellationToken.None);
+        }
+
+        (_, byte[] entry) = Assert.Single(spool.ReadRawEntries());
+        Assert.Equal(FlaggedEnvelope, Convert.ToHexString(entry));
+    }
+
     [Theory]
     [InlineData(0, 0x00, "bad magic")]
     [InlineData(2, 0x02, "unknown format version")]
@@ -88,7 +110,7 @@ public sealed class RecordFormatTests
         Assert.Contains("4242", e.Message);
     }
 
-    private static void Fill(MessageWriter writer)
+    internal static void Fill(MessageWriter writer)
     {
         writer.SetIdentity(new SpoolMessageId(0x0102030405060708UL), 1_700_000_000_000);
         writer.SetSender("a@b.test"u8, "SIZE=2"u8);

@@ -208,7 +208,7 @@ public sealed class RoundTripTests
         MessageWriter writer = spool.CreateWriter();
         writer.AddRecipient("a@example.test"u8, default);
         await spool.DisposeAsync();
-        await Assert.ThrowsAsync<SpoolUnavailableException>(async () => await writer.CommitAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<SpoolOutOfServiceException>(async () => await writer.CommitAsync(CancellationToken.None));
     }
 }
 

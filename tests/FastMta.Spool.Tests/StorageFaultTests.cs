@@ -32,7 +32,7 @@ public sealed class StorageFaultTests
 
             disk!.FailWith(errno);
             var started = Stopwatch.StartNew();
-            SpoolUnavailableException refused = await Assert.ThrowsAsync<SpoolUnavailableException>(
+            SpoolUnavailableException refused = await Assert.ThrowsAsync<SpoolOutOfServiceException>(
                 () => TempSpool.WriteAsync(spool, TempSpool.Body(50_000, 99)));
             // At once, not at the commit timeout (30 s here): the failed write, not a deadline, decided it.
             Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"refused after {started.Elapsed}");
@@ -44,7 +44,7 @@ public sealed class StorageFaultTests
             Assert.DoesNotContain(log.Lines, l => l.Contains("4294967295", StringComparison.Ordinal));
 
             // While latched every commit is refused the same way, without waiting.
-            await Assert.ThrowsAsync<SpoolUnavailableException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 98)));
+            await Assert.ThrowsAsync<SpoolOutOfServiceException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 98)));
             await Task.Delay(500);
             Assert.True(disk.FailedWrites >= 2, $"{disk.FailedWrites} failed writes: the held write is retried");
 
@@ -124,7 +124,7 @@ public sealed class StorageFaultTests
         }
 
         disk!.FailWith(28);
-        await Assert.ThrowsAsync<SpoolUnavailableException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 9)));
+        await Assert.ThrowsAsync<SpoolOutOfServiceException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 9)));
         var closing = Stopwatch.StartNew();
         await spool.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60)); // the final commit cannot complete: given up after 5 s
         Assert.True(closing.Elapsed < TimeSpan.FromSeconds(45), $"closing took {closing.Elapsed}");
@@ -152,7 +152,7 @@ public sealed class StorageFaultTests
             }
 
             device!.FailWith(5);
-            SpoolUnavailableException refused = await Assert.ThrowsAsync<SpoolUnavailableException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 9)));
+            SpoolUnavailableException refused = await Assert.ThrowsAsync<SpoolOutOfServiceException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 9)));
             Assert.Equal(SpoolUnavailableReason.StorageFailed, refused.Reason);
             var waited = Stopwatch.StartNew();
             while (log.Lines.Count(l => l.Contains("Spool committer failed", StringComparison.Ordinal)) < 2 && waited.Elapsed < Bound)
@@ -165,7 +165,7 @@ public sealed class StorageFaultTests
             Assert.Equal(SpoolUnavailableReason.StorageFailed, spool.Unavailable?.Reason);
             Assert.True(spool.Unavailable!.IsLatched);
             Assert.Contains("committer failed", spool.Unavailable.Message);
-            await Assert.ThrowsAsync<SpoolUnavailableException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 8)));
+            await Assert.ThrowsAsync<SpoolOutOfServiceException>(() => TempSpool.WriteAsync(spool, TempSpool.Body(10, 8)));
         }
 
         await using MessageSpool reopened = await temp.OpenAsync();

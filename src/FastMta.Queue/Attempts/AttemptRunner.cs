@@ -83,7 +83,7 @@ internal sealed class AttemptRunner : IDisposable
             try
             {
                 // Only the envelope entry is read here; the agent reads the chunks as it sends them.
-                body = await _spool.OpenBodyAsync(message.Envelope.LogAddress, abort).ConfigureAwait(false);
+                body = await _spool.OpenBodyAsync(message.Envelope, abort).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

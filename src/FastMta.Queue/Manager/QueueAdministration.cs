@@ -134,7 +134,7 @@ internal sealed class QueueAdministration(QueueGate gate, MessageIndex index, De
         foreach (DeliveryWork work in selected)
         {
             using MessageBody body = sendDsn
-                ? await spool.OpenBodyAsync(work.Message.Envelope.LogAddress, cancellationToken).ConfigureAwait(false)
+                ? await spool.OpenBodyAsync(work.Message.Envelope, cancellationToken).ConfigureAwait(false)
                 : MessageBody.Empty;
             var result = new DeliveryResult
             {
