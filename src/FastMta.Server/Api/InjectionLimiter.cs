@@ -73,7 +73,7 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
             type: "https://tools.ietf.org/html/rfc9110#section-15.6.4");
     }
 
-    [LoggerMessage(EventId = 5200, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 6200, Level = LogLevel.Warning,
         Message = "HTTP API: {Limit} injections in progress (Mta:Http:MaxConcurrentInjections); refused {Count} request(s) with 503 since the last report, the latest from {Client}")]
     private static partial void LogRefused(ILogger logger, int limit, long count, string client);
 }

@@ -79,9 +79,9 @@ internal static partial class ProblemResponses
         }
     }
 
-    [LoggerMessage(EventId = 5400, Level = LogLevel.Debug, Message = "HTTP {Method} {Path} refused with {Status}: {Reason}")]
+    [LoggerMessage(EventId = 6400, Level = LogLevel.Debug, Message = "HTTP {Method} {Path} refused with {Status}: {Reason}")]
     private static partial void LogBadRequest(ILogger logger, string method, PathString path, int status, string reason);
 
-    [LoggerMessage(EventId = 5401, Level = LogLevel.Error, Message = "HTTP {Method} {Path} failed with an unhandled exception; answered 500")]
+    [LoggerMessage(EventId = 6401, Level = LogLevel.Error, Message = "HTTP {Method} {Path} failed with an unhandled exception; answered 500")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);
 }
