@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Inbound;
 using FastMta.Server;
 using FastMta.Server.Admin;
@@ -38,7 +39,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()
 builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
-    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())
+    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>())
 {
     IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
 });

@@ -26,14 +26,15 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
     private long _nextEviction;
 
     /// <summary>Validates and applies <paramref name="options"/>; throws <see cref="ArgumentException"/> naming the bad key.</summary>
-    public TrafficShaper(ShapingOptions options, TimeProvider? timeProvider = null)
+    /// <param name="meters">Creates the shaper's meter (<see cref="MeterName"/>).</param>
+    public TrafficShaper(ShapingOptions options, IMeterFactory meters, TimeProvider? timeProvider = null)
     {
         _time = timeProvider ?? TimeProvider.System;
         _frequency = _time.TimestampFrequency;
         _evictionTicks = (long)(EvictionInterval.TotalSeconds * _frequency);
         _config = Compile(options);
         _nextEviction = _time.GetTimestamp() + _evictionTicks;
-        _metrics = new ShapingMetrics(this);
+        _metrics = new ShapingMetrics(this, meters);
     }
 
     public const string MeterName = ShapingMetrics.MeterName;
