@@ -60,6 +60,7 @@ builder.Services.AddProblemResponses(); // every HTTP error as application/probl
 // Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
 // the process's on /metrics (Monitoring/PrometheusMetrics.cs).
 builder.Services.AddPrometheusMetrics();
+builder.Services.AddSingleton<ApiMetrics>(); // the HTTP API's instruments, for endpoints, filters and problem responses
 builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API

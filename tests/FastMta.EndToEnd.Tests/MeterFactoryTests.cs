@@ -7,6 +7,7 @@ using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Inbound;
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
+using FastMta.Server.Api;
 using FastMta.Server.Webhooks;
 using FastMta.Shaping;
 using FastMta.Spool;
@@ -60,12 +61,13 @@ public sealed class MeterFactoryTests(ITestOutputHelper output)
         _ = new DestinationResolver(new DnsOptions(), new Dictionary<string, string>(), 25, TimeProvider.System,
             NullLogger<DestinationResolver>.Instance, meters);
         _ = new WebhookMetrics(meters);
+        _ = new ApiMetrics(meters);
 
         lock (published)
         {
             Assert.Equal(
-                new[] { DestinationResolver.MeterName, InboundMetrics.MeterName, OutboundMetrics.MeterName, TrafficShaper.MeterName, "FastMta.Spool",
-                    WebhookMetrics.MeterName },
+                new[] { DestinationResolver.MeterName, ApiMetrics.MeterName, InboundMetrics.MeterName, OutboundMetrics.MeterName,
+                    TrafficShaper.MeterName, "FastMta.Spool", WebhookMetrics.MeterName },
                 published.Keys.Order(StringComparer.Ordinal));
             Assert.Contains("fastmta.smtp.connections", published[InboundMetrics.MeterName]);
             Assert.Contains("fastmta.spool.messages.committed", published["FastMta.Spool"]);
@@ -73,6 +75,7 @@ public sealed class MeterFactoryTests(ITestOutputHelper output)
             Assert.Contains("fastmta.outbound.connections_opened", published[OutboundMetrics.MeterName]);
             Assert.Contains("fastmta.dns.lookups", published[DestinationResolver.MeterName]);
             Assert.Contains("fastmta.webhooks.events.posted", published[WebhookMetrics.MeterName]);
+            Assert.Contains("fastmta.http.requests", published[ApiMetrics.MeterName]);
         }
     }
 
