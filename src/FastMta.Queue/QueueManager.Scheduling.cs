@@ -65,7 +65,7 @@ public sealed partial class QueueManager
 
     /// <summary>Test hook (Mta:Testing:SchedulerFaults, never documented for operators): the next N scheduling passes
     /// that find mail in the queue throw, so that tests can see the supervisor report, back off and heal. Under the gate.</summary>
-    internal int SchedulerFaultsToInject { get; set; }
+    public int SchedulerFaultsToInject { get; set; }
 
     // The scheduler's body, run (and restarted after a failure) by schedulerLoop.
     private async Task RunSchedulerAsync(SupervisedLoop loop, CancellationToken stop)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
@@ -13,7 +14,7 @@ namespace FastMta.Server;
 // Traffic shaping: one TrafficShaper for the process, handed to the queue with the resolver as its site resolver;
 // Mta:Egress and Mta:Shaping are re-read when the configuration reloads (an invalid change is logged and ignored).
 internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, ILoggerFactory loggerFactory, TimeProvider time,
-    IConfiguration configuration) : IHostedService, IAsyncDisposable
+    IConfiguration configuration, IMeterFactory meters) : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private DeliveryLog? _deliveryLog;
@@ -77,13 +78,14 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         {
             FaultOnSender = configuration["Mta:Testing:DeliveryLogFaultSender"], // test hook, not an operator setting
         };
-        _pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
-        var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
+        _pool = new OutboundConnectionPool(delivery.Outbound, meters, loggerFactory, time);
+        var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>(), meters);
         var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
-        _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
+        var webhookMetrics = new WebhookMetrics(meters);
+        _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>(), webhookMetrics))];
         IDeliveryEventSink events = _webhooks.Count == 0 ? _deliveryLog : new DeliveryEventFanOut([_deliveryLog, .. _webhooks]);
         // The agent answers the shaper's idle-connection question from the pool's published state, lock-free.
-        _shaper = new TrafficShaper(settings.Shaping.Options, time, agent);
+        _shaper = new TrafficShaper(settings.Shaping.Options, meters, time, agent);
         _queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
             _shaper, resolver);
         // Test hook, not an operator setting: the scheduler's next N passes with mail queued throw (LongTimerTests).

@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using FastMta.Queue;
 using FastMta.Shaping;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Benchmarks.Queue;
@@ -37,14 +38,14 @@ public class SchedulingBenchmarks
     public async Task SetupAsync()
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-queue-bench", Guid.NewGuid().ToString("N"));
-        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance, TestMeters.Create());
         var options = new QueueOptions { Paused = true, MaxConcurrencyPerDestination = int.MaxValue, MaintenanceInterval = TimeSpan.FromHours(1) };
         if (Shaping)
         {
             var shaping = new ShapingOptions();
             shaping.DefaultRule.MessagesPerSecond = 100_000_000;
             shaping.DefaultRule.MaxConnections = 1_000_000;
-            _shaper = new TrafficShaper(shaping);
+            _shaper = new TrafficShaper(shaping, TestMeters.Create());
         }
 
         _queue = new QueueManager(_spool, new NoAgent(), new NoEvents(), options, NullLogger<QueueManager>.Instance, null, _shaper,

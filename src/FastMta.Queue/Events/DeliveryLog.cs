@@ -129,7 +129,7 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
 
     /// <summary>Test hook (Mta:Testing:DeliveryLogFaultSender): the writer throws when it reads an event with this
     /// sender, a stand-in for a bug.</summary>
-    internal string? FaultOnSender { get; set; }
+    public string? FaultOnSender { get; set; }
 
     // The writer, run (and restarted after a failure) by _loop. The batch in hand when it fails is lost; the event
     // that made it fail was already taken from the queue, so a restart does not meet it again.

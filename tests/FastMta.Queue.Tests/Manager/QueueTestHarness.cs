@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using FastMta.Shaping;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Queue.Tests.Manager;
@@ -61,8 +62,8 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
-        Shaper ??= Shaping is null ? null : new TrafficShaper(Shaping);
+        _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance, TestMeters.Create());
+        Shaper ??= Shaping is null ? null : new TrafficShaper(Shaping, TestMeters.Create());
         _queue = new QueueManager(_spool, Agent, Events, Options, NullLogger<QueueManager>.Instance, null, Shaper,
             Shaper is null ? null : new TableSites(Sites));
         await _queue.StartAsync(CancellationToken.None);
