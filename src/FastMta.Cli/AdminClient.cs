@@ -3,19 +3,24 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace FastMta.Cli;
 
 /// <summary>
 /// HTTP to the admin API. A 2xx answer comes back as its raw JSON text (printed as-is with --json, or read into the
-/// mirror records); anything else becomes <see cref="ServerRefusedException"/> carrying the RFC 9457 problem's title
+/// FastMta.Api.Contracts records); anything else becomes <see cref="ServerRefusedException"/> carrying the RFC 9457 problem's title
 /// and detail, and a transport failure becomes <see cref="ServerUnreachableException"/>. It does not retry: an operator
 /// command that failed is reported, not repeated behind the operator's back (bounce and delete are not idempotent in
 /// what they report).
 /// </summary>
 internal sealed class AdminClient : IDisposable
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // A request carries only the fields the command sets: the server reads an absent field as not given.
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private readonly HttpClient _http;
 

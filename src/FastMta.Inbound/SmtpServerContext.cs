@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using FastMta.Smtp;
@@ -19,12 +20,14 @@ public sealed class SmtpServerContext
     private readonly Dictionary<IPAddress, int> _perClient = [];
     private readonly Lock _perClientLock = new();
 
-    public SmtpServerContext(InboundOptions options, Func<MessageSpool> spool, ILoggerFactory loggerFactory, TimeProvider time)
+    public SmtpServerContext(InboundOptions options, Func<MessageSpool> spool, ILoggerFactory loggerFactory, TimeProvider time,
+        IMeterFactory meters)
     {
         Options = options;
         _spool = spool;
         Logger = loggerFactory.CreateLogger("FastMta.Inbound.SmtpSession");
         Time = time;
+        Metrics = new InboundMetrics(meters);
         AuthVerifier = new AuthVerifier(options, Logger, Metrics, time);
         Banner = Encoding.ASCII.GetBytes($"220 {options.Hostname} ESMTP\r\n");
         HeloReply = Encoding.ASCII.GetBytes($"250 {options.Hostname}\r\n");
@@ -43,7 +46,7 @@ public sealed class SmtpServerContext
     public ILogger Logger { get; }
     public TimeProvider Time { get; }
     internal AuthVerifier AuthVerifier { get; }
-    public InboundMetrics Metrics => InboundMetrics.Instance;
+    public InboundMetrics Metrics { get; }
     public byte[] Banner { get; }
     public byte[] HeloReply { get; }
     public byte[] HostnameUtf8 { get; }

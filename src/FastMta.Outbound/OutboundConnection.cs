@@ -85,9 +85,8 @@ public sealed partial class OutboundConnection : IAsyncDisposable
     /// </summary>
     /// <param name="ehloName">The name for EHLO/HELO; null = <see cref="OutboundOptions.EhloName"/>.</param>
     public static async Task<OutboundConnection> OpenAsync(IPEndPoint remote, string hostName, IPAddress? source,
-        string? ehloName, OutboundOptions options, ILogger logger, CancellationToken cancellationToken)
+        string? ehloName, OutboundOptions options, ILogger logger, OutboundMetrics metrics, CancellationToken cancellationToken)
     {
-        OutboundMetrics metrics = OutboundMetrics.Instance;
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         OutboundConnection? connection = null;
         try

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,13 +23,17 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
     private readonly ITimer _sweeper;
     private volatile bool _disposed;
 
-    public OutboundConnectionPool(OutboundOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    /// <param name="meters">Creates the outbound meter (<see cref="OutboundMetrics.MeterName"/>), shared by the pool's
+    /// connections and the agents that lease from it.</param>
+    public OutboundConnectionPool(OutboundOptions options, IMeterFactory meters, ILoggerFactory? loggerFactory = null,
+        TimeProvider? timeProvider = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConnectionsPerHost, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MessagesPerConnection, 1);
         _options = options;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<OutboundConnectionPool>();
         _time = timeProvider ?? TimeProvider.System;
+        Metrics = new OutboundMetrics(meters);
         // Sweep often enough that an idle connection lives at most about 1.25 x IdleTimeout.
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks,
             TimeSpan.FromSeconds(5).Ticks));
@@ -36,6 +41,9 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
     }
 
     public OutboundOptions Options => _options;
+
+    /// <summary>The outbound side's instruments: connections here, transactions and recipients in the agents.</summary>
+    public OutboundMetrics Metrics { get; }
 
     /// <summary>Connections open now (leased, idle or being opened) to one receiver address from one source and
     /// EHLO name (null = <see cref="OutboundOptions.EhloName"/>).</summary>
@@ -130,7 +138,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
                 try
                 {
                     OutboundConnection opened = await OutboundConnection.OpenAsync(remote, hostName, source, ehlo, _options,
-                        _logger, cancellationToken);
+                        _logger, Metrics, cancellationToken);
                     opened.MessageLimit = limit;
                     return opened;
                 }

@@ -7,26 +7,37 @@ namespace FastMta.Outbound;
 public sealed class OutboundMetrics
 {
     public const string MeterName = "FastMta.Outbound";
-    private static readonly Meter Meter = new(MeterName);
     private static readonly double[] DeliverySeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-    public static readonly OutboundMetrics Instance = new();
+    private readonly Counter<long> _connectionsOpened;
+    private readonly Counter<long> _connectionFailures;
+    private readonly UpDownCounter<long> _connectionsOpen;
+    private readonly Counter<long> _transactions;
+    private readonly Counter<long> _recipients;
+    private readonly Counter<long> _bareLineEndsRewritten;
+    private readonly Histogram<double> _deliveryDuration;
 
-    private readonly Counter<long> _connectionsOpened = Meter.CreateCounter<long>("fastmta.outbound.connections_opened", "{connection}",
-        description: "Outbound SMTP connections established (greeting and EHLO done).");
-    private readonly Counter<long> _connectionFailures = Meter.CreateCounter<long>("fastmta.outbound.connection_failures", "{connection}",
-        description: "Outbound connections that failed or died, by reason (connect, timeout, lost, greeting, helo, tls, tls_required, shutdown_421, protocol).");
-    private readonly UpDownCounter<long> _connectionsOpen = Meter.CreateUpDownCounter<long>("fastmta.outbound.connections_open", "{connection}",
-        description: "Outbound SMTP connections open now (leased or idle in the pool).");
-    private readonly Counter<long> _transactions = Meter.CreateCounter<long>("fastmta.outbound.transactions", "{transaction}",
-        description: "Mail transactions attempted (MAIL FROM sent, or refused locally for SIZE/SMTPUTF8).");
-    private readonly Counter<long> _recipients = Meter.CreateCounter<long>("fastmta.outbound.recipients", "{recipient}",
-        description: "Recipient delivery attempts, by outcome (delivered, deferred, failed).");
-    private readonly Counter<long> _bareLineEndsRewritten = Meter.CreateCounter<long>("fastmta.outbound.bare_line_end_bodies", "{message}",
-        description: "Bodies sent over DATA whose bare CRs or LFs were written as CRLF (only an older spool holds such content; 0 otherwise).");
-    private readonly Histogram<double> _deliveryDuration = Meter.CreateHistogram("fastmta.outbound.delivery.duration", "s",
-        "Time of one delivery call: DNS, connection lease and the SMTP transaction.",
-        tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DeliverySeconds });
+    /// <summary>Creates the instruments on the factory's "FastMta.Outbound" meter; one per server, shared by the pool's
+    /// connections and the delivery agent.</summary>
+    public OutboundMetrics(IMeterFactory meters)
+    {
+        Meter meter = meters.Create(MeterName);
+        _connectionsOpened = meter.CreateCounter<long>("fastmta.outbound.connections_opened", "{connection}",
+            description: "Outbound SMTP connections established (greeting and EHLO done).");
+        _connectionFailures = meter.CreateCounter<long>("fastmta.outbound.connection_failures", "{connection}",
+            description: "Outbound connections that failed or died, by reason (connect, timeout, lost, greeting, helo, tls, tls_required, shutdown_421, protocol).");
+        _connectionsOpen = meter.CreateUpDownCounter<long>("fastmta.outbound.connections_open", "{connection}",
+            description: "Outbound SMTP connections open now (leased or idle in the pool).");
+        _transactions = meter.CreateCounter<long>("fastmta.outbound.transactions", "{transaction}",
+            description: "Mail transactions attempted (MAIL FROM sent, or refused locally for SIZE/SMTPUTF8).");
+        _recipients = meter.CreateCounter<long>("fastmta.outbound.recipients", "{recipient}",
+            description: "Recipient delivery attempts, by outcome (delivered, deferred, failed).");
+        _bareLineEndsRewritten = meter.CreateCounter<long>("fastmta.outbound.bare_line_end_bodies", "{message}",
+            description: "Bodies sent over DATA whose bare CRs or LFs were written as CRLF (only an older spool holds such content; 0 otherwise).");
+        _deliveryDuration = meter.CreateHistogram("fastmta.outbound.delivery.duration", "s",
+            "Time of one delivery call: DNS, connection lease and the SMTP transaction.",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DeliverySeconds });
+    }
 
     public void ConnectionOpened()
     {

@@ -18,12 +18,13 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IIdleConnections
     private readonly IDestinationResolver _resolver;
     private readonly OutboundConnectionPool _pool;
     private readonly ILogger _logger;
-    private readonly OutboundMetrics _metrics = OutboundMetrics.Instance;
+    private readonly OutboundMetrics _metrics;
 
     public SmtpDeliveryAgent(IDestinationResolver resolver, OutboundConnectionPool pool, ILogger<SmtpDeliveryAgent>? logger = null)
     {
         _resolver = resolver;
         _pool = pool;
+        _metrics = pool.Metrics;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 

@@ -11,7 +11,7 @@ namespace FastMta.Queue;
 /// </summary>
 /// <remarks>The body returns when its work is over (asked to stop, or its input completed): that ends the loop.
 /// <see cref="Progress"/> is one volatile read in the steady state: the scheduler calls it once per pass.</remarks>
-internal sealed class SupervisedLoop
+public sealed class SupervisedLoop
 {
     internal static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -35,8 +35,10 @@ internal sealed class SupervisedLoop
         this._time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The metric label and log name (scheduler, maintenance, delivery_log, webhook).</summary>
     public string Name { get; }
 
+    /// <summary>What the loop does, as /health names it ("queue scheduler").</summary>
     public string Description { get; }
 
     /// <summary>How many times the body has been restarted after a failure (0 on the first run).</summary>

@@ -79,13 +79,14 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         _deliveryLog = configuration["Mta:Testing:DeliveryLogFaultSender"] is { Length: > 0 } poison
             ? DeliveryLogFaultStream.Open(delivery.DeliveryLogPath, poison, loggerFactory.CreateLogger<DeliveryLog>(), meters)
             : new DeliveryLog(delivery.DeliveryLogPath, loggerFactory.CreateLogger<DeliveryLog>(), meters);
-        _pool = new OutboundConnectionPool(delivery.Outbound, loggerFactory, time);
-        var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>());
+        _pool = new OutboundConnectionPool(delivery.Outbound, meters, loggerFactory, time);
+        var resolver = new DestinationResolver(delivery.Dns, delivery.Routes, delivery.Port, time, loggerFactory.CreateLogger<DestinationResolver>(), meters);
         var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
-        _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
+        var webhookMetrics = new WebhookMetrics(meters);
+        _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>(), webhookMetrics))];
         IDeliveryEventSink events = _webhooks.Count == 0 ? _deliveryLog : new DeliveryEventFanOut([_deliveryLog, .. _webhooks]);
         // The agent answers the shaper's idle-connection question from the pool's published state, lock-free.
-        _shaper = new TrafficShaper(settings.Shaping.Options, time, agent);
+        _shaper = new TrafficShaper(settings.Shaping.Options, meters, time, agent);
         _queue = new QueueManager(delivery.Queue, new QueueDependencies
         {
             Spool = spool.Spool,

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Inbound;
 using FastMta.Server;
 using FastMta.Server.Admin;
@@ -38,7 +39,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()
 builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
-    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())
+    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>())
 {
     IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
 });
@@ -59,6 +60,7 @@ builder.Services.AddProblemResponses(); // every HTTP error as application/probl
 // Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
 // the process's on /metrics (Monitoring/PrometheusMetrics.cs).
 builder.Services.AddPrometheusMetrics();
+builder.Services.AddSingleton<ApiMetrics>(); // the HTTP API's instruments, for endpoints, filters and problem responses
 builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API

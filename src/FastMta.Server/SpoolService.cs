@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastMta.Spool;
 
 namespace FastMta.Server;
@@ -5,7 +6,7 @@ namespace FastMta.Server;
 // Opens (recovers and verifies) the spool before Kestrel starts listening and closes it after Kestrel has drained:
 // hosted services registered before the server start first and stop last. A spool that fails verification stops
 // start-up: better no relay than one that silently lost its queue.
-internal sealed class SpoolService(MtaSettings settings, ILogger<SpoolService> logger) : IHostedService
+internal sealed class SpoolService(MtaSettings settings, ILogger<SpoolService> logger, IMeterFactory meters) : IHostedService
 {
     private MessageSpool? _spool;
 
@@ -15,7 +16,7 @@ internal sealed class SpoolService(MtaSettings settings, ILogger<SpoolService> l
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _spool = await MessageSpool.OpenAsync(settings.Spool, logger, cancellationToken);
+        _spool = await MessageSpool.OpenAsync(settings.Spool, logger, meters, cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -14,24 +14,26 @@ internal sealed class ShapingMetrics : IDisposable
     private static readonly string[] ResultNames =
         ["granted", "rate", "connections", "warmup", "suspended", "unknown_pool"];
 
-    private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _admissions;
+    private volatile TrafficShaper? _shaper;
 
-    public ShapingMetrics(TrafficShaper shaper)
+    public ShapingMetrics(TrafficShaper shaper, IMeterFactory meters)
     {
-        _admissions = _meter.CreateCounter<long>("fastmta.shaping.admissions", "{decision}",
+        _shaper = shaper;
+        Meter meter = meters.Create(MeterName);
+        _admissions = meter.CreateCounter<long>("fastmta.shaping.admissions", "{decision}",
             "Shaping decisions by pool, source and rule. result=granted is a message allowed to leave; rate, connections, "
             + "warmup and suspended say what held it back (from the source that could be ready soonest); a steady "
             + "rate or warmup share is the configured limit at work, not a fault.");
-        _meter.CreateObservableGauge("fastmta.shaping.connections", shaper.ObserveConnections, "{connection}",
+        meter.CreateObservableGauge("fastmta.shaping.connections", () => _shaper?.ObserveConnections() ?? [], "{connection}",
             "Connections in use per source and rule: attempt slots held (each attempt in flight uses one connection; idle pooled connections are not counted).");
-        _meter.CreateObservableGauge("fastmta.shaping.tokens", shaper.ObserveTokens, "{message}",
+        meter.CreateObservableGauge("fastmta.shaping.tokens", () => _shaper?.ObserveTokens() ?? [], "{message}",
             "Messages that may leave now per source and rule, for rules with one budget per rule (not PerDomain, not the default rule).");
-        _meter.CreateObservableGauge("fastmta.shaping.warmup.sent", shaper.ObserveWarmupSent, "{message}",
+        meter.CreateObservableGauge("fastmta.shaping.warmup.sent", () => _shaper?.ObserveWarmupSent() ?? [], "{message}",
             "Messages sent today (UTC) per source and rule by sources with a warmup plan.");
-        _meter.CreateObservableGauge("fastmta.shaping.warmup.sent_this_hour", shaper.ObserveWarmupSentThisHour, "{message}",
+        meter.CreateObservableGauge("fastmta.shaping.warmup.sent_this_hour", () => _shaper?.ObserveWarmupSentThisHour() ?? [], "{message}",
             "Messages sent in the current UTC hour per source and rule by sources with a warmup plan (hourly caps).");
-        _meter.CreateObservableGauge("fastmta.shaping.source.suspended", shaper.ObserveSuspended, "{source}",
+        meter.CreateObservableGauge("fastmta.shaping.source.suspended", () => _shaper?.ObserveSuspended() ?? [], "{source}",
             "1 while a source is suspended (by the admin API or the reputation layer), else 0.");
     }
 
@@ -52,5 +54,6 @@ internal sealed class ShapingMetrics : IDisposable
         _admissions.Add(1, in tags);
     }
 
-    public void Dispose() => _meter.Dispose();
+    // The factory's meter outlives the shaper: its gauges let go of it and report nothing from then on.
+    public void Dispose() => _shaper = null;
 }

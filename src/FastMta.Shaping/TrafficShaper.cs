@@ -36,9 +36,10 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 
     /// <summary>Validates and applies <paramref name="options"/>; throws <see cref="ShapingOptionsException"/> naming
     /// the field at fault.</summary>
+    /// <param name="meters">Creates the shaper's meter (<see cref="MeterName"/>).</param>
     /// <param name="idleConnections">Asked, when a rule's connection rate has no token left, whether the source has an
     /// idle pooled connection to the destination (then the attempt opens nothing and needs no token); null: never.</param>
-    public TrafficShaper(ShapingOptions options, TimeProvider? timeProvider = null, IIdleConnections? idleConnections = null)
+    public TrafficShaper(ShapingOptions options, IMeterFactory meters, TimeProvider? timeProvider = null, IIdleConnections? idleConnections = null)
     {
         _time = timeProvider ?? TimeProvider.System;
         _idleConnections = idleConnections;
@@ -46,7 +47,7 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
         _evictionTicks = (long)(EvictionInterval.TotalSeconds * _frequency);
         _config = Compile(options);
         _nextEviction = _time.GetTimestamp() + _evictionTicks;
-        _metrics = new ShapingMetrics(this);
+        _metrics = new ShapingMetrics(this, meters);
     }
 
     public const string MeterName = ShapingMetrics.MeterName;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FastMta.Spool;
 
+// Event ids 1000-1999 belong to FastMta.Spool (the ranges of every project: README, Monitoring, "Event ids").
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Spool opened at {Path}: log {BeginAddress}..{CommittedUntil}, watermark {Watermark}, verified in {ElapsedMs:F0} ms")]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using FASTER.core;
 using Microsoft.Extensions.Logging;
 
@@ -11,14 +12,17 @@ public sealed partial class MessageSpool
     /// <summary>Creates the directory if needed, opens FasterLog, recovers and verifies, starts the committer.</summary>
     /// <exception cref="SpoolRecoveryException">The spool cannot be trusted; FastMta must not start.</exception>
     /// <exception cref="SpoolLockedException">Another process has the spool open.</exception>
-    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, CancellationToken cancellationToken = default) =>
-        OpenAsync(options, logger, devices: null, cancellationToken);
+    /// <param name="meters">Creates the spool's meter (<see cref="SpoolMetrics.MeterName"/>).</param>
+    public static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, IMeterFactory meters, CancellationToken cancellationToken = default) =>
+        OpenAsync(options, logger, meters, devices: null, cancellationToken);
 
     /// <param name="devices">Tests: wrap the log segment device (a faulting device) and choose the retry interval.</param>
-    internal static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, SpoolDeviceHooks? devices, CancellationToken cancellationToken = default)
+    internal static Task<MessageSpool> OpenAsync(SpoolOptions options, ILogger logger, IMeterFactory meters, SpoolDeviceHooks? devices,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(meters);
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
@@ -62,7 +66,7 @@ public sealed partial class MessageSpool
                     break;
             }
 
-            metrics = new SpoolMetrics();
+            metrics = new SpoolMetrics(meters);
             var storage = new StorageHealth(logger, metrics, devices?.RetryInterval ?? StorageHealth.DefaultRetryInterval);
             bool writeThrough = resolved.Durability == SpoolDurability.Commit;
             // One device for both durabilities (Commit: O_SYNC; Relaxed: the page cache), behind the guard that holds a

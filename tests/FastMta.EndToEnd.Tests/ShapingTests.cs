@@ -355,7 +355,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
         Assert.True(corp.PerDomain);
         Assert.Equal((50, 20), (corp.SourceTotal!.MessagesPerSecond, corp.SourceTotal.MaxConnections));
         Assert.Equal(20, options.DefaultRule.MessagesPerSecond);
-        using (var shaper = new TrafficShaper(options))
+        using (var shaper = new TrafficShaper(options, TestMeters.Create()))
         {
             Assert.Equal("gmail", shaper.Match("example.net", "alt1.aspmx.l.google.com,aspmx.l.google.com").Name);
             Assert.Equal("tx", shaper.ChoosePool(null, null, "billing.example.com"));

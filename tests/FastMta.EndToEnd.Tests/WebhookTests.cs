@@ -58,8 +58,8 @@ public sealed class WebhookTests(ITestOutputHelper output)
         Events = events,
     };
 
-    private static WebhookPublisher Publisher(WebhookSettings settings, Meter? meter = null) =>
-        new(settings, NullLogger.Instance, new WebhookMetrics(meter ?? new Meter("FastMta.Webhooks.Test")));
+    private static WebhookPublisher Publisher(WebhookSettings settings, WebhookMetrics? metrics = null) =>
+        new(settings, NullLogger.Instance, metrics ?? new WebhookMetrics(TestMeters.Create()));
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
@@ -195,12 +195,13 @@ public sealed class WebhookTests(ITestOutputHelper output)
     [InlineData(false)]
     public async Task A_hanging_or_down_receiver_never_blocks_Publish_and_the_overflow_is_counted(bool hang)
     {
-        using var meter = new Meter("FastMta.Webhooks.Test");
+        using IMeterFactory meters = TestMeters.Create();
+        var metrics = new WebhookMetrics(meters);
         var dropped = new ConcurrentDictionary<string, long>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter == meter && instrument.Name == "fastmta.webhooks.events.dropped")
+            if (instrument.Meter == metrics.Meter && instrument.Name == "fastmta.webhooks.events.dropped")
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -223,7 +224,7 @@ public sealed class WebhookTests(ITestOutputHelper output)
             return 200;
         });
         Uri url = hang ? receiver.Url : new Uri($"http://{LoopbackSmtpSink.UnusedEndPoint(IPAddress.Loopback)}/events");
-        WebhookPublisher publisher = Publisher(Settings(url, timeoutSeconds: 0.5), meter);
+        WebhookPublisher publisher = Publisher(Settings(url, timeoutSeconds: 0.5), metrics);
         const int Events = 200_000;
         DeliveryEvent e = Event(1);
         var publishing = Stopwatch.StartNew();

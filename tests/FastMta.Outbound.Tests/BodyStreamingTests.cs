@@ -16,7 +16,7 @@ public sealed class BodyStreamingTests
     public async Task A_body_that_fails_to_read_mid_transfer_drops_the_connection_and_defers_without_a_truncated_message(bool chunking)
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Chunking = chunking });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
         DeliveryRequest plain = Request("x\r\n"u8.ToArray(), ["a@dest.test"]);
         using var failing = new FailingBody(pieces: 3, pieceLength: 100_000);

@@ -22,7 +22,7 @@ public sealed class DeliveryTests
     public async Task BodyArrivesByteIdentical(bool chunking, int segmentSize)
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Chunking = chunking });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         byte[] body = TrickyBody();
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request(body, ["a@dest.test", "b@dest.test"], segmentSize: segmentSize));
@@ -44,7 +44,7 @@ public sealed class DeliveryTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.BdatChunkSize = 1000;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         byte[] body = TrickyBody();
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request(body, ["a@dest.test"]));
@@ -58,7 +58,7 @@ public sealed class DeliveryTests
     public async Task DataBodyWithoutFinalCrlfGetsOneBeforeTheTerminator()
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Chunking = false });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("Subject: x\r\n\r\n.no end"u8.ToArray(), ["a@dest.test"]));
 
@@ -74,7 +74,7 @@ public sealed class DeliveryTests
     public async Task DataBodyWithBareLineEndsFromAnOlderSpoolGoesOutWithEachAsCrlf(int segmentSize)
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Chunking = false });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         long rewritten = 0;
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -102,7 +102,7 @@ public sealed class DeliveryTests
     public async Task MailRcptAndDataArePipelinedOnlyWhenOffered(bool pipelining)
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Pipelining = pipelining, Chunking = false });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test", "b@dest.test"]));
 
@@ -125,7 +125,7 @@ public sealed class DeliveryTests
                 _ => null,
             },
         });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint],
             Request("x\r\n"u8.ToArray(), ["ok@dest.test", "later@dest.test", "nobody@dest.test", "plain@dest.test"]));
@@ -145,7 +145,7 @@ public sealed class DeliveryTests
             Chunking = false,
             RcptReply = r => r.Address.StartsWith("bad", StringComparison.Ordinal) ? "550 5.1.1 no" : null,
         });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult first = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["bad1@dest.test", "bad2@dest.test"]));
         DeliveryResult second = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["good@dest.test"]));
@@ -163,7 +163,7 @@ public sealed class DeliveryTests
         {
             RcptReply = r => r.Address == "second@dest.test" && r.PreviousAttempts == 0 ? "421 4.7.0 closing" : null,
         });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["first@dest.test", "second@dest.test"]));
         DeliveryResult retry = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["second@dest.test"]));
@@ -182,7 +182,7 @@ public sealed class DeliveryTests
     public async Task RefusedFirstHostFallsBackToTheNext()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         IPEndPoint refused = LoopbackSmtpSink.UnusedEndPoint(IPAddress.Loopback);
 
         DeliveryResult result = await DeliverAsync(pool, [refused, sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test"]));
@@ -197,7 +197,7 @@ public sealed class DeliveryTests
     {
         await using var busy = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { GreetingRejection = "421 4.3.2 busy" });
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [busy.EndPoint, sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test"]));
 
@@ -208,7 +208,7 @@ public sealed class DeliveryTests
     [Fact]
     public async Task AllHostsFailingDefersWithTheLastError()
     {
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         IPEndPoint[] hosts = [LoopbackSmtpSink.UnusedEndPoint(IPAddress.Loopback), LoopbackSmtpSink.UnusedEndPoint(IPAddress.Loopback)];
 
         DeliveryResult result = await DeliverAsync(pool, hosts, Request("x\r\n"u8.ToArray(), ["a@dest.test", "b@dest.test"]));
@@ -226,7 +226,7 @@ public sealed class DeliveryTests
     public async Task ConnectionsAreBoundToTheSourceAddress()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options(IPAddress.Parse("127.0.0.2")));
+        await using var pool = new OutboundConnectionPool(Options(IPAddress.Parse("127.0.0.2")), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test"]));
 
@@ -242,7 +242,7 @@ public sealed class DeliveryTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.MessagesPerConnection = perConnection;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
 
         for (int i = 0; i < messages; i++)
         {
@@ -259,7 +259,7 @@ public sealed class DeliveryTests
     public async Task SmtpUtf8MessageToAServerWithoutItFailsWithoutSending()
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { SmtpUtf8 = false });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["jürgen@dest.test"], smtpUtf8: true));
 
@@ -273,7 +273,7 @@ public sealed class DeliveryTests
     public async Task SmtpUtf8AndEightBitMimeAreDeclaredWhenOffered()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint],
             Request("x\r\n"u8.ToArray(), ["jürgen@dest.test"], smtpUtf8: true, eightBit: true, sender: "ö@origin.test"));
@@ -289,7 +289,7 @@ public sealed class DeliveryTests
     public async Task BodyOverTheAdvertisedSizeFailsWithoutSending()
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { Size = 100 });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request(new byte[101], ["a@dest.test"]));
         DeliveryResult small = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test"]));
@@ -308,7 +308,7 @@ public sealed class DeliveryTests
             RcptReply = r => r.Address == "no@dest.test" ? "550 5.1.1 no" : null,
             DataReply = _ => "554 5.7.1 spam",
         });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test", "no@dest.test"]));
 
@@ -320,7 +320,7 @@ public sealed class DeliveryTests
     public async Task HeloIsUsedWhenEhloIsRefused()
     {
         await using var sink = new LoopbackSmtpSink(new LoopbackSmtpSinkOptions { RejectEhlo = true });
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         byte[] body = TrickyBody();
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request(body, ["a@dest.test"]));
@@ -338,7 +338,7 @@ public sealed class DeliveryTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.Tls = OutboundTlsMode.Required;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
 
         DeliveryResult result = await DeliverAsync(pool, [sink.EndPoint], Request("x\r\n"u8.ToArray(), ["a@dest.test"]));
 
@@ -352,7 +352,7 @@ public sealed class DeliveryTests
     [InlineData(ResolutionStatus.TemporaryFailure, RecipientOutcome.Deferred, 451, "4.4.3")]
     public async Task ResolutionFailuresSettleEveryRecipient(ResolutionStatus status, RecipientOutcome outcome, int code, string enhanced)
     {
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var resolver = new FixedResolver(new Destination { Status = status, EnhancedStatus = enhanced, Detail = "no way" });
         var agent = new SmtpDeliveryAgent(resolver, pool);
 

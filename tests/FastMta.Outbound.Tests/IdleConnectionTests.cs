@@ -18,7 +18,7 @@ public sealed class IdleConnectionTests
 
     private static DestinationResolver Resolver(LoopbackDnsServer dns, LoopbackSmtpSink sink) =>
         new(new DnsOptions { Servers = [dns.ServerSpec], Timeout = TimeSpan.FromSeconds(2), Retries = 0 }, new Dictionary<string, string>(),
-            sink.EndPoint.Port, TimeProvider.System, NullLogger<DestinationResolver>.Instance);
+            sink.EndPoint.Port, TimeProvider.System, NullLogger<DestinationResolver>.Instance, TestMeters.Create());
 
     [Fact]
     public async Task TheAgentAnswersFromTheResolverCacheAndNeverStartsALookup()
@@ -27,7 +27,7 @@ public sealed class IdleConnectionTests
         await using var dns = new LoopbackDnsServer();
         dns.AddMx("dest.test", 10, "mx1.dest.test");
         dns.AddA("mx1.dest.test", IPAddress.Loopback);
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(Resolver(dns, sink), pool);
 
         // Nothing resolved yet: no idle connection can exist, and asking must not send a query (it would be I/O started
@@ -56,7 +56,7 @@ public sealed class IdleConnectionTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.IdleTimeout = TimeSpan.FromMilliseconds(400);
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         Assert.False(pool.HasIdle(sink.EndPoint, null, null));
 
         OutboundConnection connection = await pool.LeaseAsync(sink.EndPoint, "mx1.test", null, CancellationToken.None).WaitAsync(TestTimeout);

@@ -15,7 +15,7 @@ public sealed class PoolAndExternalTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.MaxConnectionsPerHost = 2;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         DeliveryResult[] results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
@@ -33,7 +33,7 @@ public sealed class PoolAndExternalTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.IdleTimeout = TimeSpan.FromMilliseconds(200);
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         await agent.DeliverAsync(Request("x\r\n"u8.ToArray(), ["a@dest.test"]), CancellationToken.None).WaitAsync(TestTimeout);
@@ -51,7 +51,7 @@ public sealed class PoolAndExternalTests
     public async Task DisposingThePoolSendsQuitToIdleConnections()
     {
         await using var sink = new LoopbackSmtpSink();
-        var pool = new OutboundConnectionPool(Options());
+        var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
         await agent.DeliverAsync(Request("x\r\n"u8.ToArray(), ["a@dest.test"]), CancellationToken.None).WaitAsync(TestTimeout);
 
@@ -71,7 +71,7 @@ public sealed class PoolAndExternalTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.MaxConnectionsPerHost = 1;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         OutboundConnection held = await pool.LeaseAsync(sink.EndPoint, "mx1.test", null, CancellationToken.None).WaitAsync(TestTimeout);
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
@@ -108,7 +108,7 @@ public sealed class PoolAndExternalTests
         try
         {
             await WaitForListenerAsync(endPoint);
-            await using var pool = new OutboundConnectionPool(Options());
+            await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
             var agent = new SmtpDeliveryAgent(FixedResolver.For(endPoint), pool);
             byte[] body = TrickyBody();
 

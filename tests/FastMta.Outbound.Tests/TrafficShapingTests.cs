@@ -47,7 +47,7 @@ public sealed class TrafficShapingTests
     public async Task RequestSourceAndEhloNameWinAndEachGetsItsOwnConnection()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         DeliveryResult a = await agent.DeliverAsync(Shaped(1, SourceA, "a.example"), CancellationToken.None).WaitAsync(TestTimeout);
@@ -74,7 +74,7 @@ public sealed class TrafficShapingTests
     public async Task AConnectionIsNotReusedUnderAnotherEhloName()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         await agent.DeliverAsync(Shaped(1, SourceA, "a.example"), CancellationToken.None).WaitAsync(TestTimeout);
@@ -94,7 +94,7 @@ public sealed class TrafficShapingTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.MessagesPerConnection = 100;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         for (int i = 0; i < 5; i++)
@@ -115,7 +115,7 @@ public sealed class TrafficShapingTests
     public async Task AnIdleConnectionOverALowerRequestLimitIsClosedNotReused()
     {
         await using var sink = new LoopbackSmtpSink();
-        await using var pool = new OutboundConnectionPool(Options());
+        await using var pool = new OutboundConnectionPool(Options(), TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         await agent.DeliverAsync(Shaped(1), CancellationToken.None).WaitAsync(TestTimeout);
@@ -136,7 +136,7 @@ public sealed class TrafficShapingTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options();
         options.MessagesPerConnection = 2;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         for (int i = 0; i < 5; i++)
@@ -159,7 +159,7 @@ public sealed class TrafficShapingTests
         await using var sink = new LoopbackSmtpSink();
         OutboundOptions options = Options(SourceB);
         options.MessagesPerConnection = 1;
-        await using var pool = new OutboundConnectionPool(options);
+        await using var pool = new OutboundConnectionPool(options, TestMeters.Create());
         var agent = new SmtpDeliveryAgent(FixedResolver.For(sink.EndPoint), pool);
 
         for (int i = 0; i < 3; i++)

@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class ConnectionTests
@@ -8,7 +10,7 @@ public sealed class ConnectionTests
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("two", "two.example");
         rule.MaxConnections = 2;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Admission first = shaper.TryAdmit("default", "two.example", "mx");
         Admission second = shaper.TryAdmit("default", "two.example", "mx");
@@ -38,7 +40,7 @@ public sealed class ConnectionTests
         rule.MaxConnections = 1;
         ShapingOptions options = Shapers.Options(rule);
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         Admission first = shaper.TryAdmit("default", "one.example", "mx");
         Admission second = shaper.TryAdmit("default", "one.example", "mx");
@@ -55,7 +57,7 @@ public sealed class ConnectionTests
         rule.MaxMessagesPerConnection = 3;
         rule.MessagesPerSecond = 10;
         rule.Burst = 2;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Admission admission = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(3, admission.Rule!.MaxMessagesPerConnection);
@@ -74,7 +76,7 @@ public sealed class ConnectionTests
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.ConnectionsPerMinute = 2;
         var idle = new IdleConnections();
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock, idle);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock, idle);
 
         Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
         Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
@@ -95,7 +97,7 @@ public sealed class ConnectionTests
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.ConnectionsPerMinute = 1;
         var idle = new IdleConnections();
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock, idle);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock, idle);
 
         // An attempt that took the token but reused an open connection gives it back.
         for (int i = 0; i < 3; i++)
@@ -133,7 +135,7 @@ public sealed class ConnectionTests
         ShapingRule limited = Shapers.Rule("r", "r.example");
         limited.ConnectionsPerMinute = 2;
         var idle = new IdleConnections();
-        using var shaper = new TrafficShaper(Shapers.Options(limited, Shapers.Rule("free", "free.example")), clock, idle);
+        using var shaper = new TrafficShaper(Shapers.Options(limited, Shapers.Rule("free", "free.example")), TestMeters.Create(), clock, idle);
 
         for (int i = 0; i < 10; i++)
         {
@@ -168,7 +170,7 @@ public sealed class ConnectionTests
     {
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.MaxConnections = 7;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), new ManualTimeProvider());
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), new ManualTimeProvider());
         int inUse = 0;
         int peak = 0;
         Parallel.For(0, 8, _ =>

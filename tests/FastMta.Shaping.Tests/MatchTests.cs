@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class MatchTests
@@ -25,14 +27,14 @@ public sealed class MatchTests
     [InlineData("customer.org", "", "default")]
     public void PrecedenceIsExactThenLongestDomainSuffixThenLongestMxSuffixThenDefault(string domain, string site, string rule)
     {
-        using var shaper = new TrafficShaper(Rules(), new ManualTimeProvider());
+        using var shaper = new TrafficShaper(Rules(), TestMeters.Create(), new ManualTimeProvider());
         Assert.Equal(rule, shaper.Match(domain, site).Name);
     }
 
     [Fact]
     public void DomainsHostedByOneProviderShareTheMxRuleBudget()
     {
-        using var shaper = new TrafficShaper(Rules(), new ManualTimeProvider());
+        using var shaper = new TrafficShaper(Rules(), TestMeters.Create(), new ManualTimeProvider());
 
         Assert.True(shaper.AdmitOnce("one.org", "mx.smtp.google.com"));
         Assert.True(shaper.AdmitOnce("one.org", "mx.smtp.google.com"));
@@ -49,7 +51,7 @@ public sealed class MatchTests
         options.DefaultRule.MessagesPerSecond = 1;
         ShapingRule perDomain = new() { Name = "hosted", PerDomain = true, MessagesPerSecond = 1, Match = new ShapingMatch { DomainSuffixes = [".hosted.example"] } };
         options.Rules.Add(perDomain);
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         Assert.Equal(1, shaper.AdmitAll("a.org", "mx.a.org"));
         Assert.Equal(1, shaper.AdmitAll("b.org", "mx.b.org"));
@@ -68,7 +70,7 @@ public sealed class MatchTests
         ShapingOptions options = Rules();
         options.DefaultRule.MaxConnections = 4;
         options.DefaultRule.MaxRecipientsPerTransaction = 50;
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         ShapingRule google = shaper.Match("x.org", "smtp.google.com");
         Assert.Equal((4, 50, 3, 100), (google.MaxConnections, google.MaxRecipientsPerTransaction, google.MessagesPerSecond, google.MaxMessagesPerConnection));

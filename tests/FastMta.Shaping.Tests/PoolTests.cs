@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class PoolTests
@@ -8,7 +10,7 @@ public sealed class PoolTests
         ShapingOptions options = Shapers.Options();
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3), Shapers.Source("c", 4)];
         options.Pools = [Shapers.Pool("bulk", ("a", 5), ("b", 3), ("c", 2))];
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         var counts = new Dictionary<string, int>();
         for (int i = 0; i < 10_000; i++)
@@ -30,7 +32,7 @@ public sealed class PoolTests
         ShapingOptions options = Shapers.Options();
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3), Shapers.Source("c", 4)];
         options.Pools = [Shapers.Pool("p", ("a", 5), ("b", 1), ("c", 1))];
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         string order = string.Concat(Enumerable.Range(0, 7).Select(_ =>
         {
@@ -47,7 +49,7 @@ public sealed class PoolTests
         var clock = new ManualTimeProvider();
         ShapingOptions options = Shapers.Options();
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         Assert.True(shaper.SuspendSource("a"));
         Assert.False(shaper.SuspendSource("nope"));
@@ -78,7 +80,7 @@ public sealed class PoolTests
         rule.MessagesPerSecond = 1;
         ShapingOptions options = Shapers.Options(rule);
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         Assert.True(shaper.AdmitOnce("r.example"));
         clock.Advance(TimeSpan.FromMilliseconds(400));
@@ -96,7 +98,7 @@ public sealed class PoolTests
         options.Sources = [Shapers.Source("a", 2)];
         options.Pools = [Shapers.Pool("header", ("a", 1)), Shapers.Pool("api", ("a", 1)), Shapers.Pool("news", ("a", 1))];
         options.SenderDomainPools["news.example"] = "news";
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
 
         Assert.Equal("header", shaper.ChoosePool("header", "api", "news.example"));
         Assert.Equal("api", shaper.ChoosePool(null, "api", "news.example"));

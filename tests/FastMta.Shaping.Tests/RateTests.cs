@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class RateTests
@@ -9,7 +11,7 @@ public sealed class RateTests
         ShapingRule rule = Shapers.Rule("slow", "slow.example");
         rule.MessagesPerSecond = 10;
         rule.Burst = 5;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Assert.Equal(5, shaper.AdmitAll("slow.example"));
         long total = 5;
@@ -32,7 +34,7 @@ public sealed class RateTests
         ShapingRule rule = Shapers.Rule("slow", "slow.example");
         rule.MessagesPerSecond = 4;
         rule.Burst = 1;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Assert.True(shaper.AdmitOnce("slow.example"));
         clock.Advance(TimeSpan.FromMilliseconds(100));
@@ -52,7 +54,7 @@ public sealed class RateTests
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("minute", "m.example");
         rule.MessagesPerMinute = 30;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Assert.Equal(30, shaper.AdmitAll("m.example"));
         long total = 30;
@@ -76,7 +78,7 @@ public sealed class RateTests
         rule.MessagesPerHour = 7;
         rule.MessagesPerSecond = 2;
         rule.Burst = 1;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         // The per-second cell paces the hour's bucket of 7: one now, one each half second after.
         Assert.Equal(1, shaper.AdmitAll("h.example"));
@@ -112,7 +114,7 @@ public sealed class RateTests
         rule.SourceTotal = new SourceTotalLimits { MessagesPerSecond = 8 };
         ShapingOptions options = Shapers.Options(rule);
         options.Sources = [Shapers.Source("s1", 2)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         Assert.Equal(5, shaper.AdmitAll("a.example"));
         Assert.Equal(3, shaper.AdmitAll("b.example"));
@@ -127,7 +129,7 @@ public sealed class RateTests
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("r", "a.example");
         rule.MessagesPerSecond = 2;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Assert.Equal(2, shaper.AdmitAll("a.example"));
         Assert.Equal(0, shaper.EvictIdle());

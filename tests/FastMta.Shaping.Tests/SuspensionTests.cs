@@ -1,3 +1,4 @@
+using FastMta.Tests.Shared;
 namespace FastMta.Shaping.Tests;
 
 // The shaper is the one record of source suspensions: what it answers is what the admin API shows.
@@ -9,7 +10,7 @@ public sealed class SuspensionTests
         var clock = new ManualTimeProvider();
         ShapingOptions options = Shapers.Options();
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         Assert.False(shaper.IsSourceSuspended("a", out DateTimeOffset? until));
         Assert.Null(until);
@@ -35,7 +36,7 @@ public sealed class SuspensionTests
     {
         ShapingOptions options = Shapers.Options();
         options.Sources = [Shapers.Source("a", 2)];
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
         shaper.SuspendSource("a");
 
         shaper.Update(Shapers.Options()); // "a" removed: only the implicit default source

@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class UpdateTests
@@ -9,7 +11,7 @@ public sealed class UpdateTests
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.MessagesPerSecond = 2;
         rule.MaxConnections = 1;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        using var shaper = new TrafficShaper(Shapers.Options(rule), TestMeters.Create(), clock);
 
         Admission held = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "r.example", "mx").Result);
@@ -38,7 +40,7 @@ public sealed class UpdateTests
     {
         ShapingOptions options = Shapers.Options(Shapers.Rule("r", "r.example"));
         options.Sources = [Shapers.Source("a", 2), Shapers.Source("b", 3)];
-        using var shaper = new TrafficShaper(options, new ManualTimeProvider());
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), new ManualTimeProvider());
         shaper.SuspendSource("a");
 
         ShapingOptions next = Shapers.Options();
@@ -51,7 +53,7 @@ public sealed class UpdateTests
     [Fact]
     public void AnInvalidUpdateThrowsAndKeepsTheOldConfiguration()
     {
-        using var shaper = new TrafficShaper(Shapers.Options(Shapers.Rule("r", "r.example")), new ManualTimeProvider());
+        using var shaper = new TrafficShaper(Shapers.Options(Shapers.Rule("r", "r.example")), TestMeters.Create(), new ManualTimeProvider());
         ShapingRule bad = Shapers.Rule("r", "r.example");
         bad.MessagesPerMinute = 0;
         Assert.Throws<ShapingOptionsException>(() => shaper.Update(Shapers.Options(bad)));

@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class ValidationTests
@@ -63,7 +65,7 @@ public sealed class ValidationTests
     [Fact]
     public void DefaultsAreValidAndGiveOneUnboundSourceInTheDefaultPool()
     {
-        using var shaper = new TrafficShaper(new ShapingOptions(), new ManualTimeProvider());
+        using var shaper = new TrafficShaper(new ShapingOptions(), TestMeters.Create(), new ManualTimeProvider());
         Admission admission = shaper.TryAdmit("default", "example.org", "mx.example.org");
         Assert.True(admission.Granted);
         Assert.Equal("default", admission.Source!.Name);

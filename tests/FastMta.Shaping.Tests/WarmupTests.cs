@@ -1,3 +1,5 @@
+using FastMta.Tests.Shared;
+
 namespace FastMta.Shaping.Tests;
 
 public sealed class WarmupTests
@@ -11,7 +13,7 @@ public sealed class WarmupTests
         ShapingRule gmail = Shapers.Rule("gmail", "gmail.com");
         ShapingOptions options = Shapers.Options(gmail);
         options.Sources = [Shapers.Source("new", 2, new WarmupPlan { StartDate = Start, DailyCaps = [3, 5, 8] })];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         int[] expected = [3, 5, 8];
         for (int day = 0; day < 3; day++)
@@ -35,7 +37,7 @@ public sealed class WarmupTests
         var clock = new ManualTimeProvider(ManualTimeProvider.Monday);
         ShapingOptions options = Shapers.Options(Shapers.Rule("gmail", "gmail.com"));
         options.Sources = [Shapers.Source("new", 2, new WarmupPlan { StartDate = Start, DailyCaps = [25, 40], HourlyCaps = [10, 20] })];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         var perHour = new List<int>();
         for (int hour = 0; hour < 48; hour++)
@@ -68,7 +70,7 @@ public sealed class WarmupTests
         var plan = new WarmupPlan { StartDate = Start.AddDays(-1), DailyCaps = [10, 20] };
         plan.RuleCaps["gmail"] = [1, 2];
         options.Sources = [Shapers.Source("new", 2, plan)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         Assert.Equal(2, Admit(shaper, "gmail.com", 100));
         Assert.Equal(20, Admit(shaper, "other.example", 100));
@@ -82,7 +84,7 @@ public sealed class WarmupTests
         var clock = new ManualTimeProvider();
         ShapingOptions options = Shapers.Options(Shapers.Rule("gmail", "gmail.com"));
         options.Sources = [Shapers.Source("new", 2, new WarmupPlan { StartDate = Start, DailyCaps = [2] }), Shapers.Source("old", 3)];
-        using var shaper = new TrafficShaper(options, clock);
+        using var shaper = new TrafficShaper(options, TestMeters.Create(), clock);
 
         var bySource = new Dictionary<string, int>();
         for (int i = 0; i < 10; i++)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastMta.Tests.Shared;
 
 namespace FastMta.Spool.Tests;
 
@@ -65,7 +66,7 @@ public sealed class DurabilityTests
                 string again = copy + "-" + reopenAs;
                 CopyDirectory(copy, again);
                 var options = new SpoolOptions { Path = again, Durability = reopenAs };
-                await using (MessageSpool spool = await MessageSpool.OpenAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+                await using (MessageSpool spool = await MessageSpool.OpenAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TestMeters.Create()))
                 {
                     List<SpooledMessage> all = await TempSpool.ReadAllAsync(spool);
                     Assert.Equal(bodies.Count, all.Count);

@@ -1,4 +1,5 @@
 using System.Text;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Spool.Tests;
@@ -26,10 +27,10 @@ internal sealed class TempSpool : IDisposable
 
     public string SegmentFile(int segment = 0) => System.IO.Path.Combine(Path, "hlog.log." + segment);
 
-    public Task<MessageSpool> OpenAsync() => MessageSpool.OpenAsync(Options, NullLogger.Instance);
+    public Task<MessageSpool> OpenAsync() => MessageSpool.OpenAsync(Options, NullLogger.Instance, TestMeters.Create());
 
     public Task<MessageSpool> OpenAsync(SpoolDeviceHooks devices, Microsoft.Extensions.Logging.ILogger? logger = null) =>
-        MessageSpool.OpenAsync(Options, logger ?? NullLogger.Instance, devices);
+        MessageSpool.OpenAsync(Options, logger ?? NullLogger.Instance, TestMeters.Create(), devices);
 
     public void Dispose()
     {

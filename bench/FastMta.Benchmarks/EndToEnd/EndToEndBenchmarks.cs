@@ -7,6 +7,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using FastMta.Inbound;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -57,7 +58,7 @@ public class EndToEndBenchmarks
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-e2e-bench", Guid.NewGuid().ToString("N"));
         var spoolOptions = new SpoolOptions { Path = _directory };
-        _spool = await MessageSpool.OpenAsync(spoolOptions, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(spoolOptions, NullLogger.Instance, TestMeters.Create());
         await FillLogMemoryAsync(_spool, 1L << spoolOptions.MemorySizeBits);
         _body = CreateBody(BodySize);
         _transport = new InMemoryTransport();
@@ -66,7 +67,7 @@ public class EndToEndBenchmarks
             Hostname = "mta.bench.example",
             RelayNetworks = [IPNetwork.Parse("127.0.0.0/8")],
         };
-        var server = new SmtpServerContext(inbound, () => _spool, NullLoggerFactory.Instance, TimeProvider.System);
+        var server = new SmtpServerContext(inbound, () => _spool, NullLoggerFactory.Instance, TimeProvider.System, TestMeters.Create());
 
         // UseKestrelCore registers no socket transport: the in-memory one is the only IConnectionListenerFactory.
         _host = new HostBuilder()

@@ -1,9 +1,9 @@
-using System.Diagnostics.Metrics;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using FastMta.Queue;
 using FastMta.Shaping;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Benchmarks.Queue;
@@ -38,19 +38,19 @@ public class SchedulingBenchmarks
     public async Task SetupAsync()
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-queue-bench", Guid.NewGuid().ToString("N"));
-        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance, TestMeters.Create());
         var options = new QueueOptions { Paused = true, MaxConcurrencyPerDestination = int.MaxValue, MaintenanceInterval = TimeSpan.FromHours(1) };
         if (Shaping)
         {
             var shaping = new ShapingOptions();
             shaping.DefaultRule.MessagesPerSecond = 100_000_000;
             shaping.DefaultRule.MaxConnections = 1_000_000;
-            _shaper = new TrafficShaper(shaping);
+            _shaper = new TrafficShaper(shaping, TestMeters.Create());
         }
         else
         {
             // The queue always shapes; "unshaped" is the default configuration with connection limits out of the way.
-            _shaper = new TrafficShaper(new ShapingOptions { DefaultRule = { MaxConnections = 1_000_000 } });
+            _shaper = new TrafficShaper(new ShapingOptions { DefaultRule = { MaxConnections = 1_000_000 } }, TestMeters.Create());
         }
 
         _queue = new QueueManager(options, new QueueDependencies
@@ -61,7 +61,7 @@ public class SchedulingBenchmarks
             Shaper = _shaper,
             Sites = new SelfSites(),
             Logger = NullLogger<QueueManager>.Instance,
-            Meters = new BenchMeters(),
+            Meters = TestMeters.Create(),
         });
         await _queue.StartAsync(CancellationToken.None);
         byte[] body = Encoding.ASCII.GetBytes("Subject: bench\r\n\r\n" + new string('x', 1000) + "\r\n");
@@ -124,16 +124,6 @@ public class SchedulingBenchmarks
     private sealed class NoEvents : IDeliveryEventSink
     {
         public void Publish(DeliveryEvent deliveryEvent)
-        {
-        }
-    }
-
-    // Meters of the benchmark's own (no host here); nothing listens to them.
-    private sealed class BenchMeters : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
         {
         }
     }

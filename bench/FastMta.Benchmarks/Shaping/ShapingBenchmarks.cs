@@ -1,6 +1,7 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using FastMta.Shaping;
+using FastMta.Tests.Shared;
 
 namespace FastMta.Benchmarks.Shaping;
 
@@ -41,7 +42,7 @@ public class ShapingBenchmarks
         options.Pools = [new EgressPool { Name = "bulk", Members = [.. options.Sources.Select((s, i) => new PoolMember { SourceName = s.Name, Weight = i + 1 })] }];
         options.DefaultRule.MessagesPerSecond = 1_000_000;
         options.DefaultRule.MaxConnections = 1_000;
-        _shaper = new TrafficShaper(options);
+        _shaper = new TrafficShaper(options, TestMeters.Create());
 
         int keys = Math.Max(ActiveKeys, HotKeys + IdleKeys);
         _domains = [.. Enumerable.Range(0, keys).Select(i => $"d{i}.example")];

@@ -1,3 +1,4 @@
+using FastMta.Tests.Shared;
 using BenchmarkDotNet.Attributes;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,7 +27,7 @@ public class BodyReadBenchmarks
     public async Task SetupAsync()
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-spool-bench", Guid.NewGuid().ToString("N"));
-        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance, TestMeters.Create());
         _spool.SetCommitListener(new Collector(_envelopes));
         byte[] body = new byte[BodySize];
         new Random(42).NextBytes(body);

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Benchmarks.Spool;
@@ -28,7 +29,7 @@ public class SpoolBenchmarks
     public async Task SetupAsync()
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmta-spool-bench", Guid.NewGuid().ToString("N"));
-        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance);
+        _spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = _directory }, NullLogger.Instance, TestMeters.Create());
         _body = new byte[BodySize];
         new Random(42).NextBytes(_body);
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using FastMta.Api.Contracts;
 
 namespace FastMta.Cli.Commands;
 

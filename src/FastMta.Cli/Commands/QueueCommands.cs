@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FastMta.Api.Contracts;
 
 namespace FastMta.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FastMta.Api.Contracts;
 
 namespace FastMta.Cli.Commands;
 
@@ -28,9 +29,10 @@ internal static class SendCommand
                 throw new UsageException("send needs either --subject and --text (the server composes the message) or --file message.eml, not both.");
             }
 
-            object request = eml is not null
-                ? new RawMessage(parsed.GetValue(from)!, parsed.GetValue(to)!, await File.ReadAllTextAsync(eml.FullName, ct))
-                : new ComposedMessage(parsed.GetValue(from)!, parsed.GetValue(to)!, parsed.GetValue(subject) ?? "", parsed.GetValue(text) ?? "");
+            var request = new InjectionRequest { From = parsed.GetValue(from)!, Recipients = [.. parsed.GetValue(to)!] };
+            request = eml is not null
+                ? request with { Content = await File.ReadAllTextAsync(eml.FullName, ct) }
+                : request with { Subject = parsed.GetValue(subject) ?? "", Text = parsed.GetValue(text) ?? "" };
             string json = await cli.Client.PostJsonAsync("api/v1/messages", request, ct);
             if (cli.Json)
             {
@@ -38,13 +40,9 @@ internal static class SendCommand
                 return CliContext.Ok;
             }
 
-            CliContext.Out.WriteLine($"Queued as {AdminClient.Read<InjectionResponse>(json).Id}.");
+            CliContext.Out.WriteLine($"Queued as {AdminClient.Read<InjectionAccepted>(json).Id}.");
             return CliContext.Ok;
         }));
         return command;
     }
-
-    private sealed record RawMessage(string From, string[] Recipients, string Content);
-
-    private sealed record ComposedMessage(string From, string[] Recipients, string Subject, string Text);
 }

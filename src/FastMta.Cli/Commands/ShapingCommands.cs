@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using FastMta.Api.Contracts;
 
 namespace FastMta.Cli.Commands;
 
@@ -27,7 +28,7 @@ internal static class ShapingCommands
             var state = AdminClient.Read<ShapingResponse>(json);
             DateTimeOffset now = DateTimeOffset.UtcNow;
             var sources = new TableWriter("source", "address", "ehlo name", "suspended");
-            foreach (ShapingSource s in state.Sources)
+            foreach (SourceResponse s in state.Sources)
             {
                 sources.AddRow(s.Name, s.Address ?? Format.None, s.EhloName ?? Format.None,
                     !s.Suspended ? "no" : s.SuspendedUntil is null ? "until resumed" : Format.Time(s.SuspendedUntil, now));
@@ -83,7 +84,7 @@ internal static class ShapingCommands
                 return CliContext.Ok;
             }
 
-            var s = AdminClient.Read<SourceSuspension>(json);
+            var s = AdminClient.Read<SourceSuspensionResponse>(json);
             CliContext.Out.WriteLine(s.Until is { } until
                 ? $"Suspended source {s.Source} until {Format.Time(until, DateTimeOffset.UtcNow)}."
                 : $"Suspended source {s.Source} until resumed ('fastmta source resume {s.Source}').");
@@ -101,21 +102,10 @@ internal static class ShapingCommands
                 return CliContext.Ok;
             }
 
-            CliContext.Out.WriteLine($"Resumed source {AdminClient.Read<SourceSuspension>(json).Source}.");
+            CliContext.Out.WriteLine($"Resumed source {AdminClient.Read<SourceSuspensionResponse>(json).Source}.");
             return CliContext.Ok;
         }));
 
         return new Command("source", "Suspends or resumes an egress source (traffic shaping).") { suspend, resume };
     }
-
-    private sealed record ShapingSource(string Name, string? Address, string? EhloName, bool Suspended, DateTimeOffset? SuspendedUntil);
-
-    private sealed record ShapingState(string Source, string Rule, string Key, double? MessagesPerSecond, long? TokensAvailable,
-        DateTimeOffset? NextTokenAt, int ConnectionsInUse, int? MaxConnections, long WarmupSentToday, int? WarmupCapToday,
-        long WarmupSentThisHour, int? WarmupHourlyCap);
-
-    private sealed record ShapingResponse(IReadOnlyList<ShapingSource> Sources, IReadOnlyList<string> SuspendedSources,
-        IReadOnlyList<string> Rules, int ActiveStates, IReadOnlyList<ShapingState> States);
-
-    private sealed record SourceSuspension(string Source, bool Suspended, DateTimeOffset? Until);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using DnsClient;
 using FastMta.Queue;
 using Microsoft.Extensions.Logging;
@@ -29,14 +30,16 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
 
     // Keys are normalized domains, or "route:host:port" for routes to a named host (so "*" shares one lookup).
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
+    private readonly ResolverMetrics _metrics;
     private readonly ConcurrentDictionary<string, Lazy<Task<Destination>>> _inFlight = new(StringComparer.Ordinal);
 
     /// <param name="routes">Domain (case-insensitive) or "*" to "host:port" (port 25 when omitted); host is an IP
     /// literal or a name resolved by A/AAAA. A route replaces the MX lookup. Throws <see cref="FormatException"/> for
     /// a malformed route.</param>
     /// <param name="deliveryPort">The port for MX hosts and address literals (25 in production).</param>
+    /// <param name="meters">Creates the resolver's meter (<see cref="MeterName"/>).</param>
     public DestinationResolver(DnsOptions options, IReadOnlyDictionary<string, string> routes, int deliveryPort,
-        TimeProvider timeProvider, ILogger<DestinationResolver> logger)
+        TimeProvider timeProvider, ILogger<DestinationResolver> logger, IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(routes);
@@ -47,6 +50,7 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
         _deliveryPort = deliveryPort;
         _time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _metrics = new ResolverMetrics(meters ?? throw new ArgumentNullException(nameof(meters)));
         _client = new LookupClient(CreateLookupOptions(options));
 
         _routes = new Dictionary<string, Route>(StringComparer.Ordinal);
@@ -132,7 +136,7 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
         long now = _time.GetUtcNow().UtcTicks;
         if (_cache.TryGetValue(key, out CacheEntry? entry) && entry.ExpiresAtTicks > now)
         {
-            CacheHits.Add(1);
+            _metrics.CacheHits.Add(1);
             answer = entry.Destination;
             return true;
         }
@@ -167,15 +171,15 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
             switch (destination.Status)
             {
                 case ResolutionStatus.Resolved:
-                    Lookups.Add(1, new KeyValuePair<string, object?>("result", "resolved"));
+                    _metrics.Lookups.Add(1, new KeyValuePair<string, object?>("result", "resolved"));
                     DnsLog.Resolved(_logger, logName, destination.Hosts.Count, destination.Site, result.CacheFor);
                     break;
                 case ResolutionStatus.TemporaryFailure:
-                    Lookups.Add(1, new KeyValuePair<string, object?>("result", "temporary"));
+                    _metrics.Lookups.Add(1, new KeyValuePair<string, object?>("result", "temporary"));
                     DnsLog.TemporaryFailure(_logger, logName, destination.Detail);
                     break;
                 default:
-                    Lookups.Add(1, new KeyValuePair<string, object?>("result", "permanent"));
+                    _metrics.Lookups.Add(1, new KeyValuePair<string, object?>("result", "permanent"));
                     DnsLog.PermanentFailure(_logger, logName, destination.EnhancedStatus, destination.Detail);
                     break;
             }
@@ -184,7 +188,7 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
         }
         finally
         {
-            LookupDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
+            _metrics.LookupDuration.Record(_time.GetElapsedTime(started).TotalSeconds);
             // Only this task's own entry can be here: a new one for the key is added only after this removal.
             _inFlight.TryRemove(key, out _);
         }

@@ -8,7 +8,7 @@ namespace FastMta.Queue;
 /// ISO 8601 UTC with milliseconds, durations in seconds to the millisecond. Hand-written rather than
 /// JsonSerializer so the format is fixed here (it is a public interface for log tools) and costs no reflection.
 /// </summary>
-internal static class DeliveryEventJson
+public static class DeliveryEventJson
 {
     private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText Timestamp = JsonEncodedText.Encode("timestamp");
@@ -37,6 +37,7 @@ internal static class DeliveryEventJson
     private static readonly JsonEncodedText[] TypeNames =
         [.. Enum.GetValues<DeliveryEventType>().Select(t => JsonEncodedText.Encode(t.ToString()))];
 
+    /// <summary>Writes <paramref name="e"/> as one JSON object: a delivery-log line, or an element of a webhook's batch.</summary>
     public static void Write(Utf8JsonWriter json, DeliveryEvent e)
     {
         json.WriteStartObject();

@@ -51,6 +51,13 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
         DeliveryLogMessages.Opened(logger, Path.GetFullPath(path));
     }
 
+    /// <summary>Writes to <paramref name="stream"/> (the file from <see cref="Open"/>, or a stream over it) and starts
+    /// the writer; the log disposes the stream.</summary>
+    public DeliveryLog(Stream stream, ILogger logger, IMeterFactory meters)
+        : this(stream, logger, DefaultCapacity, new DeliveryLogMetrics(meters))
+    {
+    }
+
     internal DeliveryLog(Stream stream, ILogger logger, int capacity, DeliveryLogMetrics metrics)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
@@ -117,7 +124,7 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
     }
 
     /// <summary>The delivery log file at <paramref name="path"/>, opened for append (its directory created).</summary>
-    internal static FileStream Open(string path)
+    public static FileStream Open(string path)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);

@@ -2,7 +2,7 @@ namespace FastMta.Queue;
 
 /// <summary>Lets a warning through at most once per interval across threads, counting what it held back, so a full
 /// disk or a flood of drops makes one log line per interval rather than one per event. Lock-free.</summary>
-internal sealed class ReportThrottle(TimeSpan interval)
+public sealed class ReportThrottle(TimeSpan interval)
 {
     private readonly long _intervalMs = (long)interval.TotalMilliseconds;
     private long _nextReportMs = long.MinValue;

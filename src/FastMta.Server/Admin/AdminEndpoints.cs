@@ -1,5 +1,5 @@
-using FastMta.Queue;
 using FastMta.Server.Api;
+using Queue = FastMta.Queue;
 
 namespace FastMta.Server.Admin;
 
@@ -19,16 +19,16 @@ internal static class AdminEndpoints
         RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Admin").RequireApiKey().ValidateDomainAndLimit(MaxLimit);
 
         api.MapGet("/queue", (DeliveryService delivery, int? limit) =>
-                WithQueue(delivery, queue => Results.Ok(queue.GetSummary(Limit(limit, 1000)))))
+                WithQueue(delivery, queue => Results.Ok(queue.GetSummary(Limit(limit, 1000)).ToContract())))
             .WithName("GetQueueSummary").WithSummary("Queued recipients by state and by destination domain (largest first).");
 
         api.MapGet("/queue/messages", (DeliveryService delivery, string? domain, int? limit) =>
-                WithQueue(delivery, queue => Results.Ok(queue.ListMessages(domain, Limit(limit, DefaultLimit)))))
+                WithQueue(delivery, queue => Results.Ok(queue.ListMessages(domain, Limit(limit, DefaultLimit)).Select(AdminContracts.ToContract))))
             .WithName("ListQueuedMessages").WithSummary("Live messages, oldest first, optionally only those with recipients queued for a domain.");
 
         api.MapGet("/queue/messages/{id}", (DeliveryService delivery, string id) =>
                 WithQueue(delivery, queue => queue.FindMessage(id) is { } message
-                    ? Results.Ok(message)
+                    ? Results.Ok(message.ToContract())
                     : Results.Problem($"No live message with id {id}.", statusCode: StatusCodes.Status404NotFound)))
             .WithName("GetQueuedMessage").WithSummary("One live message with every recipient's state.");
 
@@ -37,7 +37,7 @@ internal static class AdminEndpoints
             .WithName("RetryNow").WithSummary("Makes deferred recipients (of one domain, or all) due now.");
 
         api.MapGet("/destinations", (DeliveryService delivery, int? limit) =>
-                WithQueue(delivery, queue => Results.Ok(queue.GetDestinationQueues(Limit(limit, DefaultLimit)))))
+                WithQueue(delivery, queue => Results.Ok(queue.GetDestinationQueues(Limit(limit, DefaultLimit)).Select(AdminContracts.ToContract))))
             .WithName("ListDestinationQueues").WithSummary("Active destination queues (busiest first): pool, site, waiting work, attempts running, and what holds them (shaping, suspension).");
 
         api.MapGet("/destinations/suspended", (DeliveryService delivery) =>
@@ -79,19 +79,15 @@ internal static class AdminEndpoints
             return Disabled();
         }
 
-        AdminOutcome outcome = await queue.FailAllAsync(domain, sendDsn, string.IsNullOrWhiteSpace(reason) ? "no reason given" : reason, ct);
-        return Results.Ok(outcome);
+        Queue.AdminOutcome outcome = await queue.FailAllAsync(domain, sendDsn, string.IsNullOrWhiteSpace(reason) ? "no reason given" : reason, ct);
+        return Results.Ok(outcome.ToContract());
     }
 
-    private static IResult WithQueue(DeliveryService delivery, Func<QueueManager, IResult> action) =>
+    private static IResult WithQueue(DeliveryService delivery, Func<Queue.QueueManager, IResult> action) =>
         delivery.Queue is { } queue ? action(queue) : Disabled();
 
     private static IResult Disabled() =>
         Results.Problem("Delivery is disabled (Mta:Delivery:Enabled=false): there is no live queue.", statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static int Limit(int? requested, int fallback) => Math.Clamp(requested ?? fallback, 1, MaxLimit);
-
-    internal sealed record RetryResponse(int Recipients);
-
-    internal sealed record SuspensionResponse(string Domain, DateTimeOffset? Until);
 }

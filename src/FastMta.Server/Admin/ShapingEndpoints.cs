@@ -37,7 +37,7 @@ internal static class ShapingEndpoints
                         [.. sources.Where(s => s.Suspended).Select(s => s.Name)],
                         [.. options.Rules.Select(r => r.Name).Prepend(ShapingRule.DefaultName)],
                         all.Count,
-                        states));
+                        states.ConvertAll(AdminContracts.ToContract)));
                 }))
             .WithName("GetShaping").WithSummary("Egress sources (suspended or not), rules, and the active (source, rule, key) budgets (first `limit`, default 1000, by source, rule, key): rate, tokens, next token, connections, warmup.");
 
@@ -71,15 +71,4 @@ internal static class ShapingEndpoints
 
     private static IResult UnknownSource(string name) =>
         Results.Problem($"No egress source named {name} (Mta:Egress:Sources).", statusCode: StatusCodes.Status404NotFound);
-
-    internal sealed record SourceResponse(string Name, string? Address, string? EhloName, bool Suspended, DateTimeOffset? SuspendedUntil);
-
-    internal sealed record ShapingResponse(
-        IReadOnlyList<SourceResponse> Sources,
-        IReadOnlyList<string> SuspendedSources,
-        IReadOnlyList<string> Rules,
-        int ActiveStates,
-        IReadOnlyList<ShapingStateSnapshot> States);
-
-    internal sealed record SourceSuspensionResponse(string Source, bool Suspended, DateTimeOffset? Until);
 }

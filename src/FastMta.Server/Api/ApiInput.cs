@@ -32,18 +32,18 @@ internal static class ApiInput
             string error;
             if (request.RouteValues.TryGetValue("domain", out object? routed) && !TryValidateDomain(routed as string, out error))
             {
-                return Invalid("domain", error, "invalid_domain");
+                return Invalid(context.HttpContext, "domain", error, "invalid_domain");
             }
             // As bound: several values of one parameter arrive joined by ',', which no domain holds.
             if (request.Query.TryGetValue("domain", out StringValues queried) && !TryValidateDomain(queried.ToString(), out error))
             {
-                return Invalid("domain", error, "invalid_domain");
+                return Invalid(context.HttpContext, "domain", error, "invalid_domain");
             }
             if (request.Query.TryGetValue("limit", out StringValues limit) && limit.ToString() is { Length: > 0 } text
                 && (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int requested)
                     || requested < 1 || requested > maxLimit))
             {
-                return Invalid("limit", $"must be a whole number between 1 and {maxLimit}", "invalid_limit");
+                return Invalid(context.HttpContext, "limit", $"must be a whole number between 1 and {maxLimit}", "invalid_limit");
             }
             return await next(context);
         });
@@ -134,9 +134,9 @@ internal static class ApiInput
     }
 
     /// <summary>400, RFC 9457 validation problem naming the one offending parameter, counted by reason.</summary>
-    public static IResult Invalid(string parameter, string error, string reason)
+    public static IResult Invalid(HttpContext http, string parameter, string error, string reason)
     {
-        ApiMetrics.Refused(StatusCodes.Status400BadRequest, reason);
+        http.RequestServices.GetRequiredService<ApiMetrics>().Refused(StatusCodes.Status400BadRequest, reason);
         return Results.ValidationProblem(new Dictionary<string, string[]> { [parameter] = [error] },
             detail: $"{parameter}: {error}", title: "The request is invalid.", type: "https://tools.ietf.org/html/rfc9110#section-15.5.1");
     }

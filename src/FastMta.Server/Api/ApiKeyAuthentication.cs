@@ -26,7 +26,7 @@ internal static class ApiKeyAuthentication
                 {
                     return await next(context);
                 }
-                ApiMetrics.Request(endpoint, "forbidden");
+                http.RequestServices.GetRequiredService<ApiMetrics>().Request(endpoint, "forbidden");
                 return Results.Problem("No API key is configured (Mta:Http:ApiKeys), so the API is served to loopback clients only.",
                     statusCode: StatusCodes.Status403Forbidden);
             }
@@ -35,7 +35,7 @@ internal static class ApiKeyAuthentication
                 http.Items[CallerItem] = name;
                 return await next(context);
             }
-            ApiMetrics.Request(endpoint, "unauthorized");
+            http.RequestServices.GetRequiredService<ApiMetrics>().Request(endpoint, "unauthorized");
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Results.Problem("Send a valid API key as `Authorization: Bearer <key>`.", statusCode: StatusCodes.Status401Unauthorized);
         });

@@ -57,16 +57,16 @@ internal static class InjectionEndpoints
         return api;
     }
 
-    private static async Task<IResult> InjectAsync(HttpContext http, MtaSettings settings, InjectionSpooler spooler)
+    private static async Task<IResult> InjectAsync(HttpContext http, MtaSettings settings, InjectionSpooler spooler, ApiMetrics metrics)
     {
         var (request, failure) = await ReadJsonAsync<InjectionRequest>(http, settings);
         if (failure is not null)
         {
-            ApiMetrics.Request(Single, failure.Value.Reason);
+            metrics.Request(Single, failure.Value.Reason);
             return failure.Value.Result;
         }
-        BatchItemResult result = await SubmitAsync(http, settings, spooler, request, index: 0);
-        ApiMetrics.Request(Single, Reason(result.Status));
+        BatchItemResult result = await SubmitAsync(http, settings, spooler, metrics, request, index: 0);
+        metrics.Request(Single, Reason(result.Status));
         return result.Status switch
         {
             StatusCodes.Status202Accepted => TypedResults.Json(new InjectionAccepted(result.Id!, result.Recipients!.Value, result.Tags),
@@ -77,29 +77,29 @@ internal static class InjectionEndpoints
         };
     }
 
-    private static async Task<IResult> InjectBatchAsync(HttpContext http, MtaSettings settings, InjectionSpooler spooler)
+    private static async Task<IResult> InjectBatchAsync(HttpContext http, MtaSettings settings, InjectionSpooler spooler, ApiMetrics metrics)
     {
         var (batch, failure) = await ReadJsonAsync<BatchInjectionRequest>(http, settings);
         if (failure is not null)
         {
-            ApiMetrics.Request(Batch, failure.Value.Reason);
+            metrics.Request(Batch, failure.Value.Reason);
             return failure.Value.Result;
         }
         if (batch!.Messages is not { Count: > 0 } messages || messages.Count > MaxBatch)
         {
-            ApiMetrics.Request(Batch, "invalid");
+            metrics.Request(Batch, "invalid");
             return Problem(StatusCodes.Status400BadRequest, "The batch is invalid.",
                 new Dictionary<string, string[]> { ["messages"] = [$"required: 1 to {MaxBatch} messages"] });
         }
         // Concurrently: each message waits for a spool group commit, and they share the same commits.
-        BatchItemResult[] results = await Task.WhenAll(messages.Select((m, i) => SubmitAsync(http, settings, spooler, m, i)));
-        ApiMetrics.Request(Batch, results.All(r => r.Status == StatusCodes.Status202Accepted) ? "accepted" : "partial");
+        BatchItemResult[] results = await Task.WhenAll(messages.Select((m, i) => SubmitAsync(http, settings, spooler, metrics, m, i)));
+        metrics.Request(Batch, results.All(r => r.Status == StatusCodes.Status202Accepted) ? "accepted" : "partial");
         return TypedResults.Ok(new BatchInjectionResponse(results));
     }
 
     // Validates and spools one message; the batch result shape doubles as the single endpoint's outcome.
     private static async Task<BatchItemResult> SubmitAsync(HttpContext http, MtaSettings settings, InjectionSpooler spooler,
-        InjectionRequest? request, int index)
+        ApiMetrics metrics, InjectionRequest? request, int index)
     {
         InjectionError? error = InjectionValidator.Validate(request, settings.Inbound.MaxRecipients, settings.Inbound.MaxMessageBytes,
             out ValidatedMessage? message);
@@ -109,18 +109,18 @@ internal static class InjectionEndpoints
                 ApiKeyAuthentication.CallerName(http), http.RequestAborted);
             if (outcome.Id is not null)
             {
-                ApiMetrics.Accepted(message!.Recipients.Count);
+                metrics.Accepted(message!.Recipients.Count);
                 return new BatchItemResult(index, StatusCodes.Status202Accepted, outcome.Id, message.Recipients.Count, request!.Tags);
             }
             if (outcome.Unavailable)
             {
-                ApiMetrics.Message("spool_unavailable");
+                metrics.Message("spool_unavailable");
                 return new BatchItemResult(index, StatusCodes.Status503ServiceUnavailable,
                     Error: outcome.UnavailableDetail ?? "The spool is not accepting messages now; retry later.");
             }
             error = outcome.Error!;
         }
-        ApiMetrics.Message(Reason(error.Status));
+        metrics.Message(Reason(error.Status));
         return new BatchItemResult(index, error.Status, Error: error.Detail, Errors: error.Errors);
     }
 

@@ -8,7 +8,7 @@ namespace FastMta.Server.Api;
 /// at once, before its body is read: 503 with Retry-After, as problem details. One instance for both endpoints (a
 /// batch is one request).
 /// </summary>
-internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<InjectionLimiter> logger)
+internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<InjectionLimiter> logger, ApiMetrics metrics)
 {
     /// <summary>Seconds a refused client is asked to wait: a slot frees as soon as one request is spooled.</summary>
     public const int RetryAfterSeconds = 1;
@@ -32,14 +32,14 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
             Interlocked.Decrement(ref _running);
             return Refuse(context.HttpContext);
         }
-        ApiMetrics.InjectionStarted();
+        metrics.InjectionStarted();
         try
         {
             return await next(context);
         }
         finally
         {
-            ApiMetrics.InjectionEnded();
+            metrics.InjectionEnded();
             Interlocked.Decrement(ref _running);
             if (context.HttpContext.Request.ContentLength >= LargeRequestBytes)
             {
@@ -55,7 +55,7 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
     private IResult Refuse(HttpContext http)
     {
         string endpoint = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "unnamed";
-        ApiMetrics.Request(endpoint, "too_busy");
+        metrics.Request(endpoint, "too_busy");
         // A flood of refusals logs once per interval with the count, not once per request.
         long refused = Interlocked.Increment(ref _refusedSinceReport);
         long now = Stopwatch.GetTimestamp();
@@ -73,7 +73,7 @@ internal sealed partial class InjectionLimiter(MtaSettings settings, ILogger<Inj
             type: "https://tools.ietf.org/html/rfc9110#section-15.6.4");
     }
 
-    [LoggerMessage(EventId = 5200, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 6200, Level = LogLevel.Warning,
         Message = "HTTP API: {Limit} injections in progress (Mta:Http:MaxConcurrentInjections); refused {Count} request(s) with 503 since the last report, the latest from {Client}")]
     private static partial void LogRefused(ILogger logger, int limit, long count, string client);
 }

@@ -31,7 +31,7 @@ internal static partial class ProblemResponses
         {
             HttpContext http = context.HttpContext;
             int status = http.Response.StatusCode;
-            ApiMetrics.Refused(status, "no_endpoint");
+            http.RequestServices.GetRequiredService<ApiMetrics>().Refused(status, "no_endpoint");
             await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = http,
@@ -48,7 +48,8 @@ internal static partial class ProblemResponses
         _ => $"The request was answered {status}.",
     };
 
-    private sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
+    private sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log, ApiMetrics metrics)
+        : IExceptionHandler
     {
         public ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
         {
@@ -59,14 +60,14 @@ internal static partial class ProblemResponses
                 // The client's mistake (an unparsable query value, a broken body): its message says which.
                 status = bad.StatusCode;
                 detail = bad.Message;
-                ApiMetrics.Refused(status, "invalid_request");
+                metrics.Refused(status, "invalid_request");
                 LogBadRequest(log, http.Request.Method, http.Request.Path, status, bad.Message);
             }
             else
             {
                 status = StatusCodes.Status500InternalServerError;
                 detail = "The server failed to answer this request; its log has the error.";
-                ApiMetrics.Refused(status, "exception");
+                metrics.Refused(status, "exception");
                 LogUnhandled(log, exception, http.Request.Method, http.Request.Path);
             }
             http.Response.StatusCode = status;
@@ -79,9 +80,9 @@ internal static partial class ProblemResponses
         }
     }
 
-    [LoggerMessage(EventId = 5400, Level = LogLevel.Debug, Message = "HTTP {Method} {Path} refused with {Status}: {Reason}")]
+    [LoggerMessage(EventId = 6400, Level = LogLevel.Debug, Message = "HTTP {Method} {Path} refused with {Status}: {Reason}")]
     private static partial void LogBadRequest(ILogger logger, string method, PathString path, int status, string reason);
 
-    [LoggerMessage(EventId = 5401, Level = LogLevel.Error, Message = "HTTP {Method} {Path} failed with an unhandled exception; answered 500")]
+    [LoggerMessage(EventId = 6401, Level = LogLevel.Error, Message = "HTTP {Method} {Path} failed with an unhandled exception; answered 500")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);
 }

@@ -30,6 +30,9 @@ internal static class PrometheusMetrics
 
     public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
     {
+        // The IMeterFactory every FastMta metrics class creates its meter with (the host registers it too; this says
+        // so where the meters are exported). The exporter below listens by meter name, whoever created the meter.
+        services.AddMetrics();
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("fastmta"))
             .WithMetrics(metrics =>

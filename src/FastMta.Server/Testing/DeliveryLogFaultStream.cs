@@ -17,7 +17,7 @@ internal sealed class DeliveryLogFaultStream(Stream inner, string sender) : Stre
 
     /// <summary>A delivery log over the file at <paramref name="path"/> that fails on <paramref name="sender"/>'s events.</summary>
     public static DeliveryLog Open(string path, string sender, ILogger logger, IMeterFactory meters) =>
-        new(new DeliveryLogFaultStream(DeliveryLog.Open(path), sender), logger, DeliveryLog.DefaultCapacity, new DeliveryLogMetrics(meters));
+        new(new DeliveryLogFaultStream(DeliveryLog.Open(path), sender), logger, meters);
 
     public override bool CanRead => false;
 

@@ -15,11 +15,10 @@ internal sealed class WebhookMetrics
     private readonly Histogram<double> _duration;
     private readonly ConcurrentDictionary<WebhookPublisher, string> _publishers = new();
 
-    public static WebhookMetrics Shared { get; } = new(new Meter(MeterName));
-
-    // Tests pass their own Meter so parallel tests do not see each other's measurements.
-    internal WebhookMetrics(Meter meter)
+    /// <summary>One per server, shared by every webhook's publisher (each registers its queue for the length gauge).</summary>
+    internal WebhookMetrics(IMeterFactory meters)
     {
+        Meter meter = meters.Create(MeterName);
         Meter = meter;
         _posted = meter.CreateCounter<long>("fastmta.webhooks.events.posted", "{event}",
             "Delivery events the webhook receiver accepted (2xx).");
@@ -33,6 +32,7 @@ internal sealed class WebhookMetrics
             "Events waiting for a webhook; near Mta:Webhooks:<name>:MaxQueue events start being dropped.");
     }
 
+    /// <summary>The factory's meter these instruments are on (tests listen to this one only).</summary>
     internal Meter Meter { get; }
 
     internal void Register(WebhookPublisher publisher, string name) => _publishers[publisher] = name;

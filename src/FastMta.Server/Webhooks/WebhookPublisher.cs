@@ -52,11 +52,11 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
     private long _batchesFailed;
     private int _closed;
 
-    public WebhookPublisher(WebhookSettings settings, ILogger logger, WebhookMetrics? metrics = null, HttpClient? http = null)
+    public WebhookPublisher(WebhookSettings settings, ILogger logger, WebhookMetrics metrics, HttpClient? http = null)
     {
         _settings = settings;
         _logger = logger;
-        _metrics = metrics ?? WebhookMetrics.Shared;
+        _metrics = metrics;
         _http = http ?? SharedHttpClient;
         _eventMask = settings.Events is null ? uint.MaxValue : settings.Events.Aggregate(0u, (mask, type) => mask | Bit(type));
         _channel = Channel.CreateBounded<DeliveryEvent>(new BoundedChannelOptions(settings.MaxQueue)

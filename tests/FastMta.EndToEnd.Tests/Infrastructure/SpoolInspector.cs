@@ -1,5 +1,6 @@
 using System.Text;
 using FastMta.Spool;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.EndToEnd.Tests.Infrastructure;
@@ -37,7 +38,7 @@ public static class SpoolInspector
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var entries = new List<SpoolEntry>();
-        await using MessageSpool spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = spoolPath }, NullLogger.Instance, cts.Token);
+        await using MessageSpool spool = await MessageSpool.OpenAsync(new SpoolOptions { Path = spoolPath }, NullLogger.Instance, TestMeters.Create(), cts.Token);
         await foreach (SpooledMessage m in spool.ReadMessagesAsync(cts.Token))
         {
             entries.Add(new SpoolEntry(m.Id.ToString(), m.Sender, m.SenderParameters,

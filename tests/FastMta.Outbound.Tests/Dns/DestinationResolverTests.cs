@@ -25,7 +25,7 @@ public sealed class DestinationResolverTests
         var options = new DnsOptions { Servers = [dns.ServerSpec], Timeout = TimeSpan.FromSeconds(2), Retries = 0 };
         configure?.Invoke(options);
         return new DestinationResolver(options, routes ?? [], DeliveryPort, time ?? new ManualTimeProvider(),
-            NullLogger<DestinationResolver>.Instance);
+            NullLogger<DestinationResolver>.Instance, TestMeters.Create());
     }
 
     private static async Task<Destination> ResolveAsync(DestinationResolver resolver, string domain) =>
@@ -231,7 +231,7 @@ public sealed class DestinationResolverTests
             Servers = [silent.LocalEndPoint!.ToString()!], Timeout = TimeSpan.FromMilliseconds(500), Retries = 0,
         };
         var resolver = new DestinationResolver(options, new Dictionary<string, string>(), DeliveryPort, new ManualTimeProvider(),
-            NullLogger<DestinationResolver>.Instance);
+            NullLogger<DestinationResolver>.Instance, TestMeters.Create());
 
         long started = Stopwatch.GetTimestamp();
         Destination d = await resolver.ResolveAsync("example.test", CancellationToken.None).AsTask().WaitAsync(TestTimeout);
@@ -253,7 +253,7 @@ public sealed class DestinationResolverTests
         }
         var options = new DnsOptions { Servers = [$"127.0.0.1:{port}"], Timeout = TimeSpan.FromMilliseconds(500), Retries = 0 };
         var resolver = new DestinationResolver(options, new Dictionary<string, string>(), DeliveryPort, new ManualTimeProvider(),
-            NullLogger<DestinationResolver>.Instance);
+            NullLogger<DestinationResolver>.Instance, TestMeters.Create());
 
         long started = Stopwatch.GetTimestamp();
         Destination d = await resolver.ResolveAsync("example.test", CancellationToken.None).AsTask().WaitAsync(TestTimeout);
@@ -456,7 +456,7 @@ public sealed class DestinationResolverTests
     {
         Assert.Throws<FormatException>(() => new DestinationResolver(new DnsOptions(),
             new Dictionary<string, string> { [domain] = route }, DeliveryPort, TimeProvider.System,
-            NullLogger<DestinationResolver>.Instance));
+            NullLogger<DestinationResolver>.Instance, TestMeters.Create()));
     }
 
     [Theory]

@@ -12,7 +12,7 @@ public sealed class SiteResolverTests
 {
     private static ISiteResolver Resolver(LoopbackDnsServer dns) => new DestinationResolver(
         new DnsOptions { Servers = [dns.ServerSpec], Timeout = TimeSpan.FromSeconds(2), Retries = 0 }, new Dictionary<string, string>(), 2525,
-        new ManualTimeProvider(), NullLogger<DestinationResolver>.Instance);
+        new ManualTimeProvider(), NullLogger<DestinationResolver>.Instance, TestMeters.Create());
 
     private static async Task<string> SiteAsync(ISiteResolver resolver, string domain) =>
         await resolver.GetSiteAsync(domain, CancellationToken.None).AsTask().WaitAsync(TestTimeout);

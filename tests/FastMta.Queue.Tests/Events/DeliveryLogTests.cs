@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Queue.Tests.Events;
@@ -11,14 +11,14 @@ public sealed class DeliveryLogTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 34, 56, 789, TimeSpan.FromHours(2));
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmta-deliverylog-" + Guid.NewGuid().ToString("N"));
     // A factory of this test's own, so that parallel tests do not see each other's measurements.
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly IMeterFactory _meters = TestMeters.Create();
     private readonly DeliveryLogMetrics _metrics;
 
-    public DeliveryLogTests() => _metrics = new DeliveryLogMetrics(_services.GetRequiredService<IMeterFactory>());
+    public DeliveryLogTests() => _metrics = new DeliveryLogMetrics(_meters);
 
     public void Dispose()
     {
-        _services.Dispose();
+        _meters.Dispose();
         if (Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
@@ -57,7 +57,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task EventsAreWrittenAsOneCamelCaseJsonObjectPerLine()
     {
         var path = Path.Combine(_dir, "nested", "delivery.jsonl");
-        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _meters))
         {
             log.Publish(new DeliveryEvent
             {
@@ -103,7 +103,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task AnAttemptsShapingIdentityIsWrittenAfterTheDomain()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
-        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _meters))
         {
             DeliveryEvent delivery = Delivery(1);
             log.Publish(new DeliveryEvent
@@ -134,12 +134,12 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task AReopenedLogAppends()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
-        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _meters))
         {
             log.Publish(Delivery(1));
         }
 
-        await using (var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>()))
+        await using (var log = new DeliveryLog(path, NullLogger.Instance, _meters))
         {
             log.Publish(Delivery(2));
         }
@@ -152,7 +152,7 @@ public sealed class DeliveryLogTests : IDisposable
     public async Task LinesAppearBeforeDisposeOnceTheQueueRunsDry()
     {
         var path = Path.Combine(_dir, "delivery.jsonl");
-        await using var log = new DeliveryLog(path, NullLogger.Instance, _services.GetRequiredService<IMeterFactory>());
+        await using var log = new DeliveryLog(path, NullLogger.Instance, _meters);
         log.Publish(Delivery(1));
 
         // Bounded wait for the writer: the assertion is that the line arrives without Dispose, not how fast.

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text;
 using FastMta.Shaping;
 using FastMta.Spool;
-using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
+using FastMta.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastMta.Queue.Tests.Manager;
@@ -18,7 +18,7 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 {
     private MessageSpool? _spool;
     private QueueManager? _queue;
-    private ServiceProvider? _services; // the meter factory of the running queue, as the server's host supplies it
+    private IMeterFactory? _meters; // the running queue's meter factory, as the server's host supplies it
 
     /// <summary>Test defaults: 200 ms retries, no background maintenance (tests call ReclaimAsync). Change
     /// <see cref="Options"/> before <see cref="StartAsync"/>.</summary>
@@ -72,9 +72,9 @@ internal sealed class QueueTestHarness : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance);
-        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        Shaper ??= new TrafficShaper(Shaping ?? new ShapingOptions(), Time);
+        _spool = await MessageSpool.OpenAsync(SpoolOptions, NullLogger.Instance, TestMeters.Create());
+        _meters = TestMeters.Create();
+        Shaper ??= new TrafficShaper(Shaping ?? new ShapingOptions(), TestMeters.Create(), Time);
         _queue = new QueueManager(Options, new QueueDependencies
         {
             Spool = _spool,
@@ -84,7 +84,7 @@ internal sealed class QueueTestHarness : IAsyncDisposable
             Sites = new TableSites(Sites),
             Observers = [new ShapingSettlement(Shaper), .. Observers],
             Logger = NullLogger<QueueManager>.Instance,
-            Meters = _services.GetRequiredService<IMeterFactory>(),
+            Meters = _meters,
             Time = Time,
         });
         await _queue.StartAsync(CancellationToken.None);
@@ -100,10 +100,10 @@ internal sealed class QueueTestHarness : IAsyncDisposable
             _queue = null;
         }
 
-        if (_services is not null)
+        if (_meters is not null)
         {
-            await _services.DisposeAsync(); // disposes the queue's Meter with the factory
-            _services = null;
+            _meters.Dispose(); // disposes the queue's Meter with the factory
+            _meters = null;
         }
 
         if (_spool is not null)

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
 
-namespace FastMta.Server.Api;
+namespace FastMta.Api.Contracts;
 
 // The HTTP injection API's JSON contract (camelCase on the wire). OpenAPI describes these records, so the
 // [Description]s are the field documentation clients see.
