@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using FastMta.Intake;
 using FastMta.Spool;
 
 namespace FastMta.Queue;
@@ -53,15 +54,29 @@ public sealed partial class QueueManager
                 OriginalMessage = new ReadOnlySequence<byte>(original),
             };
 
-            using MessageWriter writer = _spool.CreateWriter();
-            writer.SetSender([], []);
+            // Through the intake pipeline like every message: no Received header (FastMta wrote it), no size limit.
+            var intake = new IntakePipeline(() => _spool, new IntakeOptions { Hostname = _options.ReportingMta });
+            using IntakeTransaction transaction = intake.CreateTransaction();
+            transaction.SetSender([], []);
             // A non-ASCII sender can only be reached over SMTPUTF8, which the queue derives from the address itself.
-            writer.AddRecipient(Encoding.UTF8.GetBytes(envelope.Sender), []);
-            writer.SetOrigin(string.Empty, _options.ReportingMta, null, "DSN");
-            DsnBuilder.Write(request, writer);
-            await writer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            transaction.AddRecipient(Encoding.UTF8.GetBytes(envelope.Sender), []);
+            transaction.SetOrigin(string.Empty, _options.ReportingMta, null, "DSN");
+            transaction.StartContent();
+            DsnBuilder.Write(request, transaction.Content);
+            IntakeRejection content = transaction.Complete();
+            if (content != IntakeRejection.None)
+            {
+                throw new InvalidOperationException($"The intake pipeline refused a generated DSN's content: {content}.");
+            }
+            IntakeResult result = await transaction.CommitAsync().ConfigureAwait(false);
+            if (!result.IsAccepted)
+            {
+                _metrics.Bounce("error");
+                Log.BounceFailed(_logger, envelope.Id.ToString(), envelope.Sender, result.Cause!);
+                return;
+            }
             _metrics.Bounce("queued");
-            Log.Bounced(_logger, envelope.Id.ToString(), writer.Id.ToString(), recipients.Length, envelope.Sender);
+            Log.Bounced(_logger, envelope.Id.ToString(), result.Id.ToString(), recipients.Length, envelope.Sender);
         }
         catch (Exception e)
         {
