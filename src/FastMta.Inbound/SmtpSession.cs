@@ -15,7 +15,8 @@ namespace FastMta.Inbound;
 // One SMTP server session on one connection (RFC 5321). This file is the I/O loop: read, let the codec-driven
 // handlers (the other SmtpSession.*.cs parts) answer every complete command in the buffer, flush once when the
 // buffer runs dry (RFC 2920 PIPELINING), then do the one asynchronous thing a command may need (durable commit,
-// TLS handshake, AUTH password check). The handlers never do I/O; this loop never parses.
+// TLS handshake, AUTH password check, a recipient policy that did not answer at once). The handlers never do I/O;
+// this loop never parses.
 //
 // Slow and silent clients (slowloris) are bounded here, not by idle timers that every byte re-arms: a command line
 // must be complete within CommandTimeout of the previous reply, however it trickles in; DATA/BDAT must average
