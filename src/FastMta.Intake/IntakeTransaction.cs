@@ -91,7 +91,7 @@ public sealed class IntakeTransaction : IDisposable
         _sink = _writer;
         if (_local is { Count: > 0 } local)
         {
-            local.Copy.Reset(_writer.RecipientCount > 0 ? _writer : null);
+            local.Copy.Reset(_writer.RecipientCount > 0 ? _writer : null, _pipeline.Options.MaxLocalMessageBytes);
             local.IsOnly = _writer.RecipientCount == 0;
             _sink = local.Copy;
         }
@@ -128,7 +128,8 @@ public sealed class IntakeTransaction : IDisposable
         return flush.IsCompletedSuccessfully ? ValueTask.FromResult(IntakeResult.Accepted(Id)) : AwaitFlushAsync(flush);
     }
 
-    /// <summary>The content is complete: the processors' verdicts (the pool header first), then the size limit.</summary>
+    /// <summary>The content is complete: the processors' verdicts (the pool header first), then the size limits (the
+    /// content's, and for a message to a local mailbox the whole message's, which it holds in memory).</summary>
     public IntakeRejection Complete()
     {
         foreach (IContentProcessor processor in _processors)
@@ -138,6 +139,10 @@ public sealed class IntakeTransaction : IDisposable
             {
                 return rejection;
             }
+        }
+        if (_local is { Count: > 0, Copy.Overflowed: true })
+        {
+            return IntakeRejection.TooLarge;
         }
         return SinkLength - _contentStart > _pipeline.Options.MaxMessageBytes ? IntakeRejection.TooLarge : IntakeRejection.None;
     }

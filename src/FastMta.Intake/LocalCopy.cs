@@ -4,26 +4,37 @@ namespace FastMta.Intake;
 
 /// <summary>
 /// The content of a message with local recipients, kept in memory for the <see cref="ILocalMailbox"/> while it also
-/// goes on to the spool writer when there are remote recipients (a tee), or alone when there are none. Bounded by the
-/// pipeline's size limit; used only for messages to local domains (DSNs and reports, small), so the buffer is rented
-/// when such a message starts and given back when it ends.
+/// goes on to the spool writer when there are remote recipients (a tee), or alone when there are none. Used only for
+/// messages to local domains (DSNs and reports, small): the buffer is rented when such a message starts and given back
+/// when it ends, and it never grows past its limit; bytes beyond it are counted, not kept (<see cref="Overflowed"/>).
 /// </summary>
 internal sealed class LocalCopy : IBufferWriter<byte>, IDisposable
 {
+    private const int DiscardSize = 4096;
+
     private byte[] _buffer = [];
+    private byte[]? _discard; // where bytes past the limit go when there is no spool writer behind
     private int _length;
+    private long _limit;
+    private long _overflow;
     private IBufferWriter<byte>? _next;
     private Memory<byte> _handedOut;
 
-    public long Length => _length;
+    /// <summary>Bytes written, kept or not.</summary>
+    public long Length => _length + _overflow;
+
+    /// <summary>More than the limit was written: <see cref="Content"/> is incomplete and must not be delivered.</summary>
+    public bool Overflowed => _overflow > 0;
 
     public ReadOnlyMemory<byte> Content => _buffer.AsMemory(0, _length);
 
-    /// <summary>Starts a message; its bytes also go on to <paramref name="next"/> when there is one.</summary>
-    public void Reset(IBufferWriter<byte>? next)
+    /// <summary>Starts a message of at most <paramref name="limit"/> bytes; its bytes also go on to
+    /// <paramref name="next"/> when there is one.</summary>
+    public void Reset(IBufferWriter<byte>? next, long limit)
     {
         Clear();
         _next = next;
+        _limit = limit;
     }
 
     public Memory<byte> GetMemory(int sizeHint = 0)
@@ -33,7 +44,16 @@ internal sealed class LocalCopy : IBufferWriter<byte>, IDisposable
             _handedOut = _next.GetMemory(sizeHint);
             return _handedOut;
         }
-        Grow(Math.Max(sizeHint, 1));
+        int size = Math.Max(sizeHint, 1);
+        if (Overflowed)
+        {
+            if (_discard is null || _discard.Length < size)
+            {
+                _discard = new byte[Math.Max(size, DiscardSize)]; // kept for the transaction: not one per write
+            }
+            return _discard;
+        }
+        Grow(size); // may go past the limit by one request: Advance decides what is kept
         return _buffer.AsMemory(_length);
     }
 
@@ -41,18 +61,29 @@ internal sealed class LocalCopy : IBufferWriter<byte>, IDisposable
 
     public void Advance(int count)
     {
+        bool keep = !Overflowed && _length + (long)count <= _limit;
         if (_next is not null)
         {
-            Grow(count);
-            _handedOut.Span[..count].CopyTo(_buffer.AsSpan(_length));
+            if (keep)
+            {
+                Grow(count);
+                _handedOut.Span[..count].CopyTo(_buffer.AsSpan(_length));
+            }
             _next.Advance(count);
             _handedOut = default;
         }
-        else if (count > _buffer.Length - _length)
+        else if (!Overflowed && count > _buffer.Length - _length)
         {
             throw new ArgumentOutOfRangeException(nameof(count), "Advanced past the end of the buffer.");
         }
-        _length += count;
+        if (keep)
+        {
+            _length += count;
+        }
+        else
+        {
+            _overflow += count;
+        }
     }
 
     /// <summary>Forgets the message and gives the buffer back.</summary>
@@ -64,6 +95,7 @@ internal sealed class LocalCopy : IBufferWriter<byte>, IDisposable
             _buffer = [];
         }
         _length = 0;
+        _overflow = 0;
         _next = null;
         _handedOut = default;
     }

@@ -19,6 +19,8 @@ internal sealed record ServerSetup
 
     public long MaxMessageBytes { get; init; } = 36_700_160;
 
+    public long MaxLocalMessageBytes { get; init; } = new IntakeOptions { Hostname = "default" }.MaxLocalMessageBytes;
+
     public Func<string, bool> IsKnownPool { get; init; } = static _ => true;
 
     /// <summary>Policies asked before the relay rule.</summary>
@@ -66,6 +68,7 @@ internal sealed class InProcessSmtpServer : IAsyncDisposable
         {
             Hostname = inbound.Hostname,
             MaxMessageBytes = inbound.MaxMessageBytes,
+            MaxLocalMessageBytes = setup.MaxLocalMessageBytes,
             IsKnownPool = setup.IsKnownPool,
         });
         var server = new SmtpServerContext(inbound, () => spool, NullLoggerFactory.Instance, TimeProvider.System)

@@ -81,6 +81,33 @@ public sealed class LocalMailboxTests
         Assert.Single(await server.SpooledAsync());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AMessageForALocalMailboxOverItsMemoryBoundIsRefusedWith552(bool withRemoteRecipient)
+    {
+        var mailbox = new RecordingMailbox();
+        await using InProcessSmtpServer server = await InProcessSmtpServer.StartAsync(new ServerSetup
+        {
+            MaxLocalMessageBytes = 4096,
+            LocalDomains = [new LocalDomain(LocalDomain, mailbox)],
+        });
+        SmtpTestClient client = await server.ConnectAsync();
+        string big = "Subject: big report\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('r', 98) + "\r\n", 60));
+        string small = "Subject: small report\r\n\r\nreport\r\n";
+
+        await client.EnvelopeAsync("", withRemoteRecipient ? ["remote@dest.test", "fbl@" + LocalDomain] : ["fbl@" + LocalDomain]);
+        Assert.Equal("552 5.3.4 Message size exceeds fixed limit\r\n", await client.DataAsync(big)); // 6 KB > 4 KiB
+        Assert.Empty(mailbox.Messages);
+        Assert.Empty(await server.SpooledAsync());
+
+        // Under the bound, the same session's next message is taken.
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<>"));
+        Assert.StartsWith("250", await client.CommandAsync($"RCPT TO:<fbl@{LocalDomain}>"));
+        Assert.StartsWith("250 2.0.0 Ok: queued as ", await client.DataAsync(small));
+        Assert.EndsWith(small, Assert.Single(mailbox.Messages).Content);
+    }
+
     internal sealed record Received(string Id, string Sender, string[] Recipients, string Content);
 
     // Keeps a copy of what it is given (the buffers are the pipeline's, valid only during the call).
