@@ -122,6 +122,7 @@ internal sealed partial class SmtpSession
         ValueTask<RecipientVerdict> verdict = _server.RecipientPolicy.EvaluateAsync(new RecipientRequest
         {
             Address = _recipientScratch.AsMemory(0, _pendingAddressLength),
+            Sender = _transaction!.Sender,
             IsPostmaster = command.IsPostmaster,
             Client = _clientAddress,
             ClientInRelayNetworks = _relayAllowed,

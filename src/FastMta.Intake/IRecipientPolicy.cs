@@ -20,6 +20,9 @@ public readonly struct RecipientRequest
     /// <summary>The recipient's address, UTF-8 (the client's bytes, valid until the verdict is given).</summary>
     public required ReadOnlyMemory<byte> Address { get; init; }
 
+    /// <summary>The transaction's reverse-path, UTF-8 (empty: the null sender), valid until the verdict is given.</summary>
+    public ReadOnlyMemory<byte> Sender { get; init; }
+
     /// <summary>The bare "postmaster" of RFC 5321 4.5.1 (no domain).</summary>
     public bool IsPostmaster { get; init; }
 

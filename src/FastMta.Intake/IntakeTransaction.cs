@@ -43,6 +43,9 @@ public sealed class IntakeTransaction : IDisposable
     /// <summary>Bytes of the message as stored (the Received header included).</summary>
     public long BodyLength => _local is { IsOnly: true } local ? local.Copy.Length : _writer.BodyLength;
 
+    /// <summary>The reverse-path given to <see cref="SetSender"/> (empty: the null sender), valid until the next one.</summary>
+    public ReadOnlyMemory<byte> Sender => _sender.AsMemory(0, _senderLength);
+
     /// <summary>The pool name of an X-FastMta-Pool field that named no configured pool ("" when its value was empty or
     /// too long), after <see cref="Complete"/> refused the message for <see cref="IntakeRejection.UnknownPool"/>.</summary>
     public string? RefusedPool { get; internal set; }
@@ -160,7 +163,7 @@ public sealed class IntakeTransaction : IDisposable
         {
             try
             {
-                await local.DeliverAsync(Id, _sender.AsMemory(0, _senderLength), _clientAddress, _protocol).ConfigureAwait(false);
+                await local.DeliverAsync(Id, Sender, _clientAddress, _protocol).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -190,6 +193,7 @@ public sealed class IntakeTransaction : IDisposable
     public void Reset()
     {
         _writer.Reset();
+        _senderLength = 0;
         _local?.Clear();
         _sink = _writer;
         _contentStart = 0;

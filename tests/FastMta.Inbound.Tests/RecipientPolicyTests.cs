@@ -66,6 +66,39 @@ public sealed class RecipientPolicyTests
         Assert.Equal("550 5.1.1 This relay has no local mailboxes\r\n", replies[1]);
     }
 
+    [Fact]
+    public async Task APolicyIsToldTheSenderTheClientAndItsAuthority()
+    {
+        var seen = new SeenRequests();
+        await using InProcessSmtpServer server = await InProcessSmtpServer.StartAsync(new ServerSetup { Policies = [seen] });
+        SmtpTestClient client = await server.ConnectAsync();
+
+        await client.EnvelopeAsync("sender@client.test", "one@dest.test", "postmaster");
+        Assert.StartsWith("250", await client.CommandAsync("RSET"));
+        Assert.StartsWith("250", await client.CommandAsync("MAIL FROM:<>"));
+        Assert.StartsWith("250", await client.CommandAsync("RCPT TO:<two@dest.test>"));
+
+        Assert.Equal(
+            [
+                ("one@dest.test", "sender@client.test", false, "127.0.0.1", true),
+                ("postmaster", "sender@client.test", true, "127.0.0.1", true),
+                ("two@dest.test", "", false, "127.0.0.1", true),
+            ], seen.Requests);
+    }
+
+    // Records what it is asked and abstains.
+    private sealed class SeenRequests : IRecipientPolicy
+    {
+        public List<(string Address, string Sender, bool Postmaster, string? Client, bool MayRelay)> Requests { get; } = [];
+
+        public ValueTask<RecipientVerdict> EvaluateAsync(RecipientRequest request, CancellationToken cancellationToken)
+        {
+            Requests.Add((Encoding.UTF8.GetString(request.Address.Span), Encoding.UTF8.GetString(request.Sender.Span),
+                request.IsPostmaster, request.Client?.ToString(), request.ClientInRelayNetworks));
+            return ValueTask.FromResult(RecipientVerdict.Abstain);
+        }
+    }
+
     // Refuses one address with its own reply and abstains for every other, at once or after a short wait.
     private sealed class RefuseOneAddress(string address, string reply, bool completeLater) : IRecipientPolicy
     {
