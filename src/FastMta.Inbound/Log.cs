@@ -60,4 +60,8 @@ internal static partial class Log
     // Message content (ids 5050-5059).
     [LoggerMessage(5050, LogLevel.Warning, "Refused message from {Client} in session {ConnectionId}: {Reason} in its content, answered 554 5.6.0 (SMTP smuggling defence)")]
     public static partial void BareLineEndRefused(ILogger logger, EndPoint? client, string connectionId, string reason);
+
+    // Local mailboxes (ids 60-69).
+    [LoggerMessage(60, LogLevel.Warning, "A local mailbox failed to take a message from {Client} in session {ConnectionId}; answered 451 4.3.0")]
+    public static partial void LocalMailboxFailed(ILogger logger, Exception exception, EndPoint? client, string connectionId);
 }

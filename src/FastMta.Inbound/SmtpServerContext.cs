@@ -2,14 +2,15 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
+using FastMta.Intake;
 using FastMta.Smtp;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
 
 namespace FastMta.Inbound;
 
-// What every SMTP session shares: options, the spool, the AUTH verifier and replies pre-encoded once at start-up
-// (banner, HELO and the four EHLO variants), so no session formats them again.
+// What every SMTP session shares: options, the spool, the intake pipeline and the recipient policy, the AUTH verifier
+// and replies pre-encoded once at start-up (banner, HELO and the four EHLO variants), so no session formats them again.
 public sealed class SmtpServerContext
 {
     private readonly Func<MessageSpool> _spool;
@@ -32,6 +33,13 @@ public sealed class SmtpServerContext
         Banner = Encoding.ASCII.GetBytes($"220 {options.Hostname} ESMTP\r\n");
         HeloReply = Encoding.ASCII.GetBytes($"250 {options.Hostname}\r\n");
         HostnameUtf8 = Encoding.ASCII.GetBytes(options.Hostname);
+        // The host passes its own pipeline (shared with the HTTP API); this one serves a context built without one.
+        Intake = new IntakePipeline(spool, new IntakeOptions
+        {
+            Hostname = options.Hostname,
+            MaxMessageBytes = options.MaxMessageBytes,
+            IsKnownPool = name => IsKnownPool(name),
+        });
         for (int i = 0; i < _ehloReplies.Length; i++)
         {
             _ehloReplies[i] = BuildEhlo(offerTls: (i & 1) != 0, offerAuth: (i & 2) != 0);
@@ -39,7 +47,7 @@ public sealed class SmtpServerContext
     }
 
     /// <summary>The header field in which a submitter names the egress pool for its message; removed at reception.</summary>
-    public const string PoolHeaderName = "X-FastMta-Pool";
+    public const string PoolHeaderName = IntakePipeline.PoolHeaderName;
 
     public InboundOptions Options { get; }
     public MessageSpool Spool => _spool();
@@ -55,6 +63,13 @@ public sealed class SmtpServerContext
     /// <summary>Whether an egress pool named by a message's X-FastMta-Pool header exists (set by the host from the
     /// live traffic-shaping configuration); every name is accepted when no check is set.</summary>
     public Func<string, bool> IsKnownPool { get; init; } = static _ => true;
+
+    /// <summary>Where the sessions' messages go: envelope, Received header, content processors, spool, commit.</summary>
+    public IntakePipeline Intake { get; init; }
+
+    /// <summary>Asked at every RCPT; by default the relay rule alone (<see cref="RelayRecipientPolicy.Chain"/> adds
+    /// local domains and other policies before it).</summary>
+    public IRecipientPolicy RecipientPolicy { get; init; } = RelayRecipientPolicy.Instance;
 
     public ReadOnlySpan<byte> EhloReply(bool offerTls, bool offerAuth) =>
         _ehloReplies[(offerTls ? 1 : 0) | (offerAuth ? 2 : 0)];

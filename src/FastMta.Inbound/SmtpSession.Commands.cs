@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using FastMta.Intake;
 using FastMta.Smtp;
 using FastMta.Spool;
 
@@ -9,6 +10,10 @@ namespace FastMta.Inbound;
 internal sealed partial class SmtpSession
 {
     private readonly bool _relayAllowed;
+    private readonly byte[] _recipientScratch; // the RCPT being decided: its address, then its parameters
+    private int _pendingAddressLength;
+    private int _pendingParametersLength;
+    private ValueTask<RecipientVerdict> _pendingRecipient;
     private string? _heloName;
     private bool _esmtp;
 
@@ -85,11 +90,12 @@ internal sealed partial class SmtpSession
         {
             return Reject(SmtpReplies.MessageTooBig, "size"); // RFC 1870 6.1: refuse early, before the data is sent
         }
-        if (_server.Spool.Unavailable is { IsLatched: true } unavailable)
+        IntakeRejection refusal = _server.Intake.Refusal;
+        if (refusal != IntakeRejection.None)
         {
-            return RejectUnavailable(unavailable); // out of space (or storage failed): say so before the body is sent
+            return RejectIntake(refusal); // out of space (or storage failed): say so before the body is sent
         }
-        _transaction ??= _server.Spool.CreateWriter();
+        _transaction ??= _server.Intake.CreateTransaction();
         _transaction.SetOrigin(ClientText, _heloName, _authUser, Protocol);
         _transaction.SetSender(command.Address, command.Parameters, (command.SmtpUtf8 ? EnvelopeFlags.SmtpUtf8 : EnvelopeFlags.None) | (command.Body == BodyType.EightBitMime ? EnvelopeFlags.EightBitMime : EnvelopeFlags.None));
         _smtpUtf8 = command.SmtpUtf8;
@@ -108,17 +114,44 @@ internal sealed partial class SmtpSession
         {
             return RejectPath(status, isSender: false);
         }
-        if (command.IsPostmaster)
+        // The recipient policy decides (by default: local domains, then the relay rule); its input is copied so that
+        // a policy that completes later still sees it after the input buffer has moved on.
+        command.Address.CopyTo(_recipientScratch);
+        command.Parameters.CopyTo(_recipientScratch.AsSpan(command.Address.Length));
+        _pendingAddressLength = command.Address.Length;
+        _pendingParametersLength = command.Parameters.Length;
+        ValueTask<RecipientVerdict> verdict = _server.RecipientPolicy.EvaluateAsync(new RecipientRequest
         {
-            return Reject(SmtpReplies.NoLocalMailboxes, "no_local_mailboxes");
+            Address = _recipientScratch.AsMemory(0, _pendingAddressLength),
+            Sender = _transaction!.Sender,
+            IsPostmaster = command.IsPostmaster,
+            Client = _clientAddress,
+            ClientInRelayNetworks = _relayAllowed,
+            AuthenticatedUser = _authUser,
+        }, _connection.ConnectionClosed);
+        if (verdict.IsCompletedSuccessfully)
+        {
+            return AcceptRecipient(verdict.Result);
         }
-        if (!_relayAllowed && _authUser is null)
+        _pendingRecipient = verdict;
+        return SessionAction.CheckRecipient; // the loop awaits it, then calls AcceptRecipient
+    }
+
+    // The policy's verdict on the pending RCPT, then the spool and recipient-count checks that hold for every recipient.
+    private SessionAction AcceptRecipient(RecipientVerdict verdict)
+    {
+        _pendingRecipient = default;
+        switch (verdict.Decision)
         {
-            return Reject(SmtpReplies.RelayDenied, "relay_denied");
+            case RecipientDecision.Reject:
+                return Reject(verdict.Reply.Span, verdict.Reason ?? "recipient_policy");
+            case RecipientDecision.Abstain:
+                return Reject(SmtpReplies.RelayDenied, "relay_denied"); // no policy took it: fail closed
         }
-        if (_server.Spool.Unavailable is { IsLatched: true } unavailable)
+        IntakeRejection refusal = _server.Intake.Refusal;
+        if (refusal != IntakeRejection.None)
         {
-            return RejectUnavailable(unavailable);
+            return RejectIntake(refusal);
         }
         if (_transaction!.RecipientCount >= _options.MaxRecipients)
         {
@@ -126,18 +159,16 @@ internal sealed partial class SmtpSession
             _server.Metrics.Rejected("too_many_recipients");
             return Reply(SmtpReplies.TooManyRecipients);
         }
-        _transaction.AddRecipient(command.Address, command.Parameters);
+        ReadOnlySpan<byte> address = _recipientScratch.AsSpan(0, _pendingAddressLength);
+        if (verdict.Decision == RecipientDecision.Local)
+        {
+            _transaction.AddLocalRecipient(address, verdict.Mailbox!);
+        }
+        else
+        {
+            _transaction.AddRecipient(address, _recipientScratch.AsSpan(_pendingAddressLength, _pendingParametersLength));
+        }
         return Reply(SmtpReplies.RecipientOk);
-    }
-
-    // The spool's refusal, by reason: no space is RFC 3463's 4.3.1 (452, as RFC 5321 has it for insufficient
-    // storage); the rest (back-pressure, storage error, shutting down) stay 451 4.3.0. A transient reply: not
-    // counted as a client error.
-    private SessionAction RejectUnavailable(SpoolUnavailableException unavailable)
-    {
-        bool noSpace = unavailable.Reason == SpoolUnavailableReason.NoSpace;
-        _server.Metrics.Rejected(noSpace ? "spool_no_space" : "spool_unavailable");
-        return Reply(noSpace ? SmtpReplies.InsufficientStorage : SmtpReplies.SpoolUnavailable);
     }
 
     private SessionAction RejectPath(PathStatus status, bool isSender) => status switch

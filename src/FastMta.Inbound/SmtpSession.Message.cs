@@ -1,20 +1,19 @@
 using System.Buffers;
+using FastMta.Intake;
 using FastMta.Smtp;
-using FastMta.Spool;
 
 namespace FastMta.Inbound;
 
-// The mail transaction: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030) stream the body into the spool writer, which
-// moves full chunks to the log as they fill, so memory per session stays bounded whatever the message size.
-// 250 is written only after the spool's durable commit (CommitMessageAsync). The client's bytes pass through
-// _poolHeader, which takes the X-FastMta-Pool field out of the header section: the pool is an instruction to this MTA,
-// kept in the envelope, and never travels on.
+// The mail transaction: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030) stream the body into the intake transaction
+// (FastMta.Intake), whose content chain takes the X-FastMta-Pool field out and whose spool writer moves full chunks to
+// the log as they fill, so memory per session stays bounded whatever the message size. 250 is written only after the
+// transaction's durable commit (CommitMessageAsync). The framing checks (size while decoding, bare CR/LF) stay here,
+// with the codec; their refusals are the intake's IntakeRejection values, answered from one table (IntakeReplies).
 internal sealed partial class SmtpSession
 {
-    private readonly HeaderFieldStripper _poolHeader = new(SmtpServerContext.PoolHeaderName);
     private enum ChunkError { None, NeedMail, NeedRcpt, TooLarge, BareLineEnd }
 
-    private MessageWriter? _transaction;
+    private IntakeTransaction? _transaction;
     private bool _hasSender;
     private bool _smtpUtf8;
     private DataDecoder _decoder;
@@ -43,8 +42,7 @@ internal sealed partial class SmtpSession
         {
             return Reject(SmtpReplies.DataAfterBdat, "sequence");
         }
-        WriteReceivedHeader();
-        _poolHeader.Reset(_transaction);
+        _transaction.StartContent(_server.Time.GetUtcNow());
         _decoder.Reset(_options.MaxMessageBytes);
         _mode = InputMode.Data;
         return Reply(SmtpReplies.StartMailInput);
@@ -56,7 +54,7 @@ internal sealed partial class SmtpSession
         if (_decoder.TooLarge)
         {
             ResetTransaction();
-            return Reject(SmtpReplies.MessageTooBig, "size");
+            return RejectIntake(IntakeRejection.TooLarge);
         }
         if (_decoder.SawBareLineFeed || _decoder.SawBareCarriageReturn)
         {
@@ -65,7 +63,7 @@ internal sealed partial class SmtpSession
             // end of data, say, with the smuggled commands after it).
             return RefuseBareLineEnd(_decoder.SawBareLineFeed, endOfMessage: true);
         }
-        return TakePool();
+        return CompleteContent();
     }
 
     // BDAT's chunk bytes always follow the command, even when the command is refused: they are read and discarded
@@ -87,8 +85,7 @@ internal sealed partial class SmtpSession
         {
             _bdatStarted = true;
             _bdatLineEnds.Reset();
-            WriteReceivedHeader();
-            _poolHeader.Reset(_transaction!);
+            _transaction!.StartContent(_server.Time.GetUtcNow());
         }
         return SessionAction.Continue;
     }
@@ -119,7 +116,7 @@ internal sealed partial class SmtpSession
                     }
                     else
                     {
-                        _poolHeader.Write(span[..take]);
+                        _transaction!.Content.Write(span[..take]);
                     }
                 }
             }
@@ -151,13 +148,13 @@ internal sealed partial class SmtpSession
                 {
                     ResetTransaction();
                 }
-                return Reject(SmtpReplies.MessageTooBig, "size");
+                return RejectIntake(IntakeRejection.TooLarge);
             case ChunkError.BareLineEnd:
                 return RefuseBareLineEnd(_bdatLineEnds.SawBareLineFeed, endOfMessage: _bdatLast);
         }
         if (_bdatLast)
         {
-            return TakePool();
+            return CompleteContent();
         }
         ReplyWriter.Write(_output, SmtpReplies.BdatChunkPrefix, _bdatBodyBytes);
         return SessionAction.Continue;
@@ -168,73 +165,75 @@ internal sealed partial class SmtpSession
     // one that had it to the LAST one is refused, and the transaction ends with the LAST one (as for size).
     private SessionAction RefuseBareLineEnd(bool bareLineFeed, bool endOfMessage)
     {
-        string reason = bareLineFeed ? "bare_lf" : "bare_cr";
-        Log.BareLineEndRefused(_server.Logger, _connection.RemoteEndPoint, _connection.ConnectionId, reason);
+        IntakeRejection rejection = bareLineFeed ? IntakeRejection.BareLineFeed : IntakeRejection.BareCarriageReturn;
+        Log.BareLineEndRefused(_server.Logger, _connection.RemoteEndPoint, _connection.ConnectionId, IntakeReplies.Reason(rejection));
         if (endOfMessage)
         {
             ResetTransaction();
         }
-        return Reject(bareLineFeed ? SmtpReplies.BareLineFeedInData : SmtpReplies.BareCarriageReturnInData, reason);
+        return RejectIntake(rejection);
     }
 
-    // The body is complete: the pool it named (if any) goes into the envelope, or the message is refused when no such
-    // pool is configured (silently sending it from another pool's addresses would defeat the sender's choice).
-    private SessionAction TakePool()
+    // The body is complete: the content processors decide (the pool it named goes into the envelope, or the message is
+    // refused when no such pool is configured), then it is committed.
+    private SessionAction CompleteContent()
     {
-        _poolHeader.Complete();
-        if (!_poolHeader.Found)
+        IntakeRejection rejection = _transaction!.Complete();
+        if (rejection == IntakeRejection.None)
         {
             return SessionAction.CommitMessage;
         }
-
-        string? pool = _poolHeader.Value;
-        if (pool is null || pool.Length == 0 || !_server.IsKnownPool(pool))
-        {
-            ResetTransaction();
-            return Reject(SmtpReplies.UnknownPool, "unknown_pool");
-        }
-
-        _transaction!.SetPool(pool);
-        return SessionAction.CommitMessage;
+        ResetTransaction();
+        return RejectIntake(rejection);
     }
 
     // Pooled builder: every message suspends here for the group commit, and a Task state machine would be allocated
     // for each one.
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask CommitMessageAsync()
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SessionAction> CommitMessageAsync()
     {
-        MessageWriter transaction = _transaction!;
-        try
+        IntakeTransaction transaction = _transaction!;
+        IntakeResult result = await transaction.CommitAsync();
+        if (!result.IsAccepted)
         {
-            // Not cancelled by the client going away: once the body is complete the message is committed or refused,
-            // never left half-decided.
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-        catch (SpoolUnavailableException ex)
-        {
-            Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
+            if (result.Rejection == IntakeRejection.EnvelopeTooLarge)
+            {
+                // As before the intake pipeline: the envelope that fits no spool page ends the session as a failure.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(result.Cause!);
+            }
+            if (result.Cause is FastMta.Spool.SpoolUnavailableException spool)
+            {
+                Log.SpoolUnavailable(_server.Logger, spool, _connection.RemoteEndPoint, _connection.ConnectionId, spool.Reason);
+            }
+            else if (result.Cause is not null)
+            {
+                Log.LocalMailboxFailed(_server.Logger, result.Cause, _connection.RemoteEndPoint, _connection.ConnectionId);
+            }
             ResetTransaction();
-            RejectUnavailable(ex);
-            return;
+            return RejectIntake(result.Rejection);
         }
         _server.Metrics.MessageAccepted(transaction.BodyLength, transaction.RecipientCount);
         if (_server.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
         {
-            Log.MessageAccepted(_server.Logger, transaction.Id.ToString(), _connection.RemoteEndPoint,
+            Log.MessageAccepted(_server.Logger, result.Id.ToString(), _connection.RemoteEndPoint,
                 transaction.RecipientCount, transaction.BodyLength);
         }
         Span<byte> id = stackalloc byte[32];
-        transaction.Id.TryFormat(id, out int written);
+        result.Id.TryFormat(id, out int written);
         ReplyWriter.Write(_output, SmtpReplies.QueuedAsPrefix, id[..written]);
         ResetTransaction();
+        return SessionAction.Continue;
     }
 
-    private void WriteReceivedHeader()
+    // The intake's refusal as a reply: the client's own (counted toward MaxErrors) or a temporary one of the spool's.
+    private SessionAction RejectIntake(IntakeRejection rejection)
     {
-        Span<byte> id = stackalloc byte[32];
-        _transaction!.Id.TryFormat(id, out int written);
-        ReceivedHeader.Write(_transaction, _heloName!, _clientText, _server.HostnameUtf8, Protocol, id[..written],
-            _server.Time.GetUtcNow());
+        if (IntakeReplies.IsClientError(rejection))
+        {
+            return Reject(IntakeReplies.Reply(rejection), IntakeReplies.Reason(rejection));
+        }
+        _server.Metrics.Rejected(IntakeReplies.Reason(rejection));
+        return Reply(IntakeReplies.Reply(rejection));
     }
 
     // Forgets the transaction (RSET, EHLO, after 250 or a refused message). The pooled writer is kept for the next

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using FastMta.Intake;
 using FastMta.Smtp;
 using FastMta.Spool;
 using Microsoft.AspNetCore.Connections;
@@ -14,7 +15,8 @@ namespace FastMta.Inbound;
 // One SMTP server session on one connection (RFC 5321). This file is the I/O loop: read, let the codec-driven
 // handlers (the other SmtpSession.*.cs parts) answer every complete command in the buffer, flush once when the
 // buffer runs dry (RFC 2920 PIPELINING), then do the one asynchronous thing a command may need (durable commit,
-// TLS handshake, AUTH password check). The handlers never do I/O; this loop never parses.
+// TLS handshake, AUTH password check, a recipient policy that did not answer at once). The handlers never do I/O;
+// this loop never parses.
 //
 // Slow and silent clients (slowloris) are bounded here, not by idle timers that every byte re-arms: a command line
 // must be complete within CommandTimeout of the previous reply, however it trickles in; DATA/BDAT must average
@@ -26,7 +28,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
 {
     private enum InputMode { Command, Data, Bdat, AuthResponse }
 
-    private enum SessionAction { Continue, CommitMessage, StartTls, Quit, Close, VerifyAuth }
+    private enum SessionAction { Continue, CommitMessage, StartTls, Quit, Close, VerifyAuth, CheckRecipient }
 
     // What the read deadline is waiting for, so an expiry gets its own reply and metric.
     private enum Deadline { Command, DataIdle, DataRate }
@@ -75,6 +77,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
         _lineScratch = ArrayPool<byte>.Shared.Rent(CommandLineFramer.DefaultMaxLength);
+        _recipientScratch = ArrayPool<byte>.Shared.Rent(CommandLineFramer.DefaultMaxLength);
         _timer = new Timer(static state => ((SmtpSession)state!).OnTimeout(), this, Timeout.Infinite, Timeout.Infinite);
         _relayAllowed = _clientAddress is not null && _server.IsInRelayNetworks(_clientAddress);
     }
@@ -143,32 +146,35 @@ internal sealed partial class SmtpSession : IAsyncDisposable
 
             if (_mode is InputMode.Data or InputMode.Bdat && _transaction is not null)
             {
-                try
-                {
-                    await _transaction.FlushAsync(_connection.ConnectionClosed); // move full chunks to the log
-                }
-                catch (SpoolUnavailableException ex)
+                IntakeResult flushed = await _transaction.FlushAsync(_connection.ConnectionClosed); // full chunks to the log
+                if (!flushed.IsAccepted)
                 {
                     // The body cannot be stored (back-pressure timeout, no space, storage failed) and the rest of
                     // it is still on its way: a message cannot be refused mid-body, so say why and close (RFC 5321
                     // 3.8 allows 421 at any point). Nothing of the message reaches the spool.
-                    Log.SpoolUnavailable(_server.Logger, ex, _connection.RemoteEndPoint, _connection.ConnectionId, ex.Reason);
-                    _server.Metrics.Rejected(ex.Reason == SpoolUnavailableReason.NoSpace ? "spool_no_space" : "spool_unavailable");
+                    var spool = (SpoolUnavailableException)flushed.Cause!;
+                    Log.SpoolUnavailable(_server.Logger, spool, _connection.RemoteEndPoint, _connection.ConnectionId, spool.Reason);
+                    _server.Metrics.Rejected(IntakeReplies.Reason(flushed.Rejection));
                     ResetTransaction();
-                    byte[] reply = ex.Reason switch
-                    {
-                        SpoolUnavailableReason.NoSpace => SmtpReplies.InsufficientStorageClosing.ToArray(),
-                        SpoolUnavailableReason.ShuttingDown => SmtpReplies.ShuttingDown.ToArray(),
-                        _ => SmtpReplies.SpoolUnavailableClosing.ToArray(),
-                    };
-                    return await CloseWithAsync(reply, "spool_unavailable");
+                    return await CloseWithAsync(IntakeReplies.ClosingReply(flushed.Rejection).ToArray(), "spool_unavailable");
                 }
             }
 
             switch (action)
             {
                 case SessionAction.CommitMessage:
-                    await CommitMessageAsync();
+                    if (await CommitMessageAsync() == SessionAction.Close)
+                    {
+                        await TryFlushAsync();
+                        return "too_many_errors";
+                    }
+                    break;
+                case SessionAction.CheckRecipient:
+                    if (AcceptRecipient(await _pendingRecipient) == SessionAction.Close)
+                    {
+                        await TryFlushAsync();
+                        return "too_many_errors";
+                    }
                     break;
                 case SessionAction.StartTls:
                     if (!await TryFlushAsync())
@@ -218,7 +224,7 @@ internal sealed partial class SmtpSession : IAsyncDisposable
             if (_mode == InputMode.Data)
             {
                 long before = reader.Consumed;
-                DataStatus data = _decoder.Decode(ref reader, _poolHeader);
+                DataStatus data = _decoder.Decode(ref reader, _transaction!.Content);
                 _dataBytes += reader.Consumed - before;
                 if (data == DataStatus.NeedMoreData)
                 {
@@ -492,6 +498,6 @@ internal sealed partial class SmtpSession : IAsyncDisposable
             await _tls.DisposeAsync();
         }
         ArrayPool<byte>.Shared.Return(_lineScratch);
-        _poolHeader.Dispose();
+        ArrayPool<byte>.Shared.Return(_recipientScratch);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using FastMta.Inbound;
+using FastMta.Intake;
 using FastMta.Server;
 using FastMta.Server.Admin;
 using FastMta.Server.Api;
@@ -38,10 +39,24 @@ builder.Services.AddSingleton<DeliveryService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
 builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
 builder.Services.AddSingleton(TimeProvider.System);
+// One intake pipeline for SMTP and the HTTP API (FastMta.Intake); local domains are registered as LocalDomain
+// services by whatever owns their mailboxes (none yet), and recipient policies as IRecipientPolicy services, asked
+// after the local domains and before the relay rule.
+builder.Services.AddSingleton(sp => new IntakePipeline(
+    () => sp.GetRequiredService<SpoolService>() is { IsOpen: true } spool ? spool.Spool : null,
+    new IntakeOptions
+    {
+        Hostname = settings.Inbound.Hostname,
+        MaxMessageBytes = settings.Inbound.MaxMessageBytes,
+        IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
+    }));
+builder.Services.AddSingleton(sp => new LocalDomains(sp.GetServices<LocalDomain>()));
 builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
     sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>())
 {
     IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
+    Intake = sp.GetRequiredService<IntakePipeline>(),
+    RecipientPolicy = RelayRecipientPolicy.Chain(sp.GetRequiredService<LocalDomains>(), sp.GetServices<IRecipientPolicy>()),
 });
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.WebHost.ConfigureKestrel(kestrel =>

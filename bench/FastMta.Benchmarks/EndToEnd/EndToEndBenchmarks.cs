@@ -7,6 +7,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using FastMta.Inbound;
 using FastMta.Spool;
+using FastMta.Testing;
 using FastMta.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using FastMta.Intake;
 using FastMta.Spool;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,8 @@ internal readonly record struct BouncedRecipient(int RecipientIndex, RecipientRe
 /// </summary>
 internal sealed class DsnGenerator(MessageSpool spool, QueueOptions options, QueueMetrics metrics, ILogger logger)
 {
+    private readonly IntakePipeline _intake = new(() => spool, new IntakeOptions { Hostname = options.ReportingMta });
+
     /// <summary>Builds and queues the DSN for <paramref name="bounced"/>; never throws (a failure is logged and
     /// counted: the failure is still in the delivery log). Without the gate.</summary>
     public async Task BounceAsync(SpooledEnvelope envelope, IReadOnlyList<BouncedRecipient> bounced, string? remoteHost, MessageBody body,
@@ -61,9 +64,16 @@ internal sealed class DsnGenerator(MessageSpool spool, QueueOptions options, Que
                 OriginalMessage = new ReadOnlySequence<byte>(original),
             };
 
-            SpoolMessageId dsnId = await InjectAsync(request, envelope.Sender).ConfigureAwait(false);
+            IntakeResult result = await InjectAsync(request, envelope.Sender).ConfigureAwait(false);
+            if (!result.IsAccepted)
+            {
+                metrics.Bounce("error");
+                Log.BounceFailed(logger, envelope.Id.ToString(), envelope.Sender, result.Cause!);
+                return;
+            }
+
             metrics.Bounce("queued");
-            Log.Bounced(logger, envelope.Id.ToString(), dsnId.ToString(), recipients.Length, envelope.Sender);
+            Log.Bounced(logger, envelope.Id.ToString(), result.Id.ToString(), recipients.Length, envelope.Sender);
         }
         catch (Exception e)
         {
@@ -74,16 +84,23 @@ internal sealed class DsnGenerator(MessageSpool spool, QueueOptions options, Que
 
     // The one place a DSN re-enters the MTA: spooled (committed durably) with the null sender to the original sender,
     // before the failure it reports is recorded, so a crash in between sends it twice, never not at all.
-    private async Task<SpoolMessageId> InjectAsync(DsnRequest request, string to)
+    // Through the intake pipeline like every message: no Received header (FastMta wrote it), no size limit.
+    private async Task<IntakeResult> InjectAsync(DsnRequest request, string to)
     {
-        using MessageWriter writer = spool.CreateWriter();
-        writer.SetSender([], []);
+        using IntakeTransaction transaction = _intake.CreateTransaction();
+        transaction.SetSender([], []);
         // A non-ASCII sender can only be reached over SMTPUTF8, which the queue derives from the address itself.
-        writer.AddRecipient(Encoding.UTF8.GetBytes(to), []);
-        writer.SetOrigin(string.Empty, options.ReportingMta, null, "DSN");
-        DsnBuilder.Write(request, writer);
-        await writer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-        return writer.Id;
+        transaction.AddRecipient(Encoding.UTF8.GetBytes(to), []);
+        transaction.SetOrigin(string.Empty, options.ReportingMta, null, "DSN");
+        transaction.StartContent();
+        DsnBuilder.Write(request, transaction.Content);
+        IntakeRejection content = transaction.Complete();
+        if (content != IntakeRejection.None)
+        {
+            throw new InvalidOperationException($"The intake pipeline refused a generated DSN's content: {content}.");
+        }
+
+        return await transaction.CommitAsync().ConfigureAwait(false);
     }
 
     /// <summary>The xtext-decoded value of an ESMTP parameter such as ENVID= or ORCPT= (RFC 3461 §4); null if absent.</summary>

@@ -1,9 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
-using FastMta.Inbound;
-using FastMta.Smtp;
-using FastMta.Spool;
+using FastMta.Intake;
 using MimeKit;
 
 namespace FastMta.Server.Api;
@@ -12,115 +10,84 @@ namespace FastMta.Server.Api;
 internal readonly record struct SpoolOutcome(string? Id, InjectionError? Error, bool Unavailable, string? UnavailableDetail = null);
 
 /// <summary>
-/// Writes a validated message into the spool exactly as an SMTP session does: envelope, Received header, body
-/// through the pooled <see cref="MessageWriter"/> (chunks reach the log as they fill), then a durable commit. The id
-/// is returned only after <see cref="MessageWriter.CommitAsync"/>, the same promise as SMTP's 250. Any failure
-/// before that abandons the writer, so nothing partial is ever queued.
+/// Takes a validated message in through the intake pipeline, as an SMTP session does: envelope, Received header
+/// ("from api", "with HTTP" or "HTTPA"), the content through the processor chain (X-FastMta-Pool taken out) into the
+/// spool's writer (chunks reach the log as they fill), then the durable commit. The id is returned only after the
+/// commit, the same promise as SMTP's 250. Any refusal before that abandons the transaction, so nothing partial is
+/// ever queued; refusals come back as <see cref="IntakeRejection"/> and are answered by <see cref="IntakeProblems"/>.
 /// </summary>
-internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool, DeliveryService delivery, TimeProvider time,
-    ILogger<InjectionSpooler> logger)
+internal sealed class InjectionSpooler(MtaSettings settings, IntakePipeline intake, TimeProvider time, ILogger<InjectionSpooler> logger)
 {
     // Received "from" name: an HTTP client has no HELO. "with HTTP" (loopback, no keys) or "HTTPA" (authenticated
     // with an API key), after RFC 3848's ESMTP/ESMTPA; the listener is plain HTTP, so there is no "S" form yet.
     private const string ReceivedFromName = "api";
-    private readonly byte[] _hostname = Encoding.ASCII.GetBytes(settings.Inbound.Hostname);
 
     public async Task<SpoolOutcome> SpoolAsync(ValidatedMessage message, IPAddress? client, string? apiKeyName, CancellationToken cancellationToken)
     {
-        if (!spool.IsOpen)
+        IntakeRejection refusal = intake.Refusal;
+        if (refusal != IntakeRejection.None)
         {
-            return new SpoolOutcome(null, null, Unavailable: true);
-        }
-        if (spool.Spool.Unavailable is { IsLatched: true } latched)
-        {
-            return Refused(latched); // out of space (or storage failed): refuse before the body is built and written
+            return IntakeProblems.For(refusal, "message"); // not open, out of space, storage failed: before anything is built
         }
         InjectionRequest request = message.Request;
-        if (request.Pool is not null && !delivery.IsKnownPool(request.Pool))
+        if (request.Pool is not null && !intake.IsKnownPool(request.Pool))
         {
-            return new SpoolOutcome(null, UnknownPool("pool", request.Pool), false);
+            return IntakeProblems.For(IntakeRejection.UnknownPool, "pool", request.Pool);
         }
         long max = settings.Inbound.MaxMessageBytes;
         DateTimeOffset now = time.GetUtcNow();
-        // Built before the writer is taken: MimeKit's checks (and any surprise) happen before anything is spooled.
+        // Built before the transaction is taken: MimeKit's checks (and any surprise) happen before anything is spooled.
         MimeMessage? mime = request.Content is null ? MessageBuilder.Build(message, settings.Inbound.Hostname, now) : null;
-        MessageWriter writer = spool.Spool.CreateWriter();
-        try
+        string form = mime is null ? "content" : "message";
+        using IntakeTransaction transaction = intake.CreateTransaction(); // disposed after a commit or abandoned
+        transaction.SetPool(request.Pool);
+        string protocol = apiKeyName is null ? "HTTP" : "HTTPA";
+        transaction.SetOrigin(client?.ToString() ?? "unknown", ReceivedFromName, apiKeyName, protocol);
+        transaction.SetSender(message.Sender, SenderParameters(message));
+        foreach (byte[] recipient in message.Recipients)
         {
-            writer.SetPool(request.Pool);
-            string protocol = apiKeyName is null ? "HTTP" : "HTTPA";
-            writer.SetOrigin(client?.ToString() ?? "unknown", ReceivedFromName, apiKeyName, protocol);
-            writer.SetSender(message.Sender, SenderParameters(message));
-            foreach (byte[] recipient in message.Recipients)
-            {
-                writer.AddRecipient(recipient, default);
-            }
-            WriteReceivedHeader(writer, client, protocol, now);
-            long contentStart = writer.BodyLength;
-            if (mime is not null)
-            {
-                var stream = new SpoolStream(writer, max);
-                await MessageBuilder.WriteAsync(mime, stream, cancellationToken);
-                if (stream.TooLarge)
-                {
-                    return new SpoolOutcome(null, InjectionValidator.TooLarge("message", max), false);
-                }
-            }
-            else
-            {
-                writer.Write(Encoding.ASCII.GetBytes(MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now)));
-                // As over SMTP, an X-FastMta-Pool field in the content names the pool and is taken out.
-                using var poolHeader = new HeaderFieldStripper(SmtpServerContext.PoolHeaderName);
-                poolHeader.Reset(writer);
-                await RawContent.WriteAsync(request.Content!, poolHeader, writer, cancellationToken);
-                poolHeader.Complete();
-                if (poolHeader.Found)
-                {
-                    if (poolHeader.Value is not { Length: > 0 } named || !delivery.IsKnownPool(named))
-                    {
-                        return new SpoolOutcome(null, UnknownPool("content", poolHeader.Value ?? ""), false);
-                    }
-                    writer.SetPool(named);
-                }
-            }
-            if (writer.BodyLength - contentStart > max)
-            {
-                return new SpoolOutcome(null, InjectionValidator.TooLarge(mime is null ? "content" : "message", max), false);
-            }
-            // Not cancelled by the client going away: once the body is complete it is committed or refused.
-            await writer.CommitAsync(CancellationToken.None);
-            return new SpoolOutcome(writer.Id.ToString(), null, false);
+            transaction.AddRecipient(recipient, default);
         }
-        catch (SpoolUnavailableException ex)
+        transaction.StartContent(now);
+        IntakeResult written;
+        if (mime is not null)
         {
-            logger.LogWarning(ex, "HTTP API: the spool refused a message from {Client}", client);
-            return Refused(ex);
+            var stream = new SpoolStream(transaction, max);
+            await MessageBuilder.WriteAsync(mime, stream, cancellationToken);
+            if (stream.TooLarge)
+            {
+                return IntakeProblems.For(IntakeRejection.TooLarge, form, maxMessageBytes: max);
+            }
+            written = stream.Refused ?? IntakeResult.Accepted(transaction.Id);
         }
-        catch (SpoolEnvelopeTooLargeException ex)
+        else
         {
-            // The envelope (recipients) does not fit one spool page.
-            return new SpoolOutcome(null, new InjectionError(StatusCodes.Status413PayloadTooLarge, "The message is too large.",
-                new Dictionary<string, string[]> { ["recipients"] = [ex.Message] }), false);
+            transaction.Content.Write(Encoding.ASCII.GetBytes(MessageBuilder.MissingRawHeaders(request.Content!, settings.Inbound.Hostname, now)));
+            // As over SMTP, an X-FastMta-Pool field in the content names the pool and is taken out.
+            written = await RawContent.WriteAsync(request.Content!, transaction, cancellationToken);
         }
-        finally
+        if (!written.IsAccepted)
         {
-            writer.Dispose(); // after a commit: back to the pool; otherwise the transaction is abandoned
+            return Refused(written, client);
         }
+        IntakeRejection content = transaction.Complete();
+        if (content != IntakeRejection.None)
+        {
+            return IntakeProblems.For(content, form, transaction.RefusedPool, max);
+        }
+        IntakeResult result = await transaction.CommitAsync();
+        return result.IsAccepted ? new SpoolOutcome(result.Id.ToString(), null, false) : Refused(result, client);
     }
 
-    // 503 with Retry-After for every spool refusal, a full disk included (rather than WebDAV's 507, which HTTP
-    // clients do not treat as "retry later"); the detail says which.
-    private static SpoolOutcome Refused(SpoolUnavailableException ex) => new(null, null, Unavailable: true, ex.Reason switch
+    private SpoolOutcome Refused(IntakeResult result, IPAddress? client)
     {
-        SpoolUnavailableReason.NoSpace => "The spool is out of disk space (insufficient system storage); retry later.",
-        SpoolUnavailableReason.StorageFailed => "The spool's storage is failing; retry later.",
-        SpoolUnavailableReason.ShuttingDown => "The server is shutting down; retry later.",
-        _ => "The spool is not accepting messages now; retry later.",
-    });
-
-    private static InjectionError UnknownPool(string field, string name) =>
-        new(StatusCodes.Status400BadRequest, "The message is invalid.",
-            new Dictionary<string, string[]> { [field] = [$"no egress pool named '{name}' is configured (Mta:Egress:Pools)"] });
+        if (result.Rejection == IntakeRejection.EnvelopeTooLarge)
+        {
+            return IntakeProblems.EnvelopeTooLarge(result.Cause!);
+        }
+        logger.LogWarning(result.Cause, "HTTP API: the spool refused a message from {Client}", client);
+        return IntakeProblems.For(result.Rejection, "message");
+    }
 
     // As an SMTP client would have to say it: SMTPUTF8 for a UTF-8 address (RFC 6531), BODY=8BITMIME for 8-bit raw
     // content (RFC 6152); the queue reads both from the stored MAIL parameters.
@@ -135,12 +102,5 @@ internal sealed class InjectionSpooler(MtaSettings settings, SpoolService spool,
             _ => "",
         };
         return Encoding.ASCII.GetBytes(parameters);
-    }
-
-    private void WriteReceivedHeader(MessageWriter writer, IPAddress? client, string protocol, DateTimeOffset now)
-    {
-        Span<byte> id = stackalloc byte[32];
-        writer.Id.TryFormat(id, out int written);
-        ReceivedHeader.Write(writer, ReceivedFromName, client, _hostname, protocol, id[..written], now);
     }
 }

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using FastMta.Spool;
+using FastMta.Intake;
 
 namespace FastMta.Server.Api;
 
@@ -52,9 +52,9 @@ internal static class RawContent
 
     public static bool HasEightBit(string content) => !Ascii.IsValid(content);
 
-    /// <param name="output">Where the bytes go (the spool writer, or a filter in front of it).</param>
-    /// <param name="writer">The spool writer behind <paramref name="output"/>, flushed after each piece.</param>
-    public static async ValueTask WriteAsync(string content, IBufferWriter<byte> output, MessageWriter writer, CancellationToken cancellationToken)
+    /// <summary>Writes the content into the transaction's content chain, piece by piece, moving full chunks to the log
+    /// after each piece; the first refused move ends it, and its outcome is returned (accepted: all written).</summary>
+    public static async ValueTask<IntakeResult> WriteAsync(string content, IntakeTransaction transaction, CancellationToken cancellationToken)
     {
         Encoder encoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetEncoder();
         char[] normalised = ArrayPool<char>.Shared.Rent(PieceChars * 2 + 2);
@@ -71,14 +71,19 @@ internal static class RawContent
                     normalised[n++] = '\r';
                     normalised[n++] = '\n';
                 }
-                Encode(encoder, normalised.AsSpan(0, n), output, flush: last);
-                await writer.FlushAsync(cancellationToken); // moves full chunks to the log: memory stays one chunk
+                Encode(encoder, normalised.AsSpan(0, n), transaction.Content, flush: last);
+                IntakeResult flushed = await transaction.FlushAsync(cancellationToken); // memory stays one chunk
+                if (!flushed.IsAccepted)
+                {
+                    return flushed;
+                }
             }
         }
         finally
         {
             ArrayPool<char>.Shared.Return(normalised);
         }
+        return IntakeResult.Accepted(transaction.Id);
     }
 
     // CRLF stays, a bare LF or a bare CR becomes CRLF. `afterCr` carries a CR at the end of the previous piece.

@@ -1,16 +1,20 @@
 using System.Buffers;
-using FastMta.Spool;
+using FastMta.Intake;
 
 namespace FastMta.Server.Api;
 
-/// <summary>A write-only Stream over a spool <see cref="MessageWriter"/>, so MimeKit writes a built message straight
-/// into the spool's chunk buffers (no intermediate array or string). Past <c>limit</c> bytes it stops storing and
-/// only counts, and <see cref="TooLarge"/> tells the caller to abandon the message.</summary>
-internal sealed class SpoolStream(MessageWriter writer, long limit) : Stream
+/// <summary>A write-only Stream over an <see cref="IntakeTransaction"/>'s content chain, so MimeKit writes a built
+/// message straight into the spool's chunk buffers (no intermediate array or string). Past <c>limit</c> bytes it stops
+/// storing and only counts, and <see cref="TooLarge"/> tells the caller to abandon the message; when the spool refuses
+/// to store a chunk it stops storing too, and <see cref="Refused"/> says why.</summary>
+internal sealed class SpoolStream(IntakeTransaction transaction, long limit) : Stream
 {
     public long Written { get; private set; }
 
     public bool TooLarge => Written > limit;
+
+    /// <summary>The spool's refusal of a chunk, if one was refused.</summary>
+    public IntakeResult? Refused { get; private set; }
 
     public override bool CanRead => false;
     public override bool CanSeek => false;
@@ -23,14 +27,16 @@ internal sealed class SpoolStream(MessageWriter writer, long limit) : Stream
         set => throw new NotSupportedException();
     }
 
+    private bool Storing => !TooLarge && Refused is null;
+
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         Written += buffer.Length;
-        if (!TooLarge)
+        if (Storing)
         {
-            writer.Write(buffer);
+            transaction.Content.Write(buffer);
         }
     }
 
@@ -42,9 +48,13 @@ internal sealed class SpoolStream(MessageWriter writer, long limit) : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         Write(buffer.Span);
-        if (!TooLarge)
+        if (Storing)
         {
-            await writer.FlushAsync(cancellationToken); // full chunks go to the log as they fill
+            IntakeResult flushed = await transaction.FlushAsync(cancellationToken); // full chunks go to the log as they fill
+            if (!flushed.IsAccepted)
+            {
+                Refused = flushed;
+            }
         }
     }
 

@@ -1,27 +1,19 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
 using System.Text;
 
-namespace FastMta.Inbound;
+namespace FastMta.Intake;
 
 // The trace header every MTA prepends (RFC 5321 4.4), in Postfix's shape:
 //   Received: from helo.example (client [192.0.2.1])
 //           by mta.example (FastMta) with ESMTPS id 0ABCDEF123456;
 //           Sat, 28 Nov 2026 07:10:00 +0000
-// The recipient is not named ("for <...>"): with several recipients it would leak the others' addresses.
-// Public for the HTTP injection API (FastMta.Server), which stamps the same header on what it spools.
-public static class ReceivedHeader
+// The recipient is not named ("for <...>"): with several recipients it would leak the others' addresses. Not SMTP's
+// alone: the HTTP API writes the same line with "api" for the HELO name and HTTP/HTTPA for the protocol.
+internal static class ReceivedHeader
 {
-    /// <summary>Writes the Received header field, CRLF-terminated, for a message from <paramref name="client"/>
-    /// (null: "unknown") that said <paramref name="heloName"/>, stored by <paramref name="hostname"/> under
-    /// <paramref name="messageId"/>; <paramref name="protocol"/> is the "with" keyword (ESMTPS, ESMTPSA as RFC 3848 has them, or HTTP, HTTPA).</summary>
-    public static void Write(IBufferWriter<byte> output, string heloName, IPAddress? client, ReadOnlySpan<byte> hostname,
-        string protocol, ReadOnlySpan<byte> messageId, DateTimeOffset now) =>
-        Write(output, heloName, client?.ToString() ?? "unknown", hostname, protocol, messageId, now);
-
-    // The SMTP session passes the client address already formatted (once per connection, not once per message).
-    internal static void Write(IBufferWriter<byte> output, string heloName, string clientText, ReadOnlySpan<byte> hostname,
+    // The client address comes already formatted (an SMTP session formats it once per connection, not per message).
+    public static void Write(IBufferWriter<byte> output, string heloName, string clientText, ReadOnlySpan<byte> hostname,
         string protocol, ReadOnlySpan<byte> messageId, DateTimeOffset now)
     {
         output.Write("Received: from "u8);

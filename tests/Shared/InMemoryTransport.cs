@@ -5,10 +5,11 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace FastMta.Benchmarks.EndToEnd;
+namespace FastMta.Testing;
 
 // A Kestrel transport without sockets: Kestrel binds it like the socket transport (IConnectionListenerFactory) and
-// accepts connections that the benchmark creates with Connect(). Kestrel's own in-memory transport lives in its test
+// accepts connections that the caller (a benchmark, an in-process test) creates with Connect(). One copy, linked into
+// bench/FastMta.Benchmarks and tests/FastMta.Inbound.Tests. Kestrel's own in-memory transport lives in its test
 // code, so this is a small one on System.IO.Pipelines. Going through Kestrel (not calling the ConnectionHandler by
 // hand) keeps what the server really runs per connection: Kestrel's accept loop, its connection wrapper and features,
 // the middleware delegate and the dispatch to the thread pool.
