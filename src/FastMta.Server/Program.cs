@@ -2,6 +2,7 @@ using FastMta.Inbound;
 using FastMta.Server;
 using FastMta.Server.Admin;
 using FastMta.Server.Api;
+using FastMta.Server.Configuration;
 using FastMta.Server.Monitoring;
 using Microsoft.AspNetCore.Connections;
 
@@ -17,19 +18,7 @@ if (args is ["hash-api-key" or "generate-api-key", ..])
 // Configuration files are read from the application's folder (its embedded defaults travel with the build);
 // relative paths in them (Mta:Spool:Path) are relative to the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-MtaSettings settings;
-try
-{
-    settings = MtaSettings.Load(builder.Configuration);
-}
-catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
-                               or System.Security.Cryptography.CryptographicException)
-{
-    Console.Error.WriteLine($"fastmta: invalid configuration: {ex.Message}");
-    return 2;
-}
-
-builder.Services.AddSingleton(settings);
+builder.Services.AddMtaConfiguration(builder.Configuration); // Mta:* through the options pattern (Configuration/)
 builder.Services.AddSingleton<SpoolService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
 builder.Services.AddSingleton<IHealthContributor, SpoolHealth>();
@@ -37,23 +26,24 @@ builder.Services.AddSingleton<DeliveryService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryService>()); // after the spool, before Kestrel
 builder.Services.AddSingleton<IHealthContributor, DeliveryHealth>(); // 503 while a delivery loop is failed
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
-    sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())
+builder.Services.AddSingleton(sp => new SmtpServerContext(sp.GetRequiredService<MtaSettings>().Inbound,
+    () => sp.GetRequiredService<SpoolService>().Spool, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>())
 {
     IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
 });
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
+    MtaSettings listeners = kestrel.ApplicationServices.GetRequiredService<MtaSettings>();
     kestrel.AddServerHeader = false;
-    foreach (var endpoint in settings.SmtpEndpoints)
+    foreach (var endpoint in listeners.SmtpEndpoints)
     {
         kestrel.Listen(endpoint, listen => listen.UseConnectionHandler<SmtpConnectionHandler>());
     }
-    kestrel.Listen(settings.HttpEndpoint);
+    kestrel.Listen(listeners.HttpEndpoint);
 });
 // Kestrel would report the SMTP endpoints as http:// addresses ("Now listening on: http://127.0.0.1:2525").
-HttpAddressesServer.Register(builder.Services, settings.SmtpEndpoints);
+HttpAddressesServer.Register(builder.Services, sp => sp.GetRequiredService<MtaSettings>().SmtpEndpoints);
 builder.Services.AddProblemResponses(); // every HTTP error as application/problem+json (Api/ProblemResponses.cs)
 
 // Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
@@ -63,6 +53,18 @@ builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
 var app = builder.Build();
+MtaSettings settings;
+try
+{
+    settings = MtaSettings.Resolve(app.Services); // binds and validates all of Mta:*, before anything opens or listens
+}
+catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
+                               or System.Security.Cryptography.CryptographicException)
+{
+    Console.Error.WriteLine($"fastmta: invalid configuration: {ex.Message}");
+    return 2;
+}
+
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
 if (settings.CertificateIsSelfSigned)
 {
