@@ -46,7 +46,8 @@ internal sealed partial class MtaSettings
         }
         catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OptionsValidationException))
         {
-            throw new InvalidOperationException(string.Join(" ", e.InnerExceptions.Select(inner => inner.Message)), e);
+            // Options mapped from an invalid section fail with the section's own exception: each is said once.
+            throw new InvalidOperationException(string.Join(" ", e.InnerExceptions.Distinct().Select(inner => inner.Message)), e);
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using FastMta.Inbound;
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
@@ -36,7 +38,7 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
         options.ExemptRelayNetworks = limits.ExemptRelayNetworks ?? options.ExemptRelayNetworks;
         options.RelayNetworks = ConfigurationValues.ReadList(configuration.GetSection("Mta:Relay:Networks"), MtaSection.DefaultRelayNetworks)
             .Select(n => ConfigurationValues.ParseNetwork(n, "Mta:Relay:Networks")).ToList();
-        options.Certificate = TlsCertificate.Load(mta.Tls.CertificatePath, mta.Tls.CertificatePassword, options.Hostname, out _);
+        options.Certificate = LoadCertificate(mta.Tls, options.Hostname);
         options.AuthUsers = auth.Users;
         options.AllowPlaintextAuth = auth.AllowPlaintext ?? options.AllowPlaintextAuth;
         options.MaxAuthFailures = auth.MaxFailures ?? options.MaxAuthFailures;
@@ -98,8 +100,33 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
     public void Configure(DnsOptions options)
     {
         DnsSection dns = section.CurrentValue.Dns;
-        options.Servers = ConfigurationValues.ReadList(configuration.GetSection("Mta:Dns:Servers")); // empty: the system's resolvers
+        List<string> servers = ConfigurationValues.ReadList(configuration.GetSection("Mta:Dns:Servers")); // empty: the system's resolvers
+        foreach (string server in servers)
+        {
+            try
+            {
+                DnsOptions.ParseServer(server);
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidOperationException($"Mta:Dns:Servers: {e.Message}", e);
+            }
+        }
+
+        options.Servers = servers;
         options.Timeout = dns.Timeout ?? options.Timeout;
         options.Retries = dns.Retries ?? options.Retries;
+    }
+
+    private static X509Certificate2 LoadCertificate(TlsSection tls, string hostname)
+    {
+        try
+        {
+            return TlsCertificate.Load(tls.CertificatePath, tls.CertificatePassword, hostname, out _);
+        }
+        catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"Mta:Tls:CertificatePath = '{tls.CertificatePath}' cannot be loaded: {e.Message}", e);
+        }
     }
 }
