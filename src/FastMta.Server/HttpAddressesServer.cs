@@ -17,9 +17,7 @@ internal sealed class HttpAddressesServer : IServer
 {
     private readonly IServer _kestrel;
 
-    // The SMTP endpoints are asked for when an address is first read, not here: the host creates the server while it
-    // is built, before Program has validated the configuration they come from.
-    public HttpAddressesServer(IServer kestrel, Func<IReadOnlyList<IPEndPoint>> smtpEndpoints)
+    public HttpAddressesServer(IServer kestrel, IReadOnlyList<IPEndPoint> smtpEndpoints)
     {
         _kestrel = kestrel;
         Features = new FeatureCollection(kestrel.Features);
@@ -38,7 +36,8 @@ internal sealed class HttpAddressesServer : IServer
 
     public void Dispose() => _kestrel.Dispose();
 
-    /// <summary>Replaces the registered server (Kestrel) with this wrapper around it.</summary>
+    /// <summary>Replaces the registered server (Kestrel) with this wrapper around it; the SMTP endpoints are asked for
+    /// when the server is created (they come from configuration bound in the container).</summary>
     public static void Register(IServiceCollection services, Func<IServiceProvider, IReadOnlyList<IPEndPoint>> smtpEndpoints)
     {
         ServiceDescriptor kestrel = services.Last(d => d.ServiceType == typeof(IServer));
@@ -48,11 +47,11 @@ internal sealed class HttpAddressesServer : IServer
             { ImplementationInstance: IServer instance } => instance,
             { ImplementationFactory: { } factory } => (IServer)factory(sp),
             _ => (IServer)ActivatorUtilities.CreateInstance(sp, kestrel.ImplementationType!),
-        }, () => smtpEndpoints(sp)));
+        }, smtpEndpoints(sp)));
     }
 
     // Adds and settings pass through to Kestrel's own collection; reading skips the addresses of SMTP endpoints.
-    private sealed class FilteredAddresses(IServerAddressesFeature inner, Func<IReadOnlyList<IPEndPoint>> smtpEndpoints)
+    private sealed class FilteredAddresses(IServerAddressesFeature inner, IReadOnlyList<IPEndPoint> smtpEndpoints)
         : IServerAddressesFeature, ICollection<string>
     {
         public ICollection<string> Addresses => this;
@@ -86,6 +85,6 @@ internal sealed class HttpAddressesServer : IServer
 
         private bool IsSmtp(string address) =>
             Uri.TryCreate(address, UriKind.Absolute, out Uri? uri) && IPAddress.TryParse(uri.Host.Trim('[', ']'), out IPAddress? ip)
-            && smtpEndpoints().Any(e => e.Port == uri.Port && e.Address.Equals(ip));
+            && smtpEndpoints.Any(e => e.Port == uri.Port && e.Address.Equals(ip));
     }
 }

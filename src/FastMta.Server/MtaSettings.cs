@@ -28,17 +28,15 @@ internal sealed partial class MtaSettings
     public required IReadOnlyList<WebhookSettings> Webhooks { get; init; }
 
     /// <summary>
-    /// Binds and validates the whole Mta section: the framework's start-up validation of every option registered with
-    /// ValidateOnStart, then the settings built from them. Throws <see cref="InvalidOperationException"/> whose message
-    /// names the failing keys (or <see cref="IOException"/>, <see cref="System.Security.Cryptography.CryptographicException"/>
-    /// when the certificate cannot be loaded).
+    /// The DI registration of <see cref="MtaSettings"/>: binds and validates the whole Mta section (the framework's
+    /// start-up validation of every option registered with ValidateOnStart), then builds the settings from the
+    /// validated options. Throws <see cref="InvalidOperationException"/> whose message names the failing keys.
     /// </summary>
-    public static MtaSettings Resolve(IServiceProvider services)
+    public static MtaSettings Create(IServiceProvider services)
     {
         try
         {
             services.GetRequiredService<IStartupValidator>().Validate();
-            return services.GetRequiredService<MtaSettings>();
         }
         catch (OptionsValidationException e)
         {
@@ -49,11 +47,7 @@ internal sealed partial class MtaSettings
             // Options mapped from an invalid section fail with the section's own exception: each is said once.
             throw new InvalidOperationException(string.Join(" ", e.InnerExceptions.Distinct().Select(inner => inner.Message)), e);
         }
-    }
 
-    /// <summary>Builds the settings from the validated options (the DI registration of <see cref="MtaSettings"/>).</summary>
-    public static MtaSettings Create(IServiceProvider services)
-    {
         IConfiguration configuration = services.GetRequiredService<IConfiguration>();
         MtaSection mta = Current<MtaSection>(services);
         InboundOptions inbound = Current<InboundOptions>(services);

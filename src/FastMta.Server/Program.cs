@@ -52,11 +52,14 @@ builder.Services.AddPrometheusMetrics();
 builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
-var app = builder.Build();
+WebApplication app;
 MtaSettings settings;
 try
 {
-    settings = MtaSettings.Resolve(app.Services); // binds and validates all of Mta:*, before anything opens or listens
+    // The host creates Kestrel while it is built, and Kestrel's listeners come from the configuration: Mta:* is bound
+    // and validated here (MtaSettings.Create), before anything opens or listens.
+    app = builder.Build();
+    settings = app.Services.GetRequiredService<MtaSettings>();
 }
 catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
                                or System.Security.Cryptography.CryptographicException)

@@ -12,8 +12,8 @@ namespace FastMta.Server.Configuration;
 /// Registers configuration through the options pattern: the section <c>Mta</c> bound onto <see cref="MtaSection"/> and
 /// validated (<see cref="MtaSectionValidator"/>), the libraries' options mapped from it (<see cref="MtaOptionsSetup"/>,
 /// <see cref="ShapingConfiguration"/>) and checked by their own rules, every one of them ValidateOnStart, and
-/// <see cref="MtaSettings"/> built from them. Program resolves them all before anything starts
-/// (<see cref="MtaSettings.Resolve"/>), so that invalid configuration exits with code 2 and the key named.
+/// <see cref="MtaSettings"/> built from them (<see cref="MtaSettings.Create"/>). Program resolves them while the host
+/// is built, before anything starts, so that invalid configuration exits with code 2 and the key named.
 /// </summary>
 internal static class MtaConfiguration
 {

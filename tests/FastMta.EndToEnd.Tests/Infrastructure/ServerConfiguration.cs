@@ -12,7 +12,7 @@ internal static class ServerConfiguration
     public static ServiceProvider Services(IConfiguration configuration) =>
         new ServiceCollection().AddSingleton(configuration).AddMtaConfiguration(configuration).BuildServiceProvider();
 
-    public static MtaSettings Load(IConfiguration configuration) => MtaSettings.Resolve(Services(configuration));
+    public static MtaSettings Load(IConfiguration configuration) => Services(configuration).GetRequiredService<MtaSettings>();
 
     public static MtaSettings Load(params (string Key, string Value)[] values) => Load(Build(values));
 
