@@ -84,9 +84,10 @@ public sealed partial class ConfigurationTests
         Assert.Equal(Environment.ProcessorCount, inbound.MaxConcurrentAuthVerifications);
         Assert.Equal(Math.Min(16, 2 * Environment.ProcessorCount), settings.Injection.MaxConcurrentInjections);
         Assert.Equal((long)(inbound.MaxMessageBytes * 1.4) + 65_536, settings.Injection.MaxRequestBodySize);
-        Assert.Equal((delivery.Queue.MaxConcurrencyPerDestination, delivery.Outbound.MessagesPerConnection, delivery.Queue.MaxRecipientsPerTransaction),
-            (settings.Shaping.Options.DefaultRule.MaxConnections, settings.Shaping.Options.DefaultRule.MaxMessagesPerConnection,
-                settings.Shaping.Options.DefaultRule.MaxRecipientsPerTransaction));
+        ShapingRule defaultRule = settings.Shaping.Options.DefaultRule;
+        Assert.Equal(
+            (delivery.Queue.MaxConcurrencyPerDestination, delivery.Outbound.MessagesPerConnection, delivery.Queue.MaxRecipientsPerTransaction),
+            (defaultRule.MaxConnections, defaultRule.MaxMessagesPerConnection, defaultRule.MaxRecipientsPerTransaction));
         Assert.Equal(delivery.Queue.MaxConcurrencyPerDestination, delivery.Outbound.MaxConnectionsPerHost);
         Assert.True(settings.CertificateIsSelfSigned);
         Assert.Empty(delivery.Dns.Servers);
@@ -101,12 +102,14 @@ public sealed partial class ConfigurationTests
             ("Mta:Hostname", "mta.example.com"), ("Mta:Limits:MaxMessageBytes", "2048"), ("Mta:Limits:CommandTimeout", "00:01:00"),
             ("Mta:Auth:MaxFailures", "3"), ("Mta:Auth:FailureWindow", "00:02:00"), ("Mta:Auth:AllowPlaintext", "true"),
             ("Mta:Relay:Networks", "10.0.0.0/8, 192.0.2.0/24"), ("Mta:Spool:Durability", "relaxed"), ("Mta:Spool:Path", "spool-x"),
-            ("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:Tls", "required"), ("Mta:Delivery:SourceAddress", "192.0.2.5"),
+            ("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:Tls", "required"),
+            ("Mta:Delivery:SourceAddress", "192.0.2.5"),
             ("Mta:Queue:RetrySchedule", "00:01:00,00:02:00"), ("Mta:Dns:Servers:0", "192.0.2.53"), ("Mta:Dns:Servers:1", "[::1]:5353")));
 
         InboundOptions inbound = services.GetRequiredService<IOptions<InboundOptions>>().Value;
         Assert.Equal(("mta.example.com", 2048L, TimeSpan.FromMinutes(1), 3, TimeSpan.FromMinutes(2), true),
-            (inbound.Hostname, inbound.MaxMessageBytes, inbound.CommandTimeout, inbound.MaxAuthFailures, inbound.AuthFailureWindow, inbound.AllowPlaintextAuth));
+            (inbound.Hostname, inbound.MaxMessageBytes, inbound.CommandTimeout, inbound.MaxAuthFailures, inbound.AuthFailureWindow,
+                inbound.AllowPlaintextAuth));
         Assert.Equal(["10.0.0.0/8", "192.0.2.0/24"], inbound.RelayNetworks.Select(n => n.ToString()));
         SpoolOptions spool = services.GetRequiredService<IOptions<SpoolOptions>>().Value;
         Assert.Equal((SpoolDurability.Relaxed, Path.GetFullPath("spool-x")), (spool.Durability, spool.Path));
@@ -126,8 +129,8 @@ public sealed partial class ConfigurationTests
         using ServiceProvider services = ServerConfiguration.Services(ServerConfiguration.Build(("Mta:Limits:MaxMessageBytes", "100")));
         // The options mapped from the section fail with the section's exception, so the validator may throw it several times.
         Exception thrown = Assert.ThrowsAny<Exception>(() => services.GetRequiredService<IStartupValidator>().Validate());
-        OptionsValidationException e = Assert.Single((thrown as AggregateException)?.InnerExceptions.Distinct() ?? [thrown]) as OptionsValidationException
-            ?? throw thrown;
+        IEnumerable<Exception> distinct = (thrown as AggregateException)?.InnerExceptions.Distinct() ?? [thrown];
+        OptionsValidationException e = Assert.IsType<OptionsValidationException>(Assert.Single(distinct));
         Assert.Equal(typeof(MtaSection), e.OptionsType);
         Assert.Equal(["Mta:Limits:MaxMessageBytes must be at least 1024 (got 100)."], e.Failures);
     }
@@ -163,7 +166,8 @@ public sealed partial class ConfigurationTests
     {
         Exception e = Assert.ThrowsAny<Exception>(() => ServerConfiguration.Load((key, value)));
         // What Program catches and reports as "invalid configuration" (exit code 2).
-        Assert.True(e is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException, e.ToString());
+        Assert.True(e is InvalidOperationException or FormatException or IOException
+            or System.Security.Cryptography.CryptographicException, e.ToString());
         Assert.Contains(key, e.Message);
         Assert.Contains(detail, e.Message);
     }

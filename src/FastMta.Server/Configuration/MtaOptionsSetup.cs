@@ -36,7 +36,8 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
         options.MinDataRateGracePeriod = limits.MinDataRateGracePeriod ?? options.MinDataRateGracePeriod;
         options.MaxConnectionsPerClient = limits.MaxConnectionsPerClient ?? options.MaxConnectionsPerClient;
         options.ExemptRelayNetworks = limits.ExemptRelayNetworks ?? options.ExemptRelayNetworks;
-        options.RelayNetworks = ConfigurationValues.ReadList(configuration.GetSection("Mta:Relay:Networks"), MtaSection.DefaultRelayNetworks)
+        options.RelayNetworks = ConfigurationValues
+            .ReadList(configuration.GetSection("Mta:Relay:Networks"), MtaSection.DefaultRelayNetworks)
             .Select(n => ConfigurationValues.ParseNetwork(n, "Mta:Relay:Networks")).ToList();
         options.Certificate = LoadCertificate(mta.Tls, options.Hostname);
         options.AuthUsers = auth.Users;
@@ -54,7 +55,8 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
         options.Path = Path.GetFullPath(spool.Path is { Length: > 0 } path ? path : options.Path);
         if (!string.IsNullOrWhiteSpace(spool.Durability))
         {
-            options.Durability = ConfigurationValues.ParseName<SpoolDurability>(spool.Durability, "Mta:Spool:Durability", "Commit or Relaxed");
+            options.Durability = ConfigurationValues.ParseName<SpoolDurability>(spool.Durability, "Mta:Spool:Durability",
+                "Commit or Relaxed");
         }
     }
 

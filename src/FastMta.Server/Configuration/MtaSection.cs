@@ -5,7 +5,8 @@ namespace FastMta.Server.Configuration;
 /// framework's configuration binder. Scalars are nullable: null means "not set", and the default is the one written
 /// where the option is defined (the library's options class, or a constant here for the Server's own keys), so that
 /// each default is written once. Not here: list keys (one comma-separated value or an array, which the binder cannot
-/// split; see <see cref="ConfigurationValues.ReadList(IConfigurationSection)"/>) and the traffic-shaping keys (see <c>MtaSettings.Shaping.cs</c>).
+/// split; see <see cref="ConfigurationValues.ReadList(IConfigurationSection)"/>) and the traffic-shaping keys
+/// (see <see cref="ShapingConfiguration"/>).
 /// </summary>
 internal sealed class MtaSection
 {

@@ -21,7 +21,9 @@ internal sealed class MtaSectionValidator : IValidateOptions<MtaSection>
     public ValidateOptionsResult Validate(string? name, MtaSection mta)
     {
         var check = new Failures();
-        if (mta.Hostname is { Length: > 0 } hostname && hostname.Any(c => c <= ' ' || c > '~'))
+        // The machine's name too: it goes into the banner, EHLO and Received exactly as configured names do.
+        string hostname = mta.ResolvedHostname;
+        if (hostname.Any(c => c <= ' ' || c > '~'))
         {
             check.Add($"Mta:Hostname '{hostname}' must be printable ASCII without spaces.");
         }
@@ -146,7 +148,8 @@ internal sealed class MtaSectionValidator : IValidateOptions<MtaSection>
             {
                 check.Add($"{key}:Url is required (an absolute http or https URL).");
             }
-            else if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            else if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri)
+                     || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
                 check.Add($"{key}:Url must be an absolute http or https URL.");
             }
