@@ -7,6 +7,7 @@ using FastMta.Server;
 using FastMta.Server.Configuration;
 using FastMta.Shaping;
 using FastMta.Spool;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -204,6 +205,23 @@ public sealed partial class ConfigurationTests
         Assert.Equal(SpoolDurability.Commit, settings.Spool.Durability);
         Assert.True(settings.Delivery.Enabled);
         Assert.Equal(("127.0.0.1:8025", "127.0.0.1:2525"), (settings.HttpEndpoint.ToString(), string.Join(",", settings.SmtpEndpoints)));
+    }
+
+    [Fact]
+    public void The_binder_cannot_split_a_list_value_or_refuse_an_enum_number_so_ConfigurationValues_does()
+    {
+        IConfigurationRoot config = ServerConfiguration.Build(("Probe:Items", "a,b"), ("Probe:Durability", "1"));
+        BinderProbe bound = config.GetSection("Probe").Get<BinderProbe>()!;
+        Assert.Empty(bound.Items); // one comma-separated value is no list to the binder
+        Assert.Equal(SpoolDurability.Relaxed, bound.Durability); // and a number is an enum value
+        Assert.Equal(["a", "b"], ConfigurationValues.ReadList(config.GetSection("Probe:Items")));
+        Assert.False(ConfigurationValues.TryParseName("1", out SpoolDurability _));
+    }
+
+    public sealed class BinderProbe
+    {
+        public List<string> Items { get; set; } = [];
+        public SpoolDurability Durability { get; set; }
     }
 
     // key → default, from the README's configuration tables ("| `key` | `default` | meaning |"); a default of several
