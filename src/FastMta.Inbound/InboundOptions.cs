@@ -3,7 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace FastMta.Inbound;
 
-// Everything the SMTP front door needs, already validated and resolved by the Server (which binds configuration).
+// Everything the SMTP front door needs, already validated and resolved by the Server (which binds configuration; the
+// setters are for its options-pattern configuration step, nothing changes them once the server runs).
 public sealed class InboundOptions
 {
     public required string Hostname { get; set; }
