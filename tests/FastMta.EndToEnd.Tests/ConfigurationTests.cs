@@ -208,6 +208,23 @@ public sealed partial class ConfigurationTests
     }
 
     [Fact]
+    public void An_invalid_edit_of_a_running_servers_configuration_does_not_throw_from_the_reload_and_start_up_values_stay()
+    {
+        IConfigurationRoot config = ServerConfiguration.Build(("Mta:Limits:MaxMessageBytes", "2048"));
+        using ServiceProvider services = ServerConfiguration.Services(config);
+        MtaSettings settings = services.GetRequiredService<MtaSettings>();
+
+        // What a file watcher does after an edit. Were the section's options monitored (OptionsBuilder.Bind's
+        // change-token source), the monitor would re-validate inside this call and throw out of it.
+        config["Mta:Limits:MaxMessageBytes"] = "100";
+        config.Reload();
+
+        Assert.Equal(2048, settings.Inbound.MaxMessageBytes);
+        Assert.Equal(2048, services.GetRequiredService<IOptionsMonitor<InboundOptions>>().CurrentValue.MaxMessageBytes);
+        Assert.Equal(2048, services.GetRequiredService<IOptionsMonitor<MtaSection>>().CurrentValue.Limits.MaxMessageBytes);
+    }
+
+    [Fact]
     public void The_binder_cannot_split_a_list_value_or_refuse_an_enum_number_so_ConfigurationValues_does()
     {
         IConfigurationRoot config = ServerConfiguration.Build(("Probe:Items", "a,b"), ("Probe:Durability", "1"));
