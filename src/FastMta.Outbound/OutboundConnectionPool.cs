@@ -6,9 +6,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FastMta.Outbound;
 
 /// <summary>
-/// Established connections per (egress source, EHLO name, receiver address), reused across messages (opening one per message is
-/// the classic toy-MTA mistake) and capped at <see cref="OutboundOptions.MaxConnectionsPerHost"/>. A lease is
-/// exclusive until <see cref="Return"/>. No lock is held across I/O: connecting, QUIT and close happen outside.
+/// Established connections per (egress source, EHLO name, receiver address), reused across messages (opening one per
+/// message is the classic toy-MTA mistake) and capped at <see cref="OutboundOptions.MaxConnectionsPerHost"/>. The pool
+/// alone owns sockets: which one an attempt gets, how many are open, how long an idle one stays. Traffic shaping only
+/// admits attempts (its MaxConnections counts attempts in flight) and learns afterwards how many connections each
+/// opened. A lease is exclusive until <see cref="Return"/>. No lock is held across I/O: connecting, QUIT and close
+/// happen outside.
 /// </summary>
 public sealed class OutboundConnectionPool : IAsyncDisposable
 {
@@ -40,7 +43,9 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
         _hosts.TryGetValue((source, ehloName ?? _options.EhloName, remote), out HostPool? host) ? host.Count : 0;
 
     /// <summary>Whether an idle connection to <paramref name="remote"/> from the source and EHLO name (null =
-    /// <see cref="OutboundOptions.EhloName"/>) could be reused now. A hint: another lease may take it first.</summary>
+    /// <see cref="OutboundOptions.EhloName"/>) could be reused now. A hint: another lease may take it first. Lock-free
+    /// (it reads what each host publishes whenever its idle stack changes), so traffic shaping may ask under the
+    /// queue's lock.</summary>
     public bool HasIdle(IPEndPoint remote, IPAddress? source, string? ehloName)
     {
         if (!_hosts.TryGetValue((source, ehloName ?? _options.EhloName, remote), out HostPool? host))
@@ -48,18 +53,9 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
             return false;
         }
 
-        lock (host)
-        {
-            foreach (OutboundConnection connection in host.Idle)
-            {
-                if (CanReuse(connection))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
+        // The most recently returned connection is the last to expire: if it has not, one is reusable.
+        long newest = Volatile.Read(ref host.NewestIdleSince);
+        return newest != 0 && _time.GetElapsedTime(newest) < _options.IdleTimeout;
     }
 
     /// <summary>A lease with the options' EHLO name and messages per connection.</summary>
@@ -103,6 +99,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
                     host.Count--;
                     (stale ??= []).Add(candidate);
                 }
+                host.PublishIdle();
                 if (idle is null)
                 {
                     if (host.Count < _options.MaxConnectionsPerHost)
@@ -187,6 +184,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
             }
             connection.IdleSince = _time.GetTimestamp();
             host.Idle.Push(connection);
+            host.PublishIdle();
         }
     }
 
@@ -204,6 +202,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
                     host.Count--;
                     closing.Add(connection.QuitAsync());
                 }
+                host.PublishIdle();
                 foreach (TaskCompletionSource<OutboundConnection?> waiter in host.Waiters)
                 {
                     waiter.TrySetException(new ObjectDisposedException(nameof(OutboundConnectionPool)));
@@ -286,6 +285,7 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
                         (expired ??= []).Add(connection);
                     }
                 }
+                host.PublishIdle();
             }
             foreach (OutboundConnection connection in expired ?? [])
             {
@@ -301,5 +301,13 @@ public sealed class OutboundConnectionPool : IAsyncDisposable
         public readonly Stack<OutboundConnection> Idle = new();
         public readonly LinkedList<TaskCompletionSource<OutboundConnection?>> Waiters = new();
         public int Count;
+
+        /// <summary>IdleSince of the connection on top of <see cref="Idle"/> (the newest), 0 when none: published for
+        /// <see cref="HasIdle"/>'s lock-free read.</summary>
+        public long NewestIdleSince;
+
+        /// <summary>Call under the host's lock after every change to <see cref="Idle"/>.</summary>
+        public void PublishIdle() =>
+            Volatile.Write(ref NewestIdleSince, Idle.TryPeek(out OutboundConnection? newest) ? newest.IdleSince : 0);
     }
 }

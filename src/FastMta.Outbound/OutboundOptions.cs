@@ -27,7 +27,8 @@ public sealed class OutboundOptions
     /// <summary>A pooled connection unused this long is closed with QUIT.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Open connections per (source, remote address); Postfix's default_destination_concurrency_limit is 20.</summary>
+    /// <summary>Open connections (in use, idle or being opened) per (source address, EHLO name, receiver address); a
+    /// lease past it waits for one to be returned. Postfix's default_destination_concurrency_limit is 20.</summary>
     public int MaxConnectionsPerHost { get; set; } = 20;
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -29,19 +29,14 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IIdleConnections
 
     /// <summary>Whether the next attempt to <paramref name="domain"/> from <paramref name="source"/> would reuse an idle
     /// pooled connection: only the host tried first counts (a fallback host's connection would not be used), and only
-    /// with the domain's resolution in the cache (no lookup is waited for).</summary>
+    /// with the domain's resolution at hand (cached or routed: no lookup is started). Lock-free: traffic shaping asks
+    /// under the queue's lock.</summary>
     public bool HasIdleConnection(EgressSource source, string domain)
     {
-        ValueTask<Destination> resolving = _resolver.ResolveAsync(domain, CancellationToken.None);
-        if (!resolving.IsCompletedSuccessfully)
+        if (!_resolver.TryResolveWithoutLookup(domain, out Destination destination)
+            || destination.Status != ResolutionStatus.Resolved || destination.Hosts.Count == 0)
         {
-            return false; // a lookup is under way, so no connection can be open either
-        }
-
-        Destination destination = resolving.Result;
-        if (destination.Status != ResolutionStatus.Resolved || destination.Hosts.Count == 0)
-        {
-            return false;
+            return false; // without an answer at hand no connection for it can be open either
         }
 
         DestinationHost first = destination.Hosts[0];

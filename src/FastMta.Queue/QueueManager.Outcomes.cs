@@ -49,14 +49,14 @@ public sealed partial class QueueManager
 
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _metrics.AttemptDuration(seconds);
-            if (admission.Lease.IsValid)
+            if (admission.Slot.IsValid)
             {
-                _shaper!.ConnectionsOpened(admission.Lease, result.ConnectionsOpened); // ConnectionsPerMinute counts real ones
+                _shaper!.ConnectionsOpened(admission.Slot, result.ConnectionsOpened); // ConnectionsPerMinute counts real ones
             }
 
             // The SMTP work is done and the connection is back in the pool: the destination's next transaction may
             // start while this one's outcomes are being committed (they stay in flight until recorded).
-            ReleaseSlot(destination, admission.Lease);
+            ReleaseSlot(destination, admission.Slot);
             slotReleased = true;
             try
             {
@@ -84,7 +84,7 @@ public sealed partial class QueueManager
         {
             if (!slotReleased)
             {
-                ReleaseSlot(destination, admission.Lease);
+                ReleaseSlot(destination, admission.Slot);
             }
 
             lock (_gate)

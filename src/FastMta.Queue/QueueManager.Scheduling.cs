@@ -321,7 +321,7 @@ public sealed partial class QueueManager
             admission = default;
             if (_shaper is not null)
             {
-                admission = _shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!, _agent as IIdleConnections);
+                admission = _shaper.TryAdmit(destination.Pool, destination.Domain, destination.Site!);
                 if (!admission.Granted)
                 {
                     Park(destination, admission.RetryAt);
@@ -367,32 +367,32 @@ public sealed partial class QueueManager
     /// the scheduler task stays out): plans what is due at <paramref name="now"/> and takes the next transaction in
     /// round-robin order, or null when nothing is ready. Hand the result back with <see cref="ReturnUnstarted"/>.
     /// </summary>
-    internal DeliveryWork? DecideNext(long now, out Lease lease)
+    internal DeliveryWork? DecideNext(long now, out AttemptSlot slot)
     {
         lock (_gate)
         {
             PlanDue(now);
             if (!TryTakeReady(now, out DestinationQueue? destination, out DeliveryWork? work, out Admission admission))
             {
-                lease = default;
+                slot = default;
                 return null;
             }
 
-            lease = admission.Lease;
+            slot = admission.Slot;
             MakeRunnableIfReady(destination); // back in line, as LaunchReady does
             return work;
         }
     }
 
     /// <summary>Puts a transaction from <see cref="DecideNext"/> back as if it had never been taken: its recipients are
-    /// due again, its shaping lease is released and the object goes back to the pool.</summary>
-    internal void ReturnUnstarted(DeliveryWork work, Lease lease)
+    /// due again, its shaping slot is released and the object goes back to the pool.</summary>
+    internal void ReturnUnstarted(DeliveryWork work, AttemptSlot slot)
     {
         lock (_gate)
         {
-            if (lease.IsValid)
+            if (slot.IsValid)
             {
-                _shaper!.Release(lease);
+                _shaper!.Release(slot);
             }
 
             ReturnToQueue(work);
@@ -400,15 +400,15 @@ public sealed partial class QueueManager
         }
     }
 
-    private void ReleaseSlot(DestinationQueue destination, Lease lease)
+    private void ReleaseSlot(DestinationQueue destination, AttemptSlot slot)
     {
         lock (_gate)
         {
             destination.Active--;
             _deliveriesInFlight--;
-            if (lease.IsValid)
+            if (slot.IsValid)
             {
-                _shaper!.Release(lease);
+                _shaper!.Release(slot);
                 UnparkWaitingForRelease();
             }
 

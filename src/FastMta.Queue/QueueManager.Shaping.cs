@@ -5,7 +5,7 @@ namespace FastMta.Queue;
 
 // Traffic shaping at the queue: each destination asks the shaper for an admission (a source from its pool with a
 // token and a connection slot) before each attempt. A refused destination is parked, out of the round-robin line,
-// until the time the shaper names or, when only a connection slot was missing, until some lease is released: a
+// until the time the shaper names or, when only a connection slot was missing, until some attempt slot is released: a
 // destination out of budget costs nothing while it waits, and nothing polls.
 public sealed partial class QueueManager
 {
@@ -111,7 +111,7 @@ public sealed partial class QueueManager
 
     private long NextUnparkMs() => _parkedUntil.TryPeek(out _, out long next) ? next : long.MaxValue;
 
-    // A released lease may admit any destination that waited for a connection slot: they all try again (each try
+    // A released attempt slot may admit any destination that waited for a connection slot: they all try again (each try
     // is one cheap, allocation-free shaper decision).
     private void UnparkWaitingForRelease()
     {

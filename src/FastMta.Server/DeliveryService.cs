@@ -1,6 +1,7 @@
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
+using FastMta.Server.Configuration;
 using FastMta.Server.Webhooks;
 using FastMta.Shaping;
 using Microsoft.Extensions.Primitives;
@@ -23,7 +24,6 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     private TrafficShaper? _shaper;
     private IDisposable? _reloadSubscription;
     private ShapingOptions _shapingOptions = settings.Shaping.Options;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> _suspensions = new(StringComparer.OrdinalIgnoreCase);
 
     public QueueManager? Queue => _queue;
 
@@ -37,20 +37,8 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     /// <summary>The shaping configuration in force (the latest one that loaded).</summary>
     public ShapingOptions ShapingOptions => Volatile.Read(ref _shapingOptions);
 
-    /// <summary>Sources suspended through <see cref="SuspendSource"/> and until when (null: until resumed), for the
-    /// admin API (the shaper keeps its own state; this is the record of what the admin asked).</summary>
-    public IReadOnlyDictionary<string, DateTimeOffset?> Suspensions => _suspensions;
-
-    public bool SuspendSource(string name, DateTimeOffset? until)
-    {
-        if (_shaper?.SuspendSource(name, until) != true)
-        {
-            return false;
-        }
-
-        _suspensions[name] = until;
-        return true;
-    }
+    // Source suspensions live in the shaper alone (the admin API reads them there); resuming also wakes the queue.
+    public bool SuspendSource(string name, DateTimeOffset? until) => _shaper?.SuspendSource(name, until) == true;
 
     public bool ResumeSource(string name)
     {
@@ -59,7 +47,6 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
             return false;
         }
 
-        _suspensions.TryRemove(name, out _);
         _queue?.RecheckShaping(); // destinations parked until the suspension's end may go now
         return true;
     }
@@ -79,6 +66,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     {
         DeliverySettings delivery = settings.Delivery;
         ILogger logger = loggerFactory.CreateLogger<DeliveryService>();
+        WarnAboutDeprecatedKeys(delivery.ConnectionLimits, logger);
         if (!delivery.Enabled)
         {
             logger.LogWarning("Mta:Delivery:Enabled is false: mail is accepted and spooled but not delivered");
@@ -95,7 +83,8 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         var agent = new SmtpDeliveryAgent(resolver, _pool, loggerFactory.CreateLogger<SmtpDeliveryAgent>());
         _webhooks = [.. settings.Webhooks.Select(w => new WebhookPublisher(w, loggerFactory.CreateLogger<WebhookPublisher>()))];
         IDeliveryEventSink events = _webhooks.Count == 0 ? _deliveryLog : new DeliveryEventFanOut([_deliveryLog, .. _webhooks]);
-        _shaper = new TrafficShaper(settings.Shaping.Options, time);
+        // The agent answers the shaper's idle-connection question from the pool's published state, lock-free.
+        _shaper = new TrafficShaper(settings.Shaping.Options, time, agent);
         _queue = new QueueManager(spool.Spool, agent, events, delivery.Queue, loggerFactory.CreateLogger<QueueManager>(), time,
             _shaper, resolver);
         // Test hook, not an operator setting: the scheduler's next N passes with mail queued throw (LongTimerTests).
@@ -127,6 +116,23 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
         }
 
         await DisposeAsync();
+    }
+
+    // Deprecated keys keep working; the operator is told once, at start-up, which keys to set instead.
+    private static void WarnAboutDeprecatedKeys(ConnectionLimits limits, ILogger logger)
+    {
+        foreach (DeprecatedKeyUse use in limits.DeprecatedKeys)
+        {
+            if (use.Sets.Count > 0)
+            {
+                logger.LogWarning("{DeprecatedKey} is deprecated: it sets {Keys}, which are not set; set those keys instead",
+                    use.Key, string.Join(", ", use.Sets));
+            }
+            else
+            {
+                logger.LogWarning("{DeprecatedKey} is deprecated and ignored: the keys it stood for are set", use.Key);
+            }
+        }
     }
 
     private void ReloadShaping(ILogger logger)

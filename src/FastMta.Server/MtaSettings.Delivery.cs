@@ -6,7 +6,8 @@ using FastMta.Server.Configuration;
 namespace FastMta.Server;
 
 /// <summary>The delivery half's settings: queue (Mta:Queue), outbound SMTP (Mta:Delivery), DNS (Mta:Dns), static
-/// routes (Mta:Routes) and the delivery log (Mta:DeliveryLog).</summary>
+/// routes (Mta:Routes), the delivery log (Mta:DeliveryLog), and the connection limits as <see cref="DeliveryKeys"/> resolved
+/// them (with the deprecated keys in use, for the warning at start-up).</summary>
 internal sealed class DeliverySettings
 {
     public required bool Enabled { get; init; }
@@ -16,11 +17,13 @@ internal sealed class DeliverySettings
     public required DnsOptions Dns { get; init; }
     public required IReadOnlyDictionary<string, string> Routes { get; init; }
     public required string DeliveryLogPath { get; init; }
+    public required ConnectionLimits ConnectionLimits { get; init; }
 }
 
 internal sealed partial class MtaSettings
 {
-    private static DeliverySettings ReadDelivery(MtaSection mta, QueueOptions queue, OutboundOptions outbound, DnsOptions dns) => new()
+    private static DeliverySettings ReadDelivery(MtaSection mta, QueueOptions queue, OutboundOptions outbound, DnsOptions dns,
+        ConnectionLimits limits) => new()
     {
         Enabled = mta.Delivery.Enabled ?? DeliverySection.DefaultEnabled,
         Port = mta.Delivery.Port ?? DeliverySection.DefaultPort,
@@ -29,5 +32,6 @@ internal sealed partial class MtaSettings
         Dns = dns,
         Routes = new Dictionary<string, string>(mta.Routes, StringComparer.OrdinalIgnoreCase),
         DeliveryLogPath = Path.GetFullPath(mta.DeliveryLog.Path is { Length: > 0 } path ? path : DeliveryLogSection.DefaultPath),
+        ConnectionLimits = limits,
     };
 }

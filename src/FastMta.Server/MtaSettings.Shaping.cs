@@ -23,8 +23,7 @@ internal sealed partial class MtaSettings
     {
         var options = new ShapingOptions();
         ShapingConfiguration.Read(configuration, Delivery.Outbound.EhloName, options);
-        return ShapingConfiguration.Validate(options) is { } failure
-            ? throw new InvalidOperationException(failure)
-            : new ShapingSettings { Options = options };
+        ShapingConfiguration.ThrowIfInvalid(options);
+        return new ShapingSettings { Options = options };
     }
 }

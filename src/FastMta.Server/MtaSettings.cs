@@ -62,7 +62,7 @@ internal sealed partial class MtaSettings
             CertificateIsSelfSigned = string.IsNullOrEmpty(mta.Tls.CertificatePath),
             PlaintextPasswordUsers = inbound.AuthUsers.Where(u => !PasswordHasher.IsHashed(u.Value)).Select(u => u.Key).ToList(),
             Delivery = ReadDelivery(mta, Current<QueueOptions>(services), Current<OutboundOptions>(services),
-                Current<DnsOptions>(services)),
+                Current<DnsOptions>(services), DeliveryKeys.Read(mta.Delivery, configuration)),
             ApiKeys = ReadApiKeys(mta.Http),
             Webhooks = ReadWebhooks(mta, configuration),
             Injection = InjectionSettings.From(mta.Http, inbound.MaxMessageBytes),

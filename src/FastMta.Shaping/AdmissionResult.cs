@@ -8,7 +8,7 @@ public enum AdmissionResult
     /// <summary>Out of message or connection-rate tokens; RetryAt is the next token.</summary>
     Rate,
 
-    /// <summary>At MaxConnections (per destination key or the source total); RetryAt is null: retry when a lease is released.</summary>
+    /// <summary>At MaxConnections (per destination key or the source total); RetryAt is null: retry when a slot is released.</summary>
     Connections,
 
     /// <summary>Over today's warmup cap; RetryAt is the next UTC midnight.</summary>
@@ -16,9 +16,6 @@ public enum AdmissionResult
 
     /// <summary>The source is suspended; RetryAt is the end of the suspension, or null when it has none.</summary>
     Suspended,
-
-    /// <summary>The connection has carried MaxMessagesPerConnection messages: close it and ask for a new one.</summary>
-    MessagesPerConnection,
 
     /// <summary>The pool name is not configured (e.g. removed by a reload); RetryAt is null.</summary>
     UnknownPool,

@@ -1,8 +1,8 @@
 namespace FastMta.Shaping;
 
 /// <summary>
-/// Mutable state of one (source, destination key): rate TATs, connections in use and the lease slots. Created on
-/// first use; evicted when idle (no connection) and full (every TAT in the past), which is the state a new one starts
+/// Mutable state of one (source, destination key): rate TATs, attempts in flight and their slots. Created on first
+/// use; evicted when idle (no attempt in flight) and full (every TAT in the past), which is the state a new one starts
 /// in, so eviction loses nothing. Everything here is lock-free except growing the slot table.
 /// </summary>
 internal sealed class DestinationState(StateKey key, SourceRuleStats stats)
@@ -16,8 +16,8 @@ internal sealed class DestinationState(StateKey key, SourceRuleStats stats)
     internal long TatConnect;
     private int _inUse;
 
-    // Lease slots in fixed chunks, so growing never moves a slot another thread is CASing. Entry = generation:
-    // even = free, odd = held. Release succeeds only for the generation the lease was granted with (idempotent).
+    // Attempt slots in fixed chunks, so growing never moves a slot another thread is CASing. Entry = generation:
+    // even = free, odd = held. Release succeeds only for the generation the slot was granted with (idempotent).
     private int[][] _slots = [];
 
     public StateKey Key { get; } = key;
@@ -55,7 +55,7 @@ internal sealed class DestinationState(StateKey key, SourceRuleStats stats)
 
     /// <summary>
     /// Marks the state evicted when nobody holds it and every TAT is in the past. After this, <see cref="TryEnter"/>
-    /// answers Evicted, and every token take happens after an enter (or under a held lease), so none is lost.
+    /// answers Evicted, and every token take happens after an enter (or under a held slot), so none is lost.
     /// </summary>
     public bool TryMarkEvicted(long now)
     {
@@ -105,12 +105,6 @@ internal sealed class DestinationState(StateKey key, SourceRuleStats stats)
     {
         int[] chunk = Volatile.Read(ref _slots)[slot / ChunkSize];
         return Interlocked.CompareExchange(ref chunk[slot % ChunkSize], generation + 1, generation) == generation;
-    }
-
-    public bool IsHeld(int slot, int generation)
-    {
-        int[][] chunks = Volatile.Read(ref _slots);
-        return slot / ChunkSize < chunks.Length && Volatile.Read(ref chunks[slot / ChunkSize][slot % ChunkSize]) == generation;
     }
 
     private bool IsFull(long now) =>

@@ -1,7 +1,7 @@
 namespace FastMta.Shaping;
 
 /// <summary>
-/// A named set of sources with weights (Mta:Egress:Pools:&lt;name&gt;). Traffic in a pool is spread over its members
+/// A named set of sources with weights. Traffic in a pool is spread over its members
 /// by smooth weighted round-robin, skipping members that are suspended or out of budget.
 /// </summary>
 public sealed class EgressPool

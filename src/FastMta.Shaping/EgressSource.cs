@@ -3,7 +3,7 @@ using System.Net;
 namespace FastMta.Shaping;
 
 /// <summary>
-/// A named local address outbound connections bind to (Mta:Egress:Sources:&lt;name&gt;). Shaping budgets are kept per
+/// A named local address outbound connections bind to. Shaping budgets are kept per
 /// source: two sources to one destination have two budgets, as receivers count per sending IP.
 /// </summary>
 public sealed class EgressSource

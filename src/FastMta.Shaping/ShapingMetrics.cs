@@ -12,7 +12,7 @@ internal sealed class ShapingMetrics : IDisposable
     public const string MeterName = "FastMta.Shaping";
 
     private static readonly string[] ResultNames =
-        ["granted", "rate", "connections", "warmup", "suspended", "messages_per_connection", "unknown_pool"];
+        ["granted", "rate", "connections", "warmup", "suspended", "unknown_pool"];
 
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _admissions;
@@ -24,7 +24,7 @@ internal sealed class ShapingMetrics : IDisposable
             + "warmup and suspended say what held it back (from the source that could be ready soonest); a steady "
             + "rate or warmup share is the configured limit at work, not a fault.");
         _meter.CreateObservableGauge("fastmta.shaping.connections", shaper.ObserveConnections, "{connection}",
-            "Connections in use per source and rule (leases not yet released).");
+            "Connections in use per source and rule: attempt slots held (each attempt in flight uses one connection; idle pooled connections are not counted).");
         _meter.CreateObservableGauge("fastmta.shaping.tokens", shaper.ObserveTokens, "{message}",
             "Messages that may leave now per source and rule, for rules with one budget per rule (not PerDomain, not the default rule).");
         _meter.CreateObservableGauge("fastmta.shaping.warmup.sent", shaper.ObserveWarmupSent, "{message}",

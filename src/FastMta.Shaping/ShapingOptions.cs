@@ -1,8 +1,9 @@
 namespace FastMta.Shaping;
 
 /// <summary>
-/// Everything the shaper enforces. Sources, pools and sender-domain pools are bound from Mta:Egress, rules from
-/// Mta:Shaping; <see cref="Validate"/> names those keys in its messages.
+/// Everything the shaper enforces. Where the values come from is the host's business: <see cref="Validate"/> names the
+/// field at fault by its path in these options (<see cref="ShapingOptionsException.FieldPath"/>), which the host maps
+/// to its own configuration key.
 /// </summary>
 public sealed class ShapingOptions
 {
@@ -26,6 +27,6 @@ public sealed class ShapingOptions
     /// <summary>Sender (MAIL FROM) domain to pool name, used when a message names no pool.</summary>
     public Dictionary<string, string> SenderDomainPools { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid configuration key.</summary>
+    /// <summary>Throws <see cref="ShapingOptionsException"/> naming the first invalid field.</summary>
     public void Validate() => ShapingOptionsValidator.Validate(this);
 }

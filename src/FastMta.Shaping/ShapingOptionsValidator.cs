@@ -1,40 +1,49 @@
+using System.Globalization;
+
 namespace FastMta.Shaping;
 
-/// <summary>Checks <see cref="ShapingOptions"/>; every message starts with the configuration key at fault.</summary>
+/// <summary>Checks <see cref="ShapingOptions"/>; the first problem found is thrown as a
+/// <see cref="ShapingOptionsException"/> naming the field path inside the options.</summary>
 internal static class ShapingOptionsValidator
 {
-    public const string SourcesKey = "Mta:Egress:Sources";
-    public const string PoolsKey = "Mta:Egress:Pools";
-    public const string SenderDomainPoolsKey = "Mta:Egress:SenderDomainPools";
-    public const string RulesKey = "Mta:Shaping:Rules";
-    public const string DefaultRuleKey = "Mta:Shaping:DefaultRule";
+    private static readonly ShapingFieldSegment DefaultRule = new(nameof(ShapingOptions.DefaultRule));
+    private static readonly ShapingFieldSegment Match = new(nameof(ShapingRule.Match));
 
     public static void Validate(ShapingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var sources = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var ruleNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ShapingRule.DefaultName };
-        foreach (ShapingRule rule in options.Rules ?? [])
+        List<ShapingRule> rules = options.Rules ?? [];
+        for (int i = 0; i < rules.Count; i++)
         {
-            Require(rule is not null && !string.IsNullOrWhiteSpace(rule.Name), $"{RulesKey}: every rule needs a Name.");
-            Require(ruleNames.Add(rule!.Name), $"{RulesKey}:{rule.Name}: the name is used twice (\"default\" is the DefaultRule's).");
+            ShapingRule rule = rules[i];
+            Require(rule is not null && !string.IsNullOrWhiteSpace(rule.Name), [Entry(nameof(ShapingOptions.Rules), i)], "needs a Name.");
+            Require(ruleNames.Add(rule!.Name), [Rule(rule)], "has a name used twice (\"default\" is the DefaultRule's).");
         }
 
-        foreach (EgressSource source in options.Sources ?? [])
+        List<EgressSource> configuredSources = options.Sources ?? [];
+        for (int i = 0; i < configuredSources.Count; i++)
         {
-            Require(source is not null && !string.IsNullOrWhiteSpace(source.Name), $"{SourcesKey}: every source needs a Name.");
-            string key = $"{SourcesKey}:{source!.Name}";
-            Require(sources.Add(source.Name), $"{key}: the name is used twice.");
+            EgressSource source = configuredSources[i];
+            Require(source is not null && !string.IsNullOrWhiteSpace(source.Name), [Entry(nameof(ShapingOptions.Sources), i)], "needs a Name.");
+            var at = new ShapingFieldSegment(nameof(ShapingOptions.Sources), source!.Name);
+            Require(sources.Add(source.Name), [at], "has a name used twice.");
             if (source.Warmup is { } plan)
             {
-                ValidateCaps(plan.DailyCaps, $"{key}:Warmup:DailyCaps");
-                ValidateCaps(plan.HourlyCaps, $"{key}:Warmup:HourlyCaps");
-                foreach ((string section, Dictionary<string, List<int>>? byRule) in new[] { ("RuleCaps", plan.RuleCaps), ("RuleHourlyCaps", plan.RuleHourlyCaps) })
+                var warmup = new ShapingFieldSegment(nameof(EgressSource.Warmup));
+                ValidateCaps(plan.DailyCaps, [at, warmup, new(nameof(WarmupPlan.DailyCaps))]);
+                ValidateCaps(plan.HourlyCaps, [at, warmup, new(nameof(WarmupPlan.HourlyCaps))]);
+                foreach ((string section, Dictionary<string, List<int>>? byRule) in new[]
+                         {
+                             (nameof(WarmupPlan.RuleCaps), plan.RuleCaps), (nameof(WarmupPlan.RuleHourlyCaps), plan.RuleHourlyCaps),
+                         })
                 {
                     foreach ((string rule, List<int> caps) in byRule ?? [])
                     {
-                        Require(ruleNames.Contains(rule), $"{key}:Warmup:{section}:{rule} names no rule.");
-                        ValidateCaps(caps, $"{key}:Warmup:{section}:{rule}");
+                        ShapingFieldSegment[] path = [at, warmup, new(section, rule)];
+                        Require(ruleNames.Contains(rule), path, "names no rule.");
+                        ValidateCaps(caps, path);
                     }
                 }
             }
@@ -47,106 +56,119 @@ internal static class ShapingOptionsValidator
 
         var pools = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EgressPool.DefaultName };
         var seenPools = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (EgressPool pool in options.Pools ?? [])
+        List<EgressPool> configuredPools = options.Pools ?? [];
+        for (int i = 0; i < configuredPools.Count; i++)
         {
-            Require(pool is not null && !string.IsNullOrWhiteSpace(pool.Name), $"{PoolsKey}: every pool needs a Name.");
-            string key = $"{PoolsKey}:{pool!.Name}";
-            Require(seenPools.Add(pool.Name), $"{key}: the name is used twice.");
+            EgressPool pool = configuredPools[i];
+            Require(pool is not null && !string.IsNullOrWhiteSpace(pool.Name), [Entry(nameof(ShapingOptions.Pools), i)], "needs a Name.");
+            var at = new ShapingFieldSegment(nameof(ShapingOptions.Pools), pool!.Name);
+            var members = new ShapingFieldSegment(nameof(EgressPool.Members));
+            Require(seenPools.Add(pool.Name), [at], "has a name used twice.");
             pools.Add(pool.Name);
-            Require(pool.Members is { Count: > 0 }, $"{key}:Members needs at least one source.");
-            Require(pool.Members!.Count <= EgressPool.MaxMembers, $"{key}:Members has more than {EgressPool.MaxMembers} sources.");
-            var members = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (PoolMember member in pool.Members)
+            Require(pool.Members is { Count: > 0 }, [at, members], "needs at least one source.");
+            Require(pool.Members!.Count <= EgressPool.MaxMembers, [at, members], $"has more than {EgressPool.MaxMembers} sources.");
+            var listed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            for (int m = 0; m < pool.Members.Count; m++)
             {
-                Require(member is not null && sources.Contains(member.SourceName ?? string.Empty),
-                    $"{key}:Members: '{member?.SourceName}' is not a source under {SourcesKey}.");
-                Require(members.Add(member!.SourceName!), $"{key}:Members lists '{member.SourceName}' twice.");
-                Require(member.Weight is > 0 and <= 1_000_000, $"{key}:Members:{member.SourceName}:Weight must be 1..1000000.");
+                PoolMember member = pool.Members[m];
+                Require(member is not null && !string.IsNullOrWhiteSpace(member.SourceName), [at, Entry(nameof(EgressPool.Members), m)], "needs a SourceName.");
+                var entry = new ShapingFieldSegment(nameof(EgressPool.Members), member!.SourceName);
+                Require(sources.Contains(member.SourceName), [at, entry], $"names no source in {nameof(ShapingOptions.Sources)}.");
+                Require(listed.Add(member.SourceName), [at, entry], "is listed twice.");
+                Require(member.Weight is > 0 and <= 1_000_000, [at, entry, new(nameof(PoolMember.Weight))], "must be 1..1000000.");
             }
         }
 
         if (!seenPools.Contains(EgressPool.DefaultName))
         {
-            Require(sources.Count <= EgressPool.MaxMembers,
-                $"{PoolsKey}:{EgressPool.DefaultName}: more than {EgressPool.MaxMembers} sources; configure the default pool explicitly.");
+            Require(sources.Count <= EgressPool.MaxMembers, [new(nameof(ShapingOptions.Pools), EgressPool.DefaultName)],
+                $"would hold every source, more than {EgressPool.MaxMembers}: configure it explicitly.");
         }
 
         foreach ((string domain, string pool) in options.SenderDomainPools ?? [])
         {
-            Require(pools.Contains(pool ?? string.Empty), $"{SenderDomainPoolsKey}:{domain}: '{pool}' is not a pool under {PoolsKey}.");
+            Require(pools.Contains(pool ?? string.Empty), [new(nameof(ShapingOptions.SenderDomainPools), domain)],
+                $"names '{pool}', which is no pool in {nameof(ShapingOptions.Pools)}.");
         }
 
-        Require(options.DefaultRule is not null, $"{DefaultRuleKey} must be set.");
-        Require(options.DefaultRule!.Match is null || options.DefaultRule.Match.IsEmpty, $"{DefaultRuleKey}:Match must be empty: the default rule matches what no other rule does.");
-        ValidateLimits(options.DefaultRule, DefaultRuleKey);
+        Require(options.DefaultRule is not null, [DefaultRule], "must be set.");
+        Require(options.DefaultRule!.Match is null || options.DefaultRule.Match.IsEmpty, [DefaultRule, Match],
+            "must be empty: the default rule matches what no other rule does.");
+        ValidateLimits(options.DefaultRule, DefaultRule);
 
         var matched = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (ShapingRule rule in options.Rules ?? [])
+        foreach (ShapingRule rule in rules)
         {
-            string key = $"{RulesKey}:{rule.Name}";
-            ValidateLimits(rule, key);
-            Require(rule.Match is not null && !rule.Match.IsEmpty, $"{key}:Match needs Domains, DomainSuffixes or MxSuffixes.");
-            ValidateNames(rule.Match!.Domains, $"{key}:Match:Domains", suffix: false, "domain:", rule.Name, matched);
-            ValidateNames(rule.Match.DomainSuffixes, $"{key}:Match:DomainSuffixes", suffix: true, "suffix:", rule.Name, matched);
-            ValidateNames(rule.Match.MxSuffixes, $"{key}:Match:MxSuffixes", suffix: true, "mx:", rule.Name, matched);
+            ShapingFieldSegment at = Rule(rule);
+            ValidateLimits(rule, at);
+            Require(rule.Match is not null && !rule.Match.IsEmpty, [at, Match], "needs Domains, DomainSuffixes or MxSuffixes.");
+            ValidateNames(rule.Match!.Domains, [at, Match, new(nameof(ShapingMatch.Domains))], suffix: false, "domain:", rule.Name, matched);
+            ValidateNames(rule.Match.DomainSuffixes, [at, Match, new(nameof(ShapingMatch.DomainSuffixes))], suffix: true, "suffix:", rule.Name, matched);
+            ValidateNames(rule.Match.MxSuffixes, [at, Match, new(nameof(ShapingMatch.MxSuffixes))], suffix: true, "mx:", rule.Name, matched);
         }
     }
 
-    private static void ValidateLimits(ShapingRule rule, string key)
+    private static ShapingFieldSegment Rule(ShapingRule rule) => new(nameof(ShapingOptions.Rules), rule.Name);
+
+    private static ShapingFieldSegment Entry(string member, int index) => new(member, index.ToString(CultureInfo.InvariantCulture));
+
+
+    private static void ValidateLimits(ShapingRule rule, ShapingFieldSegment at)
     {
-        Positive(rule.MessagesPerSecond, $"{key}:MessagesPerSecond");
-        Positive(rule.MessagesPerMinute, $"{key}:MessagesPerMinute");
-        Positive(rule.MessagesPerHour, $"{key}:MessagesPerHour");
-        Positive(rule.Burst, $"{key}:Burst");
-        Positive(rule.MaxConnections, $"{key}:MaxConnections");
-        Positive(rule.MaxMessagesPerConnection, $"{key}:MaxMessagesPerConnection");
-        Positive(rule.MaxRecipientsPerTransaction, $"{key}:MaxRecipientsPerTransaction");
-        Positive(rule.ConnectionsPerMinute, $"{key}:ConnectionsPerMinute");
+        Positive(rule.MessagesPerSecond, [at, new(nameof(ShapingRule.MessagesPerSecond))]);
+        Positive(rule.MessagesPerMinute, [at, new(nameof(ShapingRule.MessagesPerMinute))]);
+        Positive(rule.MessagesPerHour, [at, new(nameof(ShapingRule.MessagesPerHour))]);
+        Positive(rule.Burst, [at, new(nameof(ShapingRule.Burst))]);
+        Positive(rule.MaxConnections, [at, new(nameof(ShapingRule.MaxConnections))]);
+        Positive(rule.MaxMessagesPerConnection, [at, new(nameof(ShapingRule.MaxMessagesPerConnection))]);
+        Positive(rule.MaxRecipientsPerTransaction, [at, new(nameof(ShapingRule.MaxRecipientsPerTransaction))]);
+        Positive(rule.ConnectionsPerMinute, [at, new(nameof(ShapingRule.ConnectionsPerMinute))]);
         if (rule.SourceTotal is { } total)
         {
-            Positive(total.MessagesPerSecond, $"{key}:SourceTotal:MessagesPerSecond");
-            Positive(total.MessagesPerMinute, $"{key}:SourceTotal:MessagesPerMinute");
-            Positive(total.MessagesPerHour, $"{key}:SourceTotal:MessagesPerHour");
-            Positive(total.Burst, $"{key}:SourceTotal:Burst");
-            Positive(total.MaxConnections, $"{key}:SourceTotal:MaxConnections");
+            var sourceTotal = new ShapingFieldSegment(nameof(ShapingRule.SourceTotal));
+            Positive(total.MessagesPerSecond, [at, sourceTotal, new(nameof(SourceTotalLimits.MessagesPerSecond))]);
+            Positive(total.MessagesPerMinute, [at, sourceTotal, new(nameof(SourceTotalLimits.MessagesPerMinute))]);
+            Positive(total.MessagesPerHour, [at, sourceTotal, new(nameof(SourceTotalLimits.MessagesPerHour))]);
+            Positive(total.Burst, [at, sourceTotal, new(nameof(SourceTotalLimits.Burst))]);
+            Positive(total.MaxConnections, [at, sourceTotal, new(nameof(SourceTotalLimits.MaxConnections))]);
         }
     }
 
-    private static void ValidateNames(List<string>? names, string key, bool suffix, string kind, string rule, Dictionary<string, string> matched)
+    private static void ValidateNames(List<string>? names, ShapingFieldSegment[] path, bool suffix, string kind, string rule, Dictionary<string, string> matched)
     {
         foreach (string name in names ?? [])
         {
             string trimmed = (name ?? string.Empty).Trim().TrimEnd('.');
-            Require(trimmed.Length > 0 && !trimmed.Contains(',') && !trimmed.Contains(' '), $"{key}: '{name}' is not a host name.");
+            Require(trimmed.Length > 0 && !trimmed.Contains(',') && !trimmed.Contains(' '), path, $"entry '{name}' is not a host name.");
             if (suffix)
             {
-                Require(trimmed.Length > 1 && trimmed[0] == '.' && trimmed[1] != '.', $"{key}: '{name}' must start with one dot, e.g. \".example.com\".");
+                Require(trimmed.Length > 1 && trimmed[0] == '.' && trimmed[1] != '.', path, $"entry '{name}' must start with one dot, e.g. \".example.com\".");
             }
             else
             {
-                Require(trimmed[0] != '.', $"{key}: '{name}' is a suffix; list it under DomainSuffixes.");
+                Require(trimmed[0] != '.', path, $"entry '{name}' is a suffix; list it under DomainSuffixes.");
             }
 
-            Require(matched.TryAdd(kind + trimmed, rule), $"{key}: '{name}' is already matched by rule '{matched.GetValueOrDefault(kind + trimmed)}'.");
+            Require(matched.TryAdd(kind + trimmed, rule), path, $"entry '{name}' is already matched by rule '{matched.GetValueOrDefault(kind + trimmed)}'.");
         }
     }
 
-    private static void ValidateCaps(List<int>? caps, string key)
+    private static void ValidateCaps(List<int>? caps, ShapingFieldSegment[] path)
     {
-        Require(caps is not null, $"{key} must be a list.");
+        Require(caps is not null, path, "must be a list.");
         for (int i = 0; i < caps!.Count; i++)
         {
-            Require(caps[i] >= 0, $"{key}:{i} must not be negative.");
+            Require(caps[i] >= 0, [.. path, ShapingFieldSegment.Index(i)], "must not be negative.");
         }
     }
 
-    private static void Positive(int? value, string key) => Require(value is null or > 0, $"{key} must be positive.");
+    private static void Positive(int? value, ShapingFieldSegment[] path) => Require(value is null or > 0, path, "must be positive.");
 
-    private static void Require(bool condition, string message)
+    private static void Require(bool condition, ShapingFieldSegment[] path, string problem)
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw new ShapingOptionsException(path, problem);
         }
     }
 }

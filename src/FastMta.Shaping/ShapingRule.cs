@@ -1,7 +1,7 @@
 namespace FastMta.Shaping;
 
 /// <summary>
-/// Limits for the destinations a rule matches (Mta:Shaping:Rules:&lt;name&gt;), each applied per (source, destination
+/// Limits for the destinations a rule matches, each applied per (source, destination
 /// key). A null property of a named rule inherits the default rule's value.
 /// </summary>
 /// <remarks>
@@ -41,16 +41,22 @@ public sealed class ShapingRule
     /// </summary>
     public int? Burst { get; set; }
 
-    /// <summary>Concurrent connections per (source, destination key).</summary>
+    /// <summary>
+    /// Delivery attempts in flight at once per (source, destination key), each carried by one connection: the
+    /// connections in use. An idle pooled connection is not counted; since the pool reuses an idle connection before it
+    /// opens one, a destination with one receiver address never has more connections open than this from a source.
+    /// </summary>
     public int? MaxConnections { get; set; }
 
-    /// <summary>Messages sent over one connection before it is closed.</summary>
+    /// <summary>Messages sent over one connection before it is closed: handed with each attempt to the connection pool,
+    /// which enforces it.</summary>
     public int? MaxMessagesPerConnection { get; set; }
 
     /// <summary>Recipients in one SMTP transaction; the shaper reports it, the caller batches by it.</summary>
     public int? MaxRecipientsPerTransaction { get; set; }
 
-    /// <summary>New connections per minute per (source, destination key); the bucket holds one minute's worth.</summary>
+    /// <summary>New connections opened (or tried) per minute per (source, destination key); the bucket holds one minute's
+    /// worth. An attempt over an idle pooled connection needs no token; each attempt's real count settles it.</summary>
     public int? ConnectionsPerMinute { get; set; }
 
     /// <summary>Limits on each source's total over every key of this rule; null is none.</summary>

@@ -2,23 +2,23 @@ namespace FastMta.Shaping;
 
 /// <summary>
 /// Per (source, rule) counters that outlive idle destination state: the warmup counts of today and of this hour, and
-/// connections in use. Bounded by configured names, so they are never evicted.
+/// attempt slots held (connections in use). Bounded by configured names, so they are never evicted.
 /// </summary>
 internal sealed class SourceRuleStats(string source, string rule)
 {
     private PeriodCounter _today;
     private PeriodCounter _thisHour;
-    private int _connections;
+    private int _slotsHeld;
 
     public string Source { get; } = source;
 
     public string Rule { get; } = rule;
 
-    public int Connections => Volatile.Read(ref _connections);
+    public int SlotsHeld => Volatile.Read(ref _slotsHeld);
 
-    public void ConnectionOpened() => Interlocked.Increment(ref _connections);
+    public void SlotTaken() => Interlocked.Increment(ref _slotsHeld);
 
-    public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
+    public void SlotReleased() => Interlocked.Decrement(ref _slotsHeld);
 
     public long SentOn(int day) => _today.CountIn(day);
 

@@ -16,5 +16,6 @@ public sealed class SourceTotalLimits
     /// <summary>Bucket size of the finest configured rate; defaults to that rate's count.</summary>
     public int? Burst { get; set; }
 
+    /// <summary>Attempts in flight at once over every key of the rule (see <see cref="ShapingRule.MaxConnections"/>).</summary>
     public int? MaxConnections { get; set; }
 }

@@ -3,16 +3,17 @@ namespace FastMta.Shaping;
 public sealed partial class TrafficShaper
 {
     /// <summary>
-    /// Asks for a new connection and its first message to (domain, site) from <paramref name="pool"/>. Sources are
-    /// tried in smooth weighted round-robin order; a source is skipped when suspended, at MaxConnections (per key or
-    /// its source total), over today's warmup cap, or out of connection-rate or message tokens. On success one
-    /// connection slot, one connection-rate token, one message token and one warmup unit are taken. Allocates nothing
-    /// once the destination's state exists; does not wait.
+    /// Asks for one delivery attempt to (domain, site) from <paramref name="pool"/>. Sources are tried in smooth
+    /// weighted round-robin order; a source is skipped when suspended, at MaxConnections (per key or its source total),
+    /// over today's warmup cap, or out of message tokens, or out of connection-rate tokens with no idle pooled
+    /// connection to the destination (asked of the <see cref="IIdleConnections"/> view given at construction). On
+    /// success it takes one attempt slot, one message token and one warmup unit, and, when the rule has a connection
+    /// rate, its token if one is there (none when the attempt is expected to reuse an idle connection;
+    /// <see cref="ConnectionsOpened"/> settles either way). Allocates nothing once the destination's state exists;
+    /// does not wait.
     /// </summary>
     /// <param name="site">The destination's sorted, comma-joined, lower-case MX host names.</param>
-    /// <param name="idle">Asked, when a rule's connection rate has no token left, whether the source has an open idle
-    /// connection to the destination (then the attempt is admitted without one); null: never.</param>
-    public Admission TryAdmit(string pool, string domain, string site, IIdleConnections? idle = null)
+    public Admission TryAdmit(string pool, string domain, string site)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(domain);
@@ -40,11 +41,11 @@ public sealed partial class TrafficShaper
         {
             tried |= 1UL << i;
             CompiledSource source = compiledPool.Members[i];
-            AdmissionResult result = TryAdmitSource(source, rule, scope, pool, domain, idle, now, utcNow, period, out Lease lease, out DateTimeOffset? ready);
+            AdmissionResult result = TryAdmitSource(source, rule, scope, domain, now, utcNow, period, out AttemptSlot slot, out DateTimeOffset? ready);
             if (result == AdmissionResult.Granted)
             {
                 _metrics.Admission(pool, source.Name, rule.Name, result);
-                return new Admission { Result = result, Source = source.Options, Rule = rule.Options, Lease = lease };
+                return new Admission { Result = result, Source = source.Options, Rule = rule.Options, Slot = slot };
             }
 
             if (Sooner(ready, result, retryAt, refusingSource.Length == 0 ? null : refusal))
@@ -60,60 +61,15 @@ public sealed partial class TrafficShaper
     }
 
     /// <summary>
-    /// Asks to send one more message over a connection already held by <paramref name="lease"/>, which has carried
-    /// <paramref name="messagesSent"/> messages. Takes a message token and a warmup unit (no connection slot or
-    /// connection-rate token). MessagesPerConnection or Suspended mean: close the connection (Release) and ask
-    /// <see cref="TryAdmit"/> again; Rate and Warmup mean: wait until RetryAt or close it.
-    /// </summary>
-    public Admission TryAdmitNext(Lease lease, int messagesSent)
-    {
-        DestinationState state = lease.State ?? throw new ArgumentException("The lease is default: no connection was admitted.", nameof(lease));
-        if (!state.IsHeld(lease.Slot, lease.Generation))
-        {
-            throw new ArgumentException("The lease was released.", nameof(lease));
-        }
-
-        CompiledConfig config = Volatile.Read(ref _config);
-        CompiledRule rule = config.Rules.GetValueOrDefault(state.Key.Rule) ?? config.Default;
-        string pool = lease.Pool ?? EgressPool.DefaultName;
-        long now = _time.GetTimestamp();
-        DateTimeOffset utcNow = _time.GetUtcNow();
-        DateTimeOffset? retryAt = null;
-        AdmissionResult result = AdmissionResult.Granted;
-        if (!config.Sources.TryGetValue(state.Key.Source, out CompiledSource? source))
-        {
-            // Removed by a reload: finish with this connection.
-            result = AdmissionResult.Suspended;
-        }
-        else if (messagesSent >= rule.MaxMessagesPerConnection)
-        {
-            result = AdmissionResult.MessagesPerConnection;
-        }
-        else if (source.Runtime.IsSuspended(utcNow, out retryAt))
-        {
-            result = AdmissionResult.Suspended;
-        }
-        else
-        {
-            result = TakeMessage(source, rule, state, lease.Total, now, utcNow, WarmupPeriod.At(utcNow), out retryAt);
-        }
-
-        _metrics.Admission(pool, state.Key.Source, rule.Name, result);
-        return result == AdmissionResult.Granted
-            ? new Admission { Result = result, Source = source!.Options, Rule = rule.Options, Lease = lease }
-            : new Admission { Result = result, RetryAt = retryAt, Lease = lease };
-    }
-
-    /// <summary>
-    /// Settles the connection rate of the attempt admitted with <paramref name="lease"/>: it opened (or tried to open)
+    /// Settles the connection rate of the attempt admitted with <paramref name="slot"/>: it opened (or tried to open)
     /// <paramref name="opened"/> new connections. A token taken for an attempt that reused an open connection is given
     /// back; connections opened beyond the token taken (a pooled connection was taken by another attempt meanwhile, or
     /// a fallback MX host) are charged, delaying the next new connection. So ConnectionsPerMinute counts connections
     /// actually opened. Call before <see cref="Release"/>.
     /// </summary>
-    public void ConnectionsOpened(Lease lease, int opened)
+    public void ConnectionsOpened(AttemptSlot slot, int opened)
     {
-        if (lease.State is not { } state)
+        if (slot.State is not { } state)
         {
             return;
         }
@@ -125,7 +81,7 @@ public sealed partial class TrafficShaper
             return;
         }
 
-        int owed = opened - (lease.ConnectionCounted ? 1 : 0);
+        int owed = opened - (slot.ConnectionCounted ? 1 : 0);
         if (owed < 0)
         {
             rule.Connect.Refund(ref state.TatConnect);
@@ -137,10 +93,10 @@ public sealed partial class TrafficShaper
     }
 
     private AdmissionResult TryAdmitSource(
-        CompiledSource source, CompiledRule rule, string scope, string pool, string domain, IIdleConnections? idle, long now,
-        DateTimeOffset utcNow, WarmupPeriod period, out Lease lease, out DateTimeOffset? retryAt)
+        CompiledSource source, CompiledRule rule, string scope, string domain, long now,
+        DateTimeOffset utcNow, WarmupPeriod period, out AttemptSlot slot, out DateTimeOffset? retryAt)
     {
-        lease = default;
+        slot = default;
         if (source.Runtime.IsSuspended(utcNow, out retryAt))
         {
             return AdmissionResult.Suspended;
@@ -189,7 +145,7 @@ public sealed partial class TrafficShaper
         if (rule.Connect.Enabled)
         {
             connectionCounted = rule.Connect.TryTake(ref state.TatConnect, now, out long connectReady);
-            if (!connectionCounted && idle?.HasIdleConnection(source.Options, domain) != true)
+            if (!connectionCounted && _idleConnections?.HasIdleConnection(source.Options, domain) != true)
             {
                 total?.Exit();
                 state.Exit();
@@ -211,9 +167,9 @@ public sealed partial class TrafficShaper
             return result;
         }
 
-        (int slot, int generation) = state.AcquireSlot();
-        state.Stats.ConnectionOpened();
-        lease = new Lease(state, total, pool, slot, generation, connectionCounted);
+        (int index, int generation) = state.AcquireSlot();
+        state.Stats.SlotTaken();
+        slot = new AttemptSlot(state, total, index, generation, connectionCounted);
         return AdmissionResult.Granted;
     }
 

@@ -4,11 +4,19 @@ using System.Diagnostics.Metrics;
 namespace FastMta.Shaping;
 
 /// <summary>
-/// Decides which egress source may open a connection or send a message to a destination, and when to ask again.
-/// Budgets are kept per (source, destination key) (see <see cref="ShapingRule"/> for the keys), created on first use
-/// and evicted once idle and full, so a destination that sends nothing costs nothing. Thread-safe: rate cells and
-/// counters are updated with CompareExchange; the only locks are a pool's round-robin step and growing a slot table.
-/// Never waits and does no I/O: a refusal says when to come back (<see cref="Admission.RetryAt"/>).
+/// Decides which egress source may make a delivery attempt to a destination, and when to ask again. Budgets are kept
+/// per (source, destination key) (see <see cref="ShapingRule"/> for the keys), created on first use and evicted once
+/// idle and full, so a destination that sends nothing costs nothing. Thread-safe: rate cells and counters are updated
+/// with CompareExchange; the only locks are a pool's round-robin step and growing a slot table. Never waits and does
+/// no I/O: a refusal says when to come back (<see cref="Admission.RetryAt"/>).
+/// <para>
+/// Who owns what: the shaper grants attempt slots (<see cref="AttemptSlot"/>: MaxConnections counts attempts in flight
+/// per (source, key) and per source total, each carried by one connection), message rates, warmup caps and the
+/// connection rate; the outbound connection pool alone owns sockets: which one an attempt uses, how many are open per
+/// receiver address and how long an idle one stays. The shaper learns what the pool did only after the attempt
+/// (<see cref="ConnectionsOpened"/>) and, for the connection rate, from the lock-free <see cref="IIdleConnections"/>
+/// view given at construction.
+/// </para>
 /// </summary>
 public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 {
@@ -22,13 +30,18 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
     private readonly ConcurrentDictionary<StateKey, SourceRuleStats> _stats = new(StateKey.Comparer);
     private readonly ConcurrentDictionary<string, SourceRuntime> _runtimes = new(StringComparer.OrdinalIgnoreCase);
     private readonly ShapingMetrics _metrics;
+    private readonly IIdleConnections? _idleConnections;
     private CompiledConfig _config;
     private long _nextEviction;
 
-    /// <summary>Validates and applies <paramref name="options"/>; throws <see cref="ArgumentException"/> naming the bad key.</summary>
-    public TrafficShaper(ShapingOptions options, TimeProvider? timeProvider = null)
+    /// <summary>Validates and applies <paramref name="options"/>; throws <see cref="ShapingOptionsException"/> naming
+    /// the field at fault.</summary>
+    /// <param name="idleConnections">Asked, when a rule's connection rate has no token left, whether the source has an
+    /// idle pooled connection to the destination (then the attempt opens nothing and needs no token); null: never.</param>
+    public TrafficShaper(ShapingOptions options, TimeProvider? timeProvider = null, IIdleConnections? idleConnections = null)
     {
         _time = timeProvider ?? TimeProvider.System;
+        _idleConnections = idleConnections;
         _frequency = _time.TimestampFrequency;
         _evictionTicks = (long)(EvictionInterval.TotalSeconds * _frequency);
         _config = Compile(options);
@@ -40,8 +53,8 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 
     /// <summary>
     /// Replaces the configuration at run time. The next decision uses the new limits; budgets whose (source, rule,
-    /// key) survives keep their tokens, connections and warmup counts; suspensions survive. Leases granted before
-    /// stay valid. Throws (and keeps the old configuration) when the new one is invalid.
+    /// key) survives keep their tokens, attempts in flight and warmup counts; suspensions survive. Slots granted
+    /// before stay valid. Throws (and keeps the old configuration) when the new one is invalid.
     /// </summary>
     public void Update(ShapingOptions options) => Volatile.Write(ref _config, Compile(options));
 
@@ -51,7 +64,7 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 
     /// <summary>
     /// The pool for a message: the X-FastMta-Pool header, else the API's pool field, else the sender domain's pool
-    /// (Mta:Egress:SenderDomainPools), else "default". Returns a named pool as given even if it is not configured:
+    /// (<see cref="ShapingOptions.SenderDomainPools"/>), else "default". Returns a named pool as given even if it is not configured:
     /// check with <see cref="HasPool"/> where the message is accepted.
     /// </summary>
     public string ChoosePool(string? headerPool, string? apiPool, string senderDomain)
@@ -73,7 +86,7 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 
     public bool HasPool(string pool) => Volatile.Read(ref _config).Pools.ContainsKey(pool);
 
-    /// <summary>Stops admitting from a source until <paramref name="until"/> (or until resumed). Leases already granted stay valid. False for an unknown source.</summary>
+    /// <summary>Stops admitting from a source until <paramref name="until"/> (or until resumed). Slots already granted stay valid. False for an unknown source.</summary>
     public bool SuspendSource(string name, DateTimeOffset? until = null)
     {
         if (!Volatile.Read(ref _config).Sources.TryGetValue(name, out CompiledSource? source))
@@ -96,19 +109,26 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
         return true;
     }
 
-    /// <summary>Frees the lease's connection slot. Idempotent; <c>default</c> and stale copies do nothing.</summary>
-    public void Release(Lease lease)
+    public bool IsSourceSuspended(string name, out DateTimeOffset? until)
     {
-        if (lease.State is { } state && state.ReleaseSlot(lease.Slot, lease.Generation))
+        until = null;
+        return Volatile.Read(ref _config).Sources.TryGetValue(name, out CompiledSource? source)
+            && source.Runtime.IsSuspended(_time.GetUtcNow(), out until);
+    }
+
+    /// <summary>Frees the attempt's slot. Idempotent; <c>default</c> and stale copies do nothing.</summary>
+    public void Release(AttemptSlot slot)
+    {
+        if (slot.State is { } state && state.ReleaseSlot(slot.Slot, slot.Generation))
         {
             state.Exit();
-            lease.Total?.Exit();
-            state.Stats.ConnectionClosed();
+            slot.Total?.Exit();
+            state.Stats.SlotReleased();
         }
     }
 
     /// <summary>
-    /// Drops destination state that is idle (no connection) and full (every bucket refilled): a new one would be
+    /// Drops destination state that is idle (no attempt in flight) and full (every bucket refilled): a new one would be
     /// identical. Runs by itself every <see cref="EvictionInterval"/>; public for a maintenance loop and tests.
     /// </summary>
     public int EvictIdle()
@@ -172,7 +192,7 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
     {
         foreach (SourceRuleStats stats in _stats.Values)
         {
-            yield return new Measurement<long>(stats.Connections, new("source", stats.Source), new("rule", stats.Rule));
+            yield return new Measurement<long>(stats.SlotsHeld, new("source", stats.Source), new("rule", stats.Rule));
         }
     }
 
@@ -228,7 +248,6 @@ public sealed partial class TrafficShaper : ITrafficShaper, IDisposable
 
     private CompiledConfig Compile(ShapingOptions options) =>
         new(options, name => _runtimes.GetOrAdd(name, static n => new SourceRuntime(n)), _frequency);
-
 
     /// <summary>A timestamp as UTC time, rounded up so that a caller coming back then finds the token there.</summary>
     private DateTimeOffset ToUtc(long timestamp, long now, DateTimeOffset utcNow)

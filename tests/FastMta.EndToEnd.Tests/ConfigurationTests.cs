@@ -50,9 +50,9 @@ public sealed partial class ConfigurationTests
             ["Mta:Delivery:Enabled"] = Bool(delivery.Enabled),
             ["Mta:Delivery:Paused"] = Bool(delivery.Queue.Paused),
             ["Mta:Delivery:Port"] = delivery.Port.ToString(),
-            ["Mta:Delivery:MaxConnectionsPerDestination"] = delivery.Queue.MaxConcurrencyPerDestination.ToString(),
+            ["Mta:Delivery:MaxDeliveriesPerDestination"] = delivery.Queue.MaxConcurrencyPerDestination.ToString(),
             ["Mta:Delivery:MaxDeliveriesInFlight"] = delivery.Queue.MaxDeliveriesInFlight.ToString(),
-            ["Mta:Delivery:MessagesPerConnection"] = delivery.Outbound.MessagesPerConnection.ToString(),
+            ["Mta:Delivery:MaxConnectionsPerHost"] = delivery.Outbound.MaxConnectionsPerHost.ToString(),
             ["Mta:Delivery:IdleTimeout"] = delivery.Outbound.IdleTimeout.ToString("c"),
             ["Mta:Delivery:ConnectTimeout"] = delivery.Outbound.ConnectTimeout.ToString("c"),
             ["Mta:Delivery:Tls"] = delivery.Outbound.Tls.ToString(),
@@ -68,6 +68,8 @@ public sealed partial class ConfigurationTests
             ["Mta:Webhooks:<name>:Timeout"] = hook.Timeout.ToString("c"),
             ["Mta:Webhooks:<name>:Linger"] = hook.Linger.ToString("c"),
             ["Mta:Webhooks:<name>:MaxBackoff"] = hook.MaxBackoff.ToString("c"),
+            ["Mta:Shaping:Default:MaxConnections"] = settings.Shaping.Options.DefaultRule.MaxConnections.ToString()!,
+            ["Mta:Shaping:Default:MaxMessagesPerConnection"] = settings.Shaping.Options.DefaultRule.MaxMessagesPerConnection.ToString()!,
         };
 
         Dictionary<string, string> documented = ReadmeDefaults();

@@ -3,7 +3,7 @@ namespace FastMta.Shaping.Tests;
 public sealed class ConnectionTests
 {
     [Fact]
-    public void MaxConnectionsRefusesWithoutARetryTimeUntilALeaseIsReleasedAndReleaseIsIdempotent()
+    public void MaxConnectionsRefusesWithoutARetryTimeUntilASlotIsReleasedAndReleaseIsIdempotent()
     {
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("two", "two.example");
@@ -16,17 +16,17 @@ public sealed class ConnectionTests
         Admission third = shaper.TryAdmit("default", "two.example", "mx");
         Assert.Equal(AdmissionResult.Connections, third.Result);
         Assert.Null(third.RetryAt);
-        Assert.False(third.Lease.IsValid);
+        Assert.False(third.Slot.IsValid);
 
-        shaper.Release(first.Lease);
-        shaper.Release(first.Lease);
+        shaper.Release(first.Slot);
+        shaper.Release(first.Slot);
         shaper.Release(default);
         Admission fourth = shaper.TryAdmit("default", "two.example", "mx");
         Assert.True(fourth.Granted);
         Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "two.example", "mx").Result);
 
-        // A stale copy of the first lease must not free the slot it now shares with the fourth.
-        shaper.Release(first.Lease);
+        // A stale copy of the first slot must not free the slot it now shares with the fourth.
+        shaper.Release(first.Slot);
         Assert.Equal(AdmissionResult.Connections, shaper.TryAdmit("default", "two.example", "mx").Result);
         Assert.Equal(2, Assert.Single(shaper.Snapshot()).ConnectionsInUse);
     }
@@ -48,7 +48,7 @@ public sealed class ConnectionTests
     }
 
     [Fact]
-    public void NextMessageOnAConnectionStopsAtMaxMessagesPerConnectionAndTakesRateTokens()
+    public void EveryAttemptTakesAMessageTokenAndCarriesTheRulesMaxMessagesPerConnectionForThePool()
     {
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("r", "r.example");
@@ -59,32 +59,31 @@ public sealed class ConnectionTests
 
         Admission admission = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(3, admission.Rule!.MaxMessagesPerConnection);
-        Assert.True(shaper.TryAdmitNext(admission.Lease, 1).Granted);
-        Admission rate = shaper.TryAdmitNext(admission.Lease, 2);
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
+        Admission rate = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(AdmissionResult.Rate, rate.Result);
         Assert.Equal(ManualTimeProvider.Monday.AddMilliseconds(100), rate.RetryAt);
         clock.Advance(TimeSpan.FromMilliseconds(100));
-        Assert.True(shaper.TryAdmitNext(admission.Lease, 2).Granted);
-        Assert.Equal(AdmissionResult.MessagesPerConnection, shaper.TryAdmitNext(admission.Lease, 3).Result);
-
-        shaper.Release(admission.Lease);
-        Assert.Throws<ArgumentException>(() => shaper.TryAdmitNext(admission.Lease, 1));
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
     }
 
     [Fact]
-    public void ConnectionRateLimitsNewConnectionsButNotMessagesOnOpenOnes()
+    public void ConnectionRateLimitsNewConnectionsButNotAttemptsOverIdlePooledOnes()
     {
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.ConnectionsPerMinute = 2;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
+        var idle = new IdleConnections();
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock, idle);
 
-        Admission first = shaper.TryAdmit("default", "r.example", "mx");
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
         Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
         Admission refused = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(AdmissionResult.Rate, refused.Result);
         Assert.Equal(ManualTimeProvider.Monday.AddSeconds(30), refused.RetryAt);
-        Assert.True(shaper.TryAdmitNext(first.Lease, 1).Granted);
+        idle.Open = true;
+        Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
+        idle.Open = false;
         clock.Advance(TimeSpan.FromSeconds(30));
         Assert.True(shaper.TryAdmit("default", "r.example", "mx").Granted);
     }
@@ -95,36 +94,57 @@ public sealed class ConnectionTests
         var clock = new ManualTimeProvider();
         ShapingRule rule = Shapers.Rule("r", "r.example");
         rule.ConnectionsPerMinute = 1;
-        using var shaper = new TrafficShaper(Shapers.Options(rule), clock);
         var idle = new IdleConnections();
+        using var shaper = new TrafficShaper(Shapers.Options(rule), clock, idle);
 
         // An attempt that took the token but reused an open connection gives it back.
         for (int i = 0; i < 3; i++)
         {
             Admission reusing = shaper.TryAdmit("default", "r.example", "mx");
             Assert.True(reusing.Granted);
-            shaper.ConnectionsOpened(reusing.Lease, 0);
-            shaper.Release(reusing.Lease);
+            shaper.ConnectionsOpened(reusing.Slot, 0);
+            shaper.Release(reusing.Slot);
         }
 
         // One that opened a connection keeps it: the next new connection waits a minute...
-        Admission opening = shaper.TryAdmit("default", "r.example", "mx", idle);
-        shaper.ConnectionsOpened(opening.Lease, 1);
-        shaper.Release(opening.Lease);
-        Admission refused = shaper.TryAdmit("default", "r.example", "mx", idle);
+        Admission opening = shaper.TryAdmit("default", "r.example", "mx");
+        shaper.ConnectionsOpened(opening.Slot, 1);
+        shaper.Release(opening.Slot);
+        Admission refused = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal((AdmissionResult.Rate, ManualTimeProvider.Monday.AddMinutes(1)), (refused.Result, refused.RetryAt));
         Assert.Equal(("default", "r.example"), idle.Asked);
 
         // ...unless the source has an idle connection there, which needs no token.
         idle.Open = true;
-        Admission overIdle = shaper.TryAdmit("default", "r.example", "mx", idle);
+        Admission overIdle = shaper.TryAdmit("default", "r.example", "mx");
         Assert.True(overIdle.Granted);
 
         // If that connection was gone by then and one was opened after all, it is charged: the wait grows a minute.
-        shaper.ConnectionsOpened(overIdle.Lease, 1);
-        shaper.Release(overIdle.Lease);
+        shaper.ConnectionsOpened(overIdle.Slot, 1);
+        shaper.Release(overIdle.Slot);
         idle.Open = false;
-        Assert.Equal(ManualTimeProvider.Monday.AddMinutes(2), shaper.TryAdmit("default", "r.example", "mx", idle).RetryAt);
+        Assert.Equal(ManualTimeProvider.Monday.AddMinutes(2), shaper.TryAdmit("default", "r.example", "mx").RetryAt);
+    }
+
+    [Fact]
+    public void TheIdleViewIsAskedOnlyWhenTheConnectionRateHasNoTokenLeft()
+    {
+        var clock = new ManualTimeProvider();
+        ShapingRule limited = Shapers.Rule("r", "r.example");
+        limited.ConnectionsPerMinute = 2;
+        var idle = new IdleConnections();
+        using var shaper = new TrafficShaper(Shapers.Options(limited, Shapers.Rule("free", "free.example")), clock, idle);
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(shaper.AdmitOnce("free.example")); // no connection rate: nothing to ask
+        }
+
+        Assert.True(shaper.AdmitOnce("r.example"));
+        Assert.True(shaper.AdmitOnce("r.example"));
+        Assert.Equal(0, idle.Asks);
+        Assert.False(shaper.AdmitOnce("r.example"));
+        Assert.Equal(1, idle.Asks);
     }
 
     private sealed class IdleConnections : IIdleConnections
@@ -133,9 +153,12 @@ public sealed class ConnectionTests
 
         public (string Source, string Domain) Asked { get; private set; }
 
+        public int Asks { get; private set; }
+
         public bool HasIdleConnection(EgressSource source, string domain)
         {
             Asked = (source.Name, domain);
+            Asks++;
             return Open;
         }
     }
@@ -162,7 +185,7 @@ public sealed class ConnectionTests
                     }
 
                     Interlocked.Decrement(ref inUse);
-                    shaper.Release(admission.Lease);
+                    shaper.Release(admission.Slot);
                 }
             }
         });

@@ -16,7 +16,7 @@ public sealed class PoolTests
             Admission admission = shaper.TryAdmit("bulk", $"d{i % 50}.example", "mx");
             Assert.True(admission.Granted);
             counts[admission.Source!.Name] = counts.GetValueOrDefault(admission.Source.Name) + 1;
-            shaper.Release(admission.Lease);
+            shaper.Release(admission.Slot);
         }
 
         Assert.InRange(counts["a"], 4999, 5001);
@@ -35,7 +35,7 @@ public sealed class PoolTests
         string order = string.Concat(Enumerable.Range(0, 7).Select(_ =>
         {
             Admission admission = shaper.TryAdmit("p", "x.example", "mx");
-            shaper.Release(admission.Lease);
+            shaper.Release(admission.Slot);
             return admission.Source!.Name;
         }));
         Assert.Equal("aabacaa", order);
@@ -55,7 +55,7 @@ public sealed class PoolTests
         {
             Admission admission = shaper.TryAdmit("default", "x.example", "mx");
             Assert.Equal("b", admission.Source!.Name);
-            shaper.Release(admission.Lease);
+            shaper.Release(admission.Slot);
         }
 
         DateTimeOffset until = ManualTimeProvider.Monday.AddMinutes(10);

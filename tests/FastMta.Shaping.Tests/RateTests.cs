@@ -135,7 +135,7 @@ public sealed class RateTests
         clock.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(1, shaper.EvictIdle());
         Assert.Equal(1, shaper.ActiveStates);
-        shaper.Release(held.Lease);
+        shaper.Release(held.Slot);
         Assert.Equal(1, shaper.EvictIdle());
         Assert.Equal(0, shaper.ActiveStates);
         Assert.Equal(2, shaper.AdmitAll("a.example"));

@@ -22,7 +22,7 @@ internal static class Shapers
     public static bool AdmitOnce(this TrafficShaper shaper, string domain, string site = "mx.example.net", string pool = "default")
     {
         Admission admission = shaper.TryAdmit(pool, domain, site);
-        shaper.Release(admission.Lease);
+        shaper.Release(admission.Slot);
         return admission.Granted;
     }
 

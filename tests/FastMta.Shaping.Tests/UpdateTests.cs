@@ -29,7 +29,7 @@ public sealed class UpdateTests
         Assert.True(shaper.AdmitOnce("r.example"));
         Admission refused = shaper.TryAdmit("default", "r.example", "mx");
         Assert.Equal(clock.GetUtcNow().AddMinutes(1), refused.RetryAt);
-        shaper.Release(held.Lease);
+        shaper.Release(held.Slot);
         Assert.Equal(1, Assert.Single(shaper.Snapshot()).ConnectionsInUse);
     }
 
@@ -54,7 +54,7 @@ public sealed class UpdateTests
         using var shaper = new TrafficShaper(Shapers.Options(Shapers.Rule("r", "r.example")), new ManualTimeProvider());
         ShapingRule bad = Shapers.Rule("r", "r.example");
         bad.MessagesPerMinute = 0;
-        Assert.Throws<ArgumentException>(() => shaper.Update(Shapers.Options(bad)));
+        Assert.Throws<ShapingOptionsException>(() => shaper.Update(Shapers.Options(bad)));
         Assert.Equal("r", shaper.Match("r.example", "mx").Name);
     }
 }

@@ -90,7 +90,7 @@ public sealed class WarmupTests
             Admission admission = shaper.TryAdmit("default", "gmail.com", "mx");
             Assert.True(admission.Granted);
             bySource[admission.Source!.Name] = bySource.GetValueOrDefault(admission.Source.Name) + 1;
-            shaper.Release(admission.Lease);
+            shaper.Release(admission.Slot);
         }
 
         Assert.Equal(2, bySource["new"]);

@@ -24,7 +24,7 @@ public class SchedulingBenchmarks
     private MessageSpool _spool = null!;
     private QueueManager _queue = null!;
     private TrafficShaper? _shaper;
-    private (DeliveryWork Work, Lease Lease)[] _taken = [];
+    private (DeliveryWork Work, AttemptSlot Slot)[] _taken = [];
     private int _decisionsPerRound;
 
     [Params(1, 10)]
@@ -66,7 +66,7 @@ public class SchedulingBenchmarks
             await writer.CommitAsync(CancellationToken.None);
         }
 
-        _taken = new (DeliveryWork, Lease)[Messages * Recipients];
+        _taken = new (DeliveryWork, AttemptSlot)[Messages * Recipients];
         _decisionsPerRound = Round();
         Round(); // pools and buffers at their steady size
     }
@@ -88,14 +88,14 @@ public class SchedulingBenchmarks
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         int n = 0;
-        while (_queue.DecideNext(now, out Lease lease) is { } work)
+        while (_queue.DecideNext(now, out AttemptSlot slot) is { } work)
         {
-            _taken[n++] = (work, lease);
+            _taken[n++] = (work, slot);
         }
 
         for (int i = 0; i < n; i++)
         {
-            _queue.ReturnUnstarted(_taken[i].Work, _taken[i].Lease);
+            _queue.ReturnUnstarted(_taken[i].Work, _taken[i].Slot);
         }
 
         return n;

@@ -52,7 +52,7 @@ public class ShapingBenchmarks
         }
 
         // Leave the slow destination out of tokens for the Refused benchmark.
-        _shaper.Release(_shaper.TryAdmit("bulk", "slow.example", "mx.slow.example").Lease);
+        _shaper.Release(_shaper.TryAdmit("bulk", "slow.example", "mx.slow.example").Slot);
     }
 
     [GlobalCleanup]
@@ -98,7 +98,7 @@ public class ShapingBenchmarks
     private int Admit(int key)
     {
         Admission admission = _shaper.TryAdmit("bulk", _domains[key], _sites[key]);
-        _shaper.Release(admission.Lease);
+        _shaper.Release(admission.Slot);
         return admission.Granted ? 1 : 0;
     }
 }

@@ -43,4 +43,12 @@ public interface IDestinationResolver
 {
     /// <summary>Never throws for DNS problems; they are <see cref="ResolutionStatus"/> values.</summary>
     ValueTask<Destination> ResolveAsync(string domain, CancellationToken cancellationToken);
+
+    /// <summary>The answer <see cref="ResolveAsync"/> would give now without a lookup (cached, routed or literal), or
+    /// false when it would have to look up: never starts one, never blocks. A resolver without a cache says false.</summary>
+    bool TryResolveWithoutLookup(string domain, out Destination destination)
+    {
+        destination = null!;
+        return false;
+    }
 }

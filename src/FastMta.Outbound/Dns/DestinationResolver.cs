@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using DnsClient;
 using FastMta.Queue;
 using Microsoft.Extensions.Logging;
@@ -81,33 +82,9 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
 
     public ValueTask<Destination> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(domain);
-        string key = NormalizeDomain(domain);
-        if (key.Length == 0)
+        if (TryAnswerWithoutLookup(domain, out Destination? answer, out string key, out Route? route))
         {
-            return ValueTask.FromResult(Permanent("5.1.2", "empty destination domain"));
-        }
-
-        Route? route = key[0] == '[' ? _defaultRoute : _routes.GetValueOrDefault(key) ?? _defaultRoute;
-        if (route is not null)
-        {
-            if (route.Fixed is not null)
-            {
-                return ValueTask.FromResult(route.Fixed);
-            }
-            key = route.CacheKey;
-        }
-        else if (key[0] == '[')
-        {
-            // RFC 5321 4.1.3 address literal: no DNS at all, so nothing to cache or count.
-            return ValueTask.FromResult(ResolveAddressLiteral(domain.Trim()));
-        }
-
-        long now = _time.GetUtcNow().UtcTicks;
-        if (_cache.TryGetValue(key, out CacheEntry? entry) && entry.ExpiresAtTicks > now)
-        {
-            CacheHits.Add(1);
-            return ValueTask.FromResult(entry.Destination);
+            return ValueTask.FromResult(answer);
         }
 
         // One shared lookup per key. Its task is not tied to any caller's token (DNS timeouts bound it); each caller
@@ -117,6 +94,51 @@ public sealed partial class DestinationResolver : IDestinationResolver, ISiteRes
             (Self: this, Route: route));
         Task<Destination> task = lookup.Value;
         return task.IsCompletedSuccessfully ? ValueTask.FromResult(task.Result) : new ValueTask<Destination>(task.WaitAsync(cancellationToken));
+    }
+
+    public bool TryResolveWithoutLookup(string domain, out Destination destination) =>
+        TryAnswerWithoutLookup(domain, out destination!, out _, out _);
+
+    // An empty domain, a fixed route, an address literal or a fresh cache entry answer at once; otherwise the key and
+    // route to look up.
+    private bool TryAnswerWithoutLookup(string domain, [NotNullWhen(true)] out Destination? answer, out string key, out Route? route)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        key = NormalizeDomain(domain);
+        route = null;
+        if (key.Length == 0)
+        {
+            answer = Permanent("5.1.2", "empty destination domain");
+            return true;
+        }
+
+        route = key[0] == '[' ? _defaultRoute : _routes.GetValueOrDefault(key) ?? _defaultRoute;
+        if (route is not null)
+        {
+            if (route.Fixed is not null)
+            {
+                answer = route.Fixed;
+                return true;
+            }
+            key = route.CacheKey;
+        }
+        else if (key[0] == '[')
+        {
+            // RFC 5321 4.1.3 address literal: no DNS at all, so nothing to cache or count.
+            answer = ResolveAddressLiteral(domain.Trim());
+            return true;
+        }
+
+        long now = _time.GetUtcNow().UtcTicks;
+        if (_cache.TryGetValue(key, out CacheEntry? entry) && entry.ExpiresAtTicks > now)
+        {
+            CacheHits.Add(1);
+            answer = entry.Destination;
+            return true;
+        }
+
+        answer = null;
+        return false;
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace FastMta.Server.Admin;
 
 /// <summary>
 /// The admin API over traffic shaping: the live state of every active (source, rule, destination key) budget, and
-/// suspending or resuming an egress source. Answers 503 when delivery is disabled (there is no live shaper).
+/// suspending or resuming an egress source. Suspensions are read from the shaper, which keeps the only record of
+/// them. Answers 503 when delivery is disabled (there is no live shaper).
 /// </summary>
 internal static class ShapingEndpoints
 {
@@ -17,19 +18,16 @@ internal static class ShapingEndpoints
         // Same bearer keys as the injection API; without keys, loopback clients only.
         RouteGroupBuilder api = app.MapGroup("/api/v1").WithTags("Shaping").RequireApiKey().ValidateDomainAndLimit(MaxLimit);
 
-        api.MapGet("/shaping", (DeliveryService delivery, TimeProvider time, int? limit) =>
+        api.MapGet("/shaping", (DeliveryService delivery, int? limit) =>
                 WithShaper(delivery, shaper =>
                 {
-                    DateTimeOffset now = time.GetUtcNow();
                     ShapingOptions options = delivery.ShapingOptions;
-                    var sources = options.Sources.Count == 0
-                        ? [new SourceResponse(EgressSource.DefaultName, null, null, false, null)]
-                        : options.Sources.Select(s =>
-                        {
-                            delivery.Suspensions.TryGetValue(s.Name, out DateTimeOffset? until);
-                            bool suspended = delivery.Suspensions.ContainsKey(s.Name) && (until is null || until > now);
-                            return new SourceResponse(s.Name, s.Address?.ToString(), s.EhloName, suspended, suspended ? until : null);
-                        }).ToList();
+                    List<EgressSource> configured = options.Sources.Count == 0 ? [new EgressSource { Name = EgressSource.DefaultName }] : options.Sources;
+                    List<SourceResponse> sources = [.. configured.Select(s =>
+                    {
+                        bool suspended = shaper.IsSourceSuspended(s.Name, out DateTimeOffset? until);
+                        return new SourceResponse(s.Name, s.Address?.ToString(), s.EhloName, suspended, until);
+                    })];
                     IReadOnlyList<ShapingStateSnapshot> all = shaper.Snapshot();
                     List<ShapingStateSnapshot> states = [.. all
                         .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Rule, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)

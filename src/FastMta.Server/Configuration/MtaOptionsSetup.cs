@@ -12,8 +12,8 @@ namespace FastMta.Server.Configuration;
 
 /// <summary>
 /// Maps the bound <see cref="MtaSection"/> onto the libraries' options, where the configuration's shape differs from
-/// theirs (Mta:Limits and Mta:Auth both feed <see cref="InboundOptions"/>; one Mta:Delivery key feeds several limits,
-/// see <see cref="DeliveryKeys"/>). A key that is not set leaves the option's own default. The section was validated
+/// theirs (Mta:Limits and Mta:Auth both feed <see cref="InboundOptions"/>; the connection limits and their deprecated
+/// aliases are resolved by <see cref="DeliveryKeys"/>). A key that is not set leaves the option's own default. The section was validated
 /// when it was bound; what the binder cannot parse (lists, CIDRs, endpoints, the certificate) is parsed here.
 /// </summary>
 internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConfiguration configuration)
@@ -72,7 +72,7 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
         options.MaxAge = queue.MaxAge ?? options.MaxAge;
         options.MaxRecipientsPerTransaction = DeliveryKeys.MaxRecipientsPerTransaction(queue);
         options.CopyForwardDistance = queue.CopyForwardDistance ?? options.CopyForwardDistance;
-        options.MaxConcurrencyPerDestination = DeliveryKeys.MaxConnectionsPerDestination(mta.Delivery);
+        options.MaxConcurrencyPerDestination = DeliveryKeys.Read(mta.Delivery, configuration).MaxDeliveriesPerDestination;
         options.MaxDeliveriesInFlight = mta.Delivery.MaxDeliveriesInFlight ?? options.MaxDeliveriesInFlight;
         options.Paused = mta.Delivery.Paused ?? options.Paused;
         options.ReportingMta = mta.ResolvedHostname;
@@ -83,10 +83,11 @@ internal sealed class MtaOptionsSetup(IOptionsMonitor<MtaSection> section, IConf
         MtaSection mta = section.CurrentValue;
         DeliverySection delivery = mta.Delivery;
         options.EhloName = delivery.EhloName is { Length: > 0 } ehlo ? ehlo : mta.ResolvedHostname;
-        options.MessagesPerConnection = DeliveryKeys.MessagesPerConnection(delivery);
+        ConnectionLimits limits = DeliveryKeys.Read(delivery, configuration);
+        options.MessagesPerConnection = limits.DefaultRuleMaxMessagesPerConnection; // the default rule's, handed to the pool
         options.IdleTimeout = delivery.IdleTimeout ?? options.IdleTimeout;
         options.ConnectTimeout = delivery.ConnectTimeout ?? options.ConnectTimeout;
-        options.MaxConnectionsPerHost = DeliveryKeys.MaxConnectionsPerDestination(delivery);
+        options.MaxConnectionsPerHost = limits.MaxConnectionsPerHost;
         if (delivery.Tls is { Length: > 0 } tls)
         {
             options.Tls = Enum.Parse<OutboundTlsMode>(tls, ignoreCase: true); // checked by MtaSectionValidator

@@ -99,7 +99,7 @@ internal sealed class HttpSection
 }
 
 /// <summary>Mta:Delivery, into <see cref="FastMta.Queue.QueueOptions"/>, <see cref="FastMta.Outbound.OutboundOptions"/> and
-/// the shaping default rule (see <see cref="DeliveryKeys"/> for the keys that feed more than one).</summary>
+/// the shaping default rule (see <see cref="DeliveryKeys"/> for which key feeds which limit, and the deprecated aliases).</summary>
 internal sealed class DeliverySection
 {
     public const bool DefaultEnabled = true;
@@ -108,8 +108,15 @@ internal sealed class DeliverySection
     public bool? Enabled { get; set; }
     public bool? Paused { get; set; }
     public int? Port { get; set; }
-    public int? MaxConnectionsPerDestination { get; set; }
+    public int? MaxDeliveriesPerDestination { get; set; }
     public int? MaxDeliveriesInFlight { get; set; }
+    public int? MaxConnectionsPerHost { get; set; }
+
+    /// <summary>Deprecated alias (see <see cref="DeliveryKeys"/>): fills MaxDeliveriesPerDestination, MaxConnectionsPerHost and
+    /// Mta:Shaping:Default:MaxConnections where they are not set.</summary>
+    public int? MaxConnectionsPerDestination { get; set; }
+
+    /// <summary>Deprecated alias (see <see cref="DeliveryKeys"/>): fills Mta:Shaping:Default:MaxMessagesPerConnection when it is not set.</summary>
     public int? MessagesPerConnection { get; set; }
     public TimeSpan? IdleTimeout { get; set; }
     public TimeSpan? ConnectTimeout { get; set; }

@@ -94,9 +94,11 @@ internal sealed class MtaSectionValidator : IValidateOptions<MtaSection>
         DeliverySection delivery = mta.Delivery;
         const string Key = "Mta:Delivery";
         check.AtLeast($"{Key}:Port", delivery.Port, 1);
-        check.AtLeast($"{Key}:MaxConnectionsPerDestination", delivery.MaxConnectionsPerDestination, 1);
+        check.AtLeast($"{Key}:MaxDeliveriesPerDestination", delivery.MaxDeliveriesPerDestination, 1);
         check.AtLeast($"{Key}:MaxDeliveriesInFlight", delivery.MaxDeliveriesInFlight, 1);
-        check.AtLeast($"{Key}:MessagesPerConnection", delivery.MessagesPerConnection, 1);
+        check.AtLeast($"{Key}:MaxConnectionsPerHost", delivery.MaxConnectionsPerHost, 1);
+        check.AtLeast($"{Key}:MaxConnectionsPerDestination", delivery.MaxConnectionsPerDestination, 1); // deprecated alias
+        check.AtLeast($"{Key}:MessagesPerConnection", delivery.MessagesPerConnection, 1); // deprecated alias
         check.Duration($"{Key}:IdleTimeout", delivery.IdleTimeout);
         check.Duration($"{Key}:ConnectTimeout", delivery.ConnectTimeout);
         if (delivery.Tls is { Length: > 0 } tls && !IsTlsMode(tls))

@@ -23,8 +23,13 @@ internal sealed class ShapingConfiguration(IConfiguration configuration, IOption
     // Sources without an EhloName of their own say the outbound one (Mta:Delivery:EhloName, else the host name).
     public void Configure(ShapingOptions options) => Read(configuration, outbound.CurrentValue.EhloName, options);
 
-    public ValidateOptionsResult Validate(string? name, ShapingOptions options) =>
-        Validate(options) is { } failure ? ValidateOptionsResult.Fail(failure) : ValidateOptionsResult.Success;
+    // Throws rather than returning a failure: an OptionsValidationException carries only messages, and the start-up
+    // error keeps the library's ShapingOptionsException (field path, segments, problem) as its inner exception.
+    public ValidateOptionsResult Validate(string? name, ShapingOptions options)
+    {
+        ThrowIfInvalid(options);
+        return ValidateOptionsResult.Success;
+    }
 
     /// <summary>Reads Mta:Egress and Mta:Shaping into <paramref name="options"/>; throws <see cref="InvalidOperationException"/>
     /// naming the key for a value that does not parse (what parses is checked by <see cref="Validate"/>).</summary>
@@ -81,35 +86,33 @@ internal sealed class ShapingConfiguration(IConfiguration configuration, IOption
             options.Rules.Add(shapingRule);
         }
 
-        // Without configuration the default rule keeps the delivery settings' behaviour (connections per destination,
-        // messages per connection, recipients per transaction). Read from the configuration given, so that a reload
-        // sees their new values too.
+        // Connections and messages per connection come with their deprecated aliases (DeliveryKeys); recipients per
+        // transaction is the queue's, so that by default the rule does not split further. Read from the configuration
+        // given, so that a reload sees their new values too.
         DeliverySection delivery = mta.GetSection("Delivery").Get<DeliverySection>() ?? new();
         QueueSection queue = mta.GetSection("Queue").Get<QueueSection>() ?? new();
+        ConnectionLimits limits = DeliveryKeys.Read(delivery, configuration);
         options.DefaultRule = LoadLimits(mta.GetSection("Shaping:Default"), new ShapingRule
         {
             Name = ShapingRule.DefaultName,
-            MaxConnections = DeliveryKeys.MaxConnectionsPerDestination(delivery),
-            MaxMessagesPerConnection = DeliveryKeys.MessagesPerConnection(delivery),
+            MaxConnections = limits.DefaultRuleMaxConnections,
+            MaxMessagesPerConnection = limits.DefaultRuleMaxMessagesPerConnection,
             MaxRecipientsPerTransaction = DeliveryKeys.MaxRecipientsPerTransaction(queue),
         });
     }
 
-    /// <summary>The library's checks, with the keys as written in configuration; null when the options are valid.</summary>
-    public static string? Validate(ShapingOptions options)
+    /// <summary>The library's checks; throws <see cref="InvalidOperationException"/> naming the key as written in
+    /// configuration (<see cref="ShapingConfigurationKeys"/>), not the library's field path, with the library's
+    /// <see cref="ShapingOptionsException"/> as the inner exception.</summary>
+    public static void ThrowIfInvalid(ShapingOptions options)
     {
         try
         {
             options.Validate();
-            return null;
         }
-        catch (ArgumentException e)
+        catch (ShapingOptionsException e)
         {
-            // The library names its own model's keys; say the ones written in configuration.
-            return e.Message.Replace("Mta:Shaping:DefaultRule", "Mta:Shaping:Default", StringComparison.Ordinal)
-                .Replace(":Match:", ":", StringComparison.Ordinal)
-                .Replace(":Match needs", " needs", StringComparison.Ordinal)
-                .Replace(":Members:", ":", StringComparison.Ordinal);
+            throw new InvalidOperationException(ShapingConfigurationKeys.Describe(e), e);
         }
     }
 
@@ -180,7 +183,7 @@ internal sealed class ShapingConfiguration(IConfiguration configuration, IOption
     }
 
     // An optional int: null when the key is not set. A null key reads the section's own value.
-    private static int? GetInt(IConfigurationSection section, string? key, int min)
+    internal static int? GetInt(IConfigurationSection section, string? key, int min)
     {
         string? text = key is null ? section.Value : section[key];
         if (string.IsNullOrEmpty(text))

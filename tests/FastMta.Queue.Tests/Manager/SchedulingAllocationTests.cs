@@ -44,19 +44,19 @@ public sealed class SchedulingAllocationTests
     // steady state of a queue whose work keeps coming due. Assertions stay out of the measured loop.
     private static long MeasureDecisions(QueueManager queue, int expectedPerRound)
     {
-        var taken = new (DeliveryWork Work, Lease Lease)[64];
+        var taken = new (DeliveryWork Work, AttemptSlot Slot)[64];
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         int Round()
         {
             int n = 0;
-            while (queue.DecideNext(now, out Lease lease) is { } work)
+            while (queue.DecideNext(now, out AttemptSlot slot) is { } work)
             {
-                taken[n++] = (work, lease);
+                taken[n++] = (work, slot);
             }
 
             for (int i = 0; i < n; i++)
             {
-                queue.ReturnUnstarted(taken[i].Work, taken[i].Lease);
+                queue.ReturnUnstarted(taken[i].Work, taken[i].Slot);
             }
 
             return n;
