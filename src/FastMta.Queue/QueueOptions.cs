@@ -96,7 +96,7 @@ public sealed class QueueOptions
 
         Require(MaxAge > TimeSpan.Zero && MaxAge <= MaxLifetime, $"Mta:Queue:MaxAge must be positive and at most {MaxLifetime:c}.");
         Require(MaxRecipientsPerTransaction is > 0 and <= 10_000, "Mta:Queue:MaxRecipientsPerTransaction must be 1..10000.");
-        Require(MaxConcurrencyPerDestination > 0, "Mta:Delivery:MaxConnectionsPerDestination must be positive.");
+        Require(MaxConcurrencyPerDestination > 0, "Mta:Delivery:MaxDeliveriesPerDestination must be positive.");
         Require(MaxDeliveriesInFlight > 0, "Mta:Delivery:MaxDeliveriesInFlight must be positive.");
         Require(CopyForwardDistance > 0, "Mta:Queue:CopyForwardDistance must be positive.");
         Require(MaintenanceInterval > TimeSpan.Zero && MaintenanceInterval <= TimerSpan.Max, "MaintenanceInterval must be positive and at most 49.7 days.");

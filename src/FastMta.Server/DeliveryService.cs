@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using FastMta.Outbound;
 using FastMta.Outbound.Dns;
 using FastMta.Queue;
+using FastMta.Server.Configuration;
 using FastMta.Server.Testing;
 using FastMta.Server.Webhooks;
 using FastMta.Shaping;
@@ -137,7 +138,7 @@ internal sealed class DeliveryService(MtaSettings settings, SpoolService spool, 
     }
 
     // Deprecated keys keep working; the operator is told once, at start-up, which keys to set instead.
-    private static void WarnAboutDeprecatedKeys(ConnectionLimitSettings limits, ILogger logger)
+    private static void WarnAboutDeprecatedKeys(ConnectionLimits limits, ILogger logger)
     {
         foreach (DeprecatedKeyUse use in limits.DeprecatedKeys)
         {

@@ -36,8 +36,9 @@ internal sealed class HttpAddressesServer : IServer
 
     public void Dispose() => _kestrel.Dispose();
 
-    /// <summary>Replaces the registered server (Kestrel) with this wrapper around it.</summary>
-    public static void Register(IServiceCollection services, IReadOnlyList<IPEndPoint> smtpEndpoints)
+    /// <summary>Replaces the registered server (Kestrel) with this wrapper around it; the SMTP endpoints are asked for
+    /// when the server is created (they come from configuration bound in the container).</summary>
+    public static void Register(IServiceCollection services, Func<IServiceProvider, IReadOnlyList<IPEndPoint>> smtpEndpoints)
     {
         ServiceDescriptor kestrel = services.Last(d => d.ServiceType == typeof(IServer));
         services.Remove(kestrel);
@@ -46,7 +47,7 @@ internal sealed class HttpAddressesServer : IServer
             { ImplementationInstance: IServer instance } => instance,
             { ImplementationFactory: { } factory } => (IServer)factory(sp),
             _ => (IServer)ActivatorUtilities.CreateInstance(sp, kestrel.ImplementationType!),
-        }, smtpEndpoints));
+        }, smtpEndpoints(sp)));
     }
 
     // Adds and settings pass through to Kestrel's own collection; reading skips the addresses of SMTP endpoints.

@@ -1,5 +1,5 @@
 using FastMta.Server.Api;
-using Microsoft.Extensions.Configuration;
+using FastMta.Server.Configuration;
 
 namespace FastMta.Server;
 
@@ -8,18 +8,9 @@ internal sealed partial class MtaSettings
     /// <summary>Mta:Http:ApiKeys:&lt;name&gt; → SHA-256 digest of the key. Empty: the HTTP API serves loopback clients only.</summary>
     public required IReadOnlyDictionary<string, byte[]> ApiKeys { get; init; }
 
-    private static Dictionary<string, byte[]> LoadApiKeys(IConfigurationSection mta)
-    {
-        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (IConfigurationSection key in mta.GetSection("Http:ApiKeys").GetChildren())
-        {
-            // The value is not echoed: a mistakenly stored plain key would end up in logs.
-            if (key.Value is not { Length: > 0 } stored || !ApiKeyHash.TryParse(stored, out byte[] digest))
-            {
-                throw new InvalidOperationException($"{key.Path} is not a valid API key hash (sha256$<base64>; see `hash-api-key`).");
-            }
-            keys.Add(key.Key, digest);
-        }
-        return keys;
-    }
+    // Each value was checked by MtaSectionValidator (without echoing it: a mistakenly stored plain key would end up in logs).
+    private static Dictionary<string, byte[]> ReadApiKeys(HttpSection http) =>
+        http.ApiKeys.ToDictionary(k => k.Key, k => ApiKeyHash.TryParse(k.Value, out byte[] digest)
+            ? digest
+            : throw new InvalidOperationException($"Mta:Http:ApiKeys:{k.Key} is not a valid API key hash."), StringComparer.Ordinal);
 }

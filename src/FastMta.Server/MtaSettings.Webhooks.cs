@@ -1,5 +1,5 @@
 using FastMta.Queue;
-using Microsoft.Extensions.Configuration;
+using FastMta.Server.Configuration;
 
 namespace FastMta.Server;
 
@@ -32,58 +32,36 @@ internal sealed class WebhookSettings
 
 internal sealed partial class MtaSettings
 {
-    private static List<WebhookSettings> LoadWebhooks(IConfigurationSection mta)
-    {
-        var webhooks = new List<WebhookSettings>();
-        foreach (IConfigurationSection hook in mta.GetSection("Webhooks").GetChildren())
+    // The defaults of the optional keys are WebhookSettings' own (Name and Url here only satisfy "required").
+    private static readonly WebhookSettings WebhookDefaults = new() { Name = "", Url = new Uri("http://localhost/") };
+
+    // Each section was checked by MtaSectionValidator (Url, bounds); Events is a list key, parsed here.
+    private static List<WebhookSettings> ReadWebhooks(MtaSection mta, IConfiguration configuration) =>
+        [.. mta.Webhooks.Select(hook => new WebhookSettings
         {
-            string key = hook.Path;
-            // The value is not echoed: a webhook URL often carries a secret token.
-            if (hook["Url"] is not { Length: > 0 } url)
-            {
-                throw new InvalidOperationException($"{key}:Url is required (an absolute http or https URL).");
-            }
+            Name = hook.Key,
+            Url = new Uri(hook.Value.Url!, UriKind.Absolute),
+            Authorization = hook.Value.Authorization is { Length: > 0 } authorization ? authorization : null,
+            BatchSize = hook.Value.BatchSize ?? WebhookDefaults.BatchSize,
+            MaxQueue = hook.Value.MaxQueue ?? WebhookDefaults.MaxQueue,
+            Timeout = hook.Value.Timeout ?? WebhookDefaults.Timeout,
+            Linger = hook.Value.Linger ?? WebhookDefaults.Linger,
+            MaxBackoff = hook.Value.MaxBackoff ?? WebhookDefaults.MaxBackoff,
+            Events = ReadEvents(configuration.GetSection($"{MtaSection.Name}:Webhooks:{hook.Key}:Events")),
+        })];
 
-            if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            {
-                throw new InvalidOperationException($"{key}:Url must be an absolute http or https URL.");
-            }
-
-            HashSet<DeliveryEventType>? events = null;
-            List<string> names = ReadList(hook.GetSection("Events"), []);
-            if (names.Count > 0)
-            {
-                events = [];
-                foreach (string name in names)
-                {
-                    // Enum.TryParse also takes numbers ("3"): only the names written in the log are accepted.
-                    events.Add(!char.IsAsciiDigit(name[0]) && Enum.TryParse(name, ignoreCase: true, out DeliveryEventType type) && Enum.IsDefined(type)
-                        ? type
-                        : throw new InvalidOperationException(
-                            $"{key}:Events entry '{name}' is not one of {string.Join(", ", Enum.GetNames<DeliveryEventType>())}."));
-                }
-            }
-
-            webhooks.Add(new WebhookSettings
-            {
-                Name = hook.Key,
-                Url = uri,
-                Authorization = hook["Authorization"] is { Length: > 0 } authorization ? authorization : null,
-                BatchSize = GetBoundedInt(hook, "BatchSize", 100, max: 100_000),
-                MaxQueue = GetBoundedInt(hook, "MaxQueue", 100_000, max: 100_000_000),
-                Timeout = GetTimeSpan(hook, "Timeout", TimeSpan.FromSeconds(10)),
-                Linger = GetTimeSpan(hook, "Linger", TimeSpan.FromSeconds(1)),
-                MaxBackoff = GetTimeSpan(hook, "MaxBackoff", TimeSpan.FromSeconds(60)),
-                Events = events,
-            });
+    private static HashSet<DeliveryEventType>? ReadEvents(IConfigurationSection section)
+    {
+        List<string> names = ConfigurationValues.ReadList(section);
+        if (names.Count == 0)
+        {
+            return null;
         }
 
-        return webhooks;
-    }
-
-    private static int GetBoundedInt(IConfigurationSection section, string key, int defaultValue, int max)
-    {
-        long value = GetLong(section, key, defaultValue, min: 1);
-        return value <= max ? (int)value : throw new InvalidOperationException($"{section.Path}:{key} = '{value}' must be at most {max}.");
+        // Names only, as the delivery log writes them: Enum.TryParse would also take numbers ("3").
+        return [.. names.Select(name => ConfigurationValues.TryParseName(name, out DeliveryEventType type)
+            ? type
+            : throw new InvalidOperationException(
+                $"{section.Path} entry '{name}' is not one of {string.Join(", ", Enum.GetNames<DeliveryEventType>())}."))];
     }
 }

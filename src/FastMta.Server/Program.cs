@@ -4,6 +4,7 @@ using FastMta.Intake;
 using FastMta.Server;
 using FastMta.Server.Admin;
 using FastMta.Server.Api;
+using FastMta.Server.Configuration;
 using FastMta.Server.Monitoring;
 using Microsoft.AspNetCore.Connections;
 
@@ -19,19 +20,7 @@ if (args is ["hash-api-key" or "generate-api-key", ..])
 // Configuration files are read from the application's folder (its embedded defaults travel with the build);
 // relative paths in them (Mta:Spool:Path) are relative to the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-MtaSettings settings;
-try
-{
-    settings = MtaSettings.Load(builder.Configuration);
-}
-catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
-                               or System.Security.Cryptography.CryptographicException)
-{
-    Console.Error.WriteLine($"fastmta: invalid configuration: {ex.Message}");
-    return 2;
-}
-
-builder.Services.AddSingleton(settings);
+builder.Services.AddMtaConfiguration(builder.Configuration); // Mta:* through the options pattern (Configuration/)
 builder.Services.AddSingleton<SpoolService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SpoolService>()); // before Kestrel: opens first, closes last
 builder.Services.AddSingleton<IHealthContributor, SpoolHealth>();
@@ -46,12 +35,12 @@ builder.Services.AddSingleton(sp => new IntakePipeline(
     () => sp.GetRequiredService<SpoolService>() is { IsOpen: true } spool ? spool.Spool : null,
     new IntakeOptions
     {
-        Hostname = settings.Inbound.Hostname,
-        MaxMessageBytes = settings.Inbound.MaxMessageBytes,
+        Hostname = sp.GetRequiredService<MtaSettings>().Inbound.Hostname,
+        MaxMessageBytes = sp.GetRequiredService<MtaSettings>().Inbound.MaxMessageBytes,
         IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
     }));
 builder.Services.AddSingleton(sp => new LocalDomains(sp.GetServices<LocalDomain>()));
-builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
+builder.Services.AddSingleton(sp => new SmtpServerContext(sp.GetRequiredService<MtaSettings>().Inbound, () => sp.GetRequiredService<SpoolService>().Spool,
     sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>())
 {
     IsKnownPool = sp.GetRequiredService<DeliveryService>().IsKnownPool,
@@ -61,15 +50,16 @@ builder.Services.AddSingleton(sp => new SmtpServerContext(settings.Inbound, () =
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
+    MtaSettings listeners = kestrel.ApplicationServices.GetRequiredService<MtaSettings>();
     kestrel.AddServerHeader = false;
-    foreach (var endpoint in settings.SmtpEndpoints)
+    foreach (var endpoint in listeners.SmtpEndpoints)
     {
         kestrel.Listen(endpoint, listen => listen.UseConnectionHandler<SmtpConnectionHandler>());
     }
-    kestrel.Listen(settings.HttpEndpoint);
+    kestrel.Listen(listeners.HttpEndpoint);
 });
 // Kestrel would report the SMTP endpoints as http:// addresses ("Now listening on: http://127.0.0.1:2525").
-HttpAddressesServer.Register(builder.Services, settings.SmtpEndpoints);
+HttpAddressesServer.Register(builder.Services, sp => sp.GetRequiredService<MtaSettings>().SmtpEndpoints);
 builder.Services.AddProblemResponses(); // every HTTP error as application/problem+json (Api/ProblemResponses.cs)
 
 // Export our System.Diagnostics.Metrics meters (one per project: FastMta.Inbound, FastMta.Spool, ...), the runtime's and
@@ -79,7 +69,22 @@ builder.Services.AddSingleton<ApiMetrics>(); // the HTTP API's instruments, for 
 builder.Services.AddSingleton<InjectionSpooler>();
 builder.Services.AddSingleton<InjectionLimiter>();
 builder.Services.AddOpenApi(); // /openapi/v1.json describes the HTTP API
-var app = builder.Build();
+WebApplication app;
+MtaSettings settings;
+try
+{
+    // The host creates Kestrel while it is built, and Kestrel's listeners come from the configuration: Mta:* is bound
+    // and validated here (MtaSettings.Create), before anything opens or listens.
+    app = builder.Build();
+    settings = app.Services.GetRequiredService<MtaSettings>();
+}
+catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException
+                               or System.Security.Cryptography.CryptographicException)
+{
+    Console.Error.WriteLine($"fastmta: invalid configuration: {ex.Message}");
+    return 2;
+}
+
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastMta.Server");
 if (settings.CertificateIsSelfSigned)
 {

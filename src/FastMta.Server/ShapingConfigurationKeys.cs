@@ -5,7 +5,7 @@ namespace FastMta.Server;
 /// <summary>
 /// Where each field of <see cref="ShapingOptions"/> is written in FastMta's configuration, so that a shaping error
 /// names the key the operator wrote: <c>Rules[gmail].Match.MxSuffixes</c> is <c>Mta:Shaping:Rules:gmail:MxSuffixes</c>.
-/// Mirrors how <see cref="MtaSettings"/> binds the section: a rule's match lists sit directly under the rule, a pool's
+/// Mirrors how <see cref="Configuration.ShapingConfiguration"/> reads the section: a rule's match lists sit directly under the rule, a pool's
 /// members are its keys with the weight as value, the default rule is <c>Mta:Shaping:Default</c>.
 /// </summary>
 internal static class ShapingConfigurationKeys

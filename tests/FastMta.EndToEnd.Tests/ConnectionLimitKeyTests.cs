@@ -1,5 +1,6 @@
 using FastMta.EndToEnd.Tests.Infrastructure;
 using FastMta.Server;
+using FastMta.Server.Configuration;
 using FastMta.Shaping;
 using FastMta.Tests.Shared;
 using Microsoft.Extensions.Configuration;
@@ -23,17 +24,17 @@ public sealed class ConnectionLimitKeyTests(ITestOutputHelper output)
     [Fact]
     public void Each_limit_has_its_own_key_and_the_deprecated_keys_fill_only_the_limits_left_unset()
     {
-        MtaSettings plain = MtaSettings.Load(Config());
+        MtaSettings plain = ServerConfiguration.Load(Config());
         Assert.Equal((20, 20, 20, 100, 100), Limits(plain));
         Assert.Empty(plain.Delivery.ConnectionLimits.DeprecatedKeys);
 
-        MtaSettings own = MtaSettings.Load(Config(("Mta:Delivery:MaxDeliveriesPerDestination", "3"), ("Mta:Delivery:MaxConnectionsPerHost", "4"),
+        MtaSettings own = ServerConfiguration.Load(Config(("Mta:Delivery:MaxDeliveriesPerDestination", "3"), ("Mta:Delivery:MaxConnectionsPerHost", "4"),
             ("Mta:Shaping:Default:MaxConnections", "5"), ("Mta:Shaping:Default:MaxMessagesPerConnection", "6")));
         Assert.Equal((3, 4, 5, 6, 6), Limits(own));
         Assert.Empty(own.Delivery.ConnectionLimits.DeprecatedKeys);
 
         // The old key feeds all three limits, as it always did, and says which keys to set instead.
-        MtaSettings legacy = MtaSettings.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MessagesPerConnection", "9")));
+        MtaSettings legacy = ServerConfiguration.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MessagesPerConnection", "9")));
         Assert.Equal((7, 7, 7, 9, 9), Limits(legacy));
         Assert.Equal(
             [
@@ -44,7 +45,7 @@ public sealed class ConnectionLimitKeyTests(ITestOutputHelper output)
             legacy.Delivery.ConnectionLimits.DeprecatedKeys, DeprecatedKeyUseComparer.Instance);
 
         // A limit's own key wins over the old one.
-        MtaSettings mixed = MtaSettings.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MaxConnectionsPerHost", "2"),
+        MtaSettings mixed = ServerConfiguration.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MaxConnectionsPerHost", "2"),
             ("Mta:Delivery:MessagesPerConnection", "9"), ("Mta:Shaping:Default:MaxMessagesPerConnection", "8")));
         Assert.Equal((7, 2, 7, 8, 8), Limits(mixed));
         Assert.Equal([["Mta:Delivery:MaxDeliveriesPerDestination", "Mta:Shaping:Default:MaxConnections"], []],
@@ -52,8 +53,8 @@ public sealed class ConnectionLimitKeyTests(ITestOutputHelper output)
 
         foreach (string key in new[] { "Mta:Delivery:MaxDeliveriesPerDestination", "Mta:Delivery:MaxConnectionsPerHost", "Mta:Delivery:MaxConnectionsPerDestination" })
         {
-            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => MtaSettings.Load(Config((key, "0"))));
-            Assert.Equal($"{key} = '0' must be an integer >= 1.", e.Message);
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => ServerConfiguration.Load(Config((key, "0"))));
+            Assert.Equal($"{key} must be at least 1 (got 0).", e.Message); // MtaSectionValidator's wording
         }
     }
 
@@ -74,7 +75,7 @@ public sealed class ConnectionLimitKeyTests(ITestOutputHelper output)
                  };
         foreach (((string Key, string Value)[] settings, string message) in cases)
         {
-            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => MtaSettings.Load(Config(settings)));
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => ServerConfiguration.Load(Config(settings)));
             Assert.Equal(message, e.Message);
             Assert.IsType<ShapingOptionsException>(e.InnerException);
         }

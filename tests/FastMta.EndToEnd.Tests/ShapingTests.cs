@@ -314,7 +314,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
 
         // Nothing configured: the delivery settings' limits, one unbound source.
-        MtaSettings plain = MtaSettings.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MessagesPerConnection", "9")));
+        MtaSettings plain = ServerConfiguration.Load(Config(("Mta:Delivery:MaxConnectionsPerDestination", "7"), ("Mta:Delivery:MessagesPerConnection", "9")));
         Assert.Empty(plain.Shaping.Options.Sources);
         Assert.Empty(plain.Shaping.Options.Rules);
         Assert.Equal((7, 9, 100, (int?)null), (plain.Shaping.Options.DefaultRule.MaxConnections, plain.Shaping.Options.DefaultRule.MaxMessagesPerConnection,
@@ -334,7 +334,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
             ("Mta:Shaping:Rules:gmail:MessagesPerSecond", "10"), ("Mta:Shaping:Rules:gmail:Burst", "20"), ("Mta:Shaping:Rules:gmail:MaxConnections", "4"),
             ("Mta:Shaping:Rules:corp:DomainSuffixes", ".example.org"), ("Mta:Shaping:Rules:corp:PerDomain", "true"),
             ("Mta:Shaping:Rules:corp:SourceTotal:MessagesPerSecond", "50"), ("Mta:Shaping:Rules:corp:SourceTotal:MaxConnections", "20"));
-        MtaSettings settings = MtaSettings.Load(config);
+        MtaSettings settings = ServerConfiguration.Load(config);
         ShapingOptions options = settings.Shaping.Options;
         Assert.Equal(["ip1", "ip2"], options.Sources.Select(s => s.Name));
         Assert.Equal(("192.0.2.10", "mta.example.com"), (options.Sources[0].Address!.ToString(), options.Sources[0].EhloName));
@@ -380,7 +380,7 @@ public sealed class ShapingTests(ITestOutputHelper output)
                      ("Mta:Shaping:Default:MaxConnections", "many", "Mta:Shaping:Default:MaxConnections"),
                  })
         {
-            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => MtaSettings.Load(Config((key, value))));
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => ServerConfiguration.Load(Config((key, value))));
             Assert.StartsWith(named, e.Message);
         }
     }

@@ -298,7 +298,7 @@ public sealed class WebhookTests(ITestOutputHelper output)
     [Fact]
     public void Webhook_settings_are_read_and_validated()
     {
-        static MtaSettings Load(params (string Key, string Value)[] values) => MtaSettings.Load(new ConfigurationBuilder()
+        static MtaSettings Load(params (string Key, string Value)[] values) => ServerConfiguration.Load(new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build());
 
         WebhookSettings hook = Assert.Single(Load(("Mta:Webhooks:crm:Url", "https://hooks.example/in?token=x"),
