@@ -30,9 +30,9 @@ public sealed class SupervisedLoop
     {
         Name = name;
         Description = description;
-        this._body = body;
-        this._logger = logger;
-        this._time = time ?? TimeProvider.System;
+        _body = body;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>The metric label and log name (scheduler, maintenance, delivery_log, webhook).</summary>

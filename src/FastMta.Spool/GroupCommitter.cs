@@ -46,14 +46,14 @@ internal sealed class GroupCommitter
 
     public GroupCommitter(FasterLog log, SpoolMetrics metrics, ILogger logger, StorageHealth storage, string directory, TimeSpan commitTimeout, long watermark)
     {
-        this._log = log;
-        this._metrics = metrics;
-        this._logger = logger;
-        this._storage = storage;
-        this._directory = directory;
-        this._commitTimeout = commitTimeout;
+        _log = log;
+        _metrics = metrics;
+        _logger = logger;
+        _storage = storage;
+        _directory = directory;
+        _commitTimeout = commitTimeout;
         _commitTimeoutTicks = (long)(commitTimeout.TotalSeconds * Stopwatch.Frequency);
-        this._watermark = watermark;
+        _watermark = watermark;
         _watermarkWrittenAt = Stopwatch.GetTimestamp();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(commitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         _sweepTimer = new Timer(static s => ((GroupCommitter)s!).SweepTimeouts(), this, sweep, sweep);

@@ -400,14 +400,14 @@ public sealed partial class MessageSpool
         /// <param name="record">The envelope record inside <paramref name="envelope"/>'s memory.</param>
         public SpooledBody(MessageSpool spool, long envelopeAddress, in BodyLayout layout, IMemoryOwner<byte> envelope, ReadOnlyMemory<byte> record)
         {
-            this._spool = spool;
-            this._envelopeAddress = envelopeAddress;
-            this._id = layout.Id;
-            this._length = layout.BodyLength;
-            this._chunkCount = layout.ChunkCount;
-            this._envelope = envelope;
-            this._record = record;
-            this._inline = record.Slice(layout.InlineOffset, layout.InlineLength);
+            _spool = spool;
+            _envelopeAddress = envelopeAddress;
+            _id = layout.Id;
+            _length = layout.BodyLength;
+            _chunkCount = layout.ChunkCount;
+            _envelope = envelope;
+            _record = record;
+            _inline = record.Slice(layout.InlineOffset, layout.InlineLength);
         }
 
         public override long Length => _length;

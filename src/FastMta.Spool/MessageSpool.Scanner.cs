@@ -22,7 +22,7 @@ public sealed partial class MessageSpool
 
         public LogScanner(MessageSpool spool)
         {
-            this._spool = spool;
+            _spool = spool;
             _end = spool._log.CommittedUntilAddress;
             _expected = spool._log.BeginAddress;
             _iterator = spool._log.Scan(_expected, _end);

@@ -30,14 +30,14 @@ public sealed partial class MessageSpool : IAsyncDisposable
     private MessageSpool(SpoolOptions options, ILogger logger, IDevice device, DeviceLogCommitCheckpointManager commitManager, FasterLog log, RawLog rawLog,
         SpoolMetrics metrics, StorageHealth storage, SpoolLock spoolLock, long watermark)
     {
-        this._storage = storage;
-        this._spoolLock = spoolLock;
-        this._options = options;
-        this._logger = logger;
-        this._device = device;
-        this._commitManager = commitManager;
-        this._log = log;
-        this._rawLog = rawLog;
+        _storage = storage;
+        _spoolLock = spoolLock;
+        _options = options;
+        _logger = logger;
+        _device = device;
+        _commitManager = commitManager;
+        _log = log;
+        _rawLog = rawLog;
         Metrics = metrics;
         ChunkSize = options.ChunkSize;
         MaxEntryLength = (1 << options.PageSizeBits) - RawLog.EntryHeaderLength;

@@ -46,7 +46,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
     internal MessageWriter(MessageSpool spool)
     {
-        this._spool = spool;
+        _spool = spool;
         _chunkSize = spool.ChunkSize;
         Id = SpoolMessageId.NewId();
         _receivedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -103,17 +103,17 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     public void SetOrigin(string clientAddress, string heloName, string? authenticatedUser, string protocol)
     {
         ThrowIfNotOpen();
-        this._clientAddress = clientAddress ?? string.Empty;
-        this._heloName = heloName ?? string.Empty;
-        this._authenticatedUser = authenticatedUser;
-        this._protocol = protocol ?? string.Empty;
+        _clientAddress = clientAddress ?? string.Empty;
+        _heloName = heloName ?? string.Empty;
+        _authenticatedUser = authenticatedUser;
+        _protocol = protocol ?? string.Empty;
     }
 
     /// <summary>The egress pool the message asks for (null: chosen by the queue from its sender); kept in the envelope.</summary>
     public void SetPool(string? pool)
     {
         ThrowIfNotOpen();
-        this._pool = pool;
+        _pool = pool;
     }
 
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
@@ -518,10 +518,10 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
 
         public ChunkEntry(SpoolMessageId id, uint sequence, byte[] body, int length)
         {
-            this._id = id;
-            this._sequence = sequence;
-            this._body = body;
-            this._length = length;
+            _id = id;
+            _sequence = sequence;
+            _body = body;
+            _length = length;
         }
 
         public int SerializedLength => SpoolRecord.ChunkHeaderLength + _length;
@@ -538,7 +538,7 @@ public sealed class MessageWriter : IBufferWriter<byte>, IDisposable
     {
         private readonly MessageWriter _writer;
 
-        public EnvelopeEntry(MessageWriter writer) => this._writer = writer;
+        public EnvelopeEntry(MessageWriter writer) => _writer = writer;
 
         public int SerializedLength => _writer._envelopeLength;
 

@@ -23,9 +23,9 @@ internal sealed class RawLog
 
     public RawLog(string directory, int pageSizeBits, int segmentSizeBits)
     {
-        this._directory = directory;
-        this._pageSizeBits = pageSizeBits;
-        this._segmentSizeBits = segmentSizeBits;
+        _directory = directory;
+        _pageSizeBits = pageSizeBits;
+        _segmentSizeBits = segmentSizeBits;
     }
 
     public string SegmentPath(long segment) => Path.Combine(_directory, SegmentFilePrefix + "." + segment.ToString(System.Globalization.CultureInfo.InvariantCulture));

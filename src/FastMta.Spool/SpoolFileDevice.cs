@@ -35,8 +35,8 @@ internal sealed class SpoolFileDevice : StorageDeviceBase
     public SpoolFileDevice(string filename, bool writeThrough, bool flushOnDispose)
         : base(filename, SectorSize512, -1)
     {
-        this._writeThrough = writeThrough;
-        this._flushOnDispose = flushOnDispose;
+        _writeThrough = writeThrough;
+        _flushOnDispose = flushOnDispose;
         string? directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(filename));
         if (directory is not null)
         {
@@ -263,7 +263,7 @@ internal sealed class SpoolDeviceFactory(bool writeThrough, StorageHealth health
 
     public void Initialize(string baseName)
     {
-        this._baseName = baseName;
+        _baseName = baseName;
         _files.Initialize(baseName);
     }
 

@@ -29,7 +29,7 @@ internal sealed class SpoolLock : IDisposable
 
     private readonly FileStream _stream;
 
-    private SpoolLock(FileStream stream) => this._stream = stream;
+    private SpoolLock(FileStream stream) => _stream = stream;
 
     /// <summary>Takes the lock or throws <see cref="SpoolLockedException"/> naming the process that holds it.</summary>
     public static SpoolLock Acquire(string directory)

@@ -223,9 +223,9 @@ internal static class SpoolRecord
 
         public FieldReader(ReadOnlySpan<byte> record, long address, int position)
         {
-            this._record = record;
-            this._address = address;
-            this._position = position;
+            _record = record;
+            _address = address;
+            _position = position;
         }
 
         public readonly int Position => _position;

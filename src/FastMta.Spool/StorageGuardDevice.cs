@@ -24,7 +24,7 @@ internal sealed class StorageGuardDevice : DelegatingDevice
     public StorageGuardDevice(IDevice inner, StorageHealth health)
         : base(inner)
     {
-        this._health = health;
+        _health = health;
     }
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context) =>
@@ -57,7 +57,7 @@ internal sealed class StorageGuardDevice : DelegatingDevice
         private object? _context;
         private bool _failedBefore;
 
-        private HeldWrite(StorageGuardDevice device) => this._device = device;
+        private HeldWrite(StorageGuardDevice device) => _device = device;
 
         public static HeldWrite Rent(StorageGuardDevice device, IntPtr source, int segment, ulong destination, uint length, DeviceIOCompletionCallback callback, object context)
         {

@@ -80,8 +80,8 @@ internal sealed class StorageHealth
 
     public StorageHealth(ILogger logger, SpoolMetrics metrics, TimeSpan retryInterval)
     {
-        this._logger = logger;
-        this._metrics = metrics;
+        _logger = logger;
+        _metrics = metrics;
         RetryInterval = retryInterval;
     }
 

@@ -197,7 +197,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
 
         public Content(int seed, int size)
         {
-            this._seed = seed;
+            _seed = seed;
             _header = Encoding.ASCII.GetBytes("Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
                 + $"Message-ID: <big-{seed}@memory.test>\r\nFrom: big@sender.test\r\nTo: {Recipient(seed)}\r\n"
                 + $"Subject: large message {seed}\r\n\r\n");
@@ -262,7 +262,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
 
         public JsonInjection(string recipient, Content content)
         {
-            this._content = content;
+            _content = content;
             _prefix = Encoding.ASCII.GetBytes($"{{\"from\":\"big@sender.test\",\"recipients\":[\"{recipient}\"],\"content\":\"");
             Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         }

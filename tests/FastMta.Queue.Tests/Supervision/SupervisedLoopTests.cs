@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using FastMta.Queue;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastMta.Queue.Tests.Supervision;
 
-// The supervisor of the delivery path's background loops, on the real clock: restarts with growing backoff, a health
+// The supervisor of the delivery path's background loops: restarts with growing backoff, a health
 // problem from the failure until the restarted body makes progress, a stop that cuts the backoff short.
 public sealed class SupervisedLoopTests
 {
@@ -21,32 +22,45 @@ public sealed class SupervisedLoopTests
     [Fact]
     public async Task A_body_that_throws_is_restarted_with_backoff_and_reported_until_it_makes_progress()
     {
+        // On a manual clock: each backoff passes only when the test advances time, so a loaded machine cannot run
+        // the body twice before the first failure is checked.
+        var clock = new FakeTimeProvider();
         using var stop = new CancellationTokenSource();
         var progressed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var ran = new SemaphoreSlim(0);
         int runs = 0;
         var loop = new SupervisedLoop("test", "test loop", async (self, token) =>
         {
-            if (++runs <= 3)
+            int run = Interlocked.Increment(ref runs);
+            ran.Release();
+            if (run <= 3)
             {
-                throw new InvalidOperationException($"failure {runs}");
+                throw new InvalidOperationException($"failure {run}");
             }
 
             self.Progress();
             progressed.TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
-        }, NullLogger.Instance);
+        }, NullLogger.Instance, clock);
 
-        var elapsed = Stopwatch.StartNew();
+        DateTimeOffset started = clock.GetUtcNow();
         Task running = loop.RunAsync(stop.Token);
-        await Task.Delay(200);
-        var problems = new List<string>();
-        loop.AddProblems(problems);
+        Assert.True(await ran.WaitAsync(TimeSpan.FromSeconds(10)));
+        var problems = await ProblemsOnceReportedAsync(loop);
         Assert.Contains("test loop loop failed (1 time(s) in a row", Assert.Single(problems));
         Assert.Contains("InvalidOperationException: failure 1", problems[0]);
 
-        await progressed.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        // 0.5 + 1 + 2 s of backoff before the fourth run (a little less is timer granularity, far more is a loaded machine).
-        Assert.InRange(elapsed.Elapsed, TimeSpan.FromSeconds(3.3), TimeSpan.FromSeconds(30));
+        // Backoff 0.5 s, then 1 s, then 2 s before the fourth run; nothing runs before its backoff has passed.
+        foreach (TimeSpan backoff in new[] { TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2) })
+        {
+            clock.Advance(backoff - TimeSpan.FromMilliseconds(10));
+            Assert.False(await ran.WaitAsync(TimeSpan.FromMilliseconds(100)));
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            Assert.True(await ran.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        await progressed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(TimeSpan.FromSeconds(3.5), clock.GetUtcNow() - started);
         Assert.Equal(3, loop.Restarts);
         problems.Clear();
         loop.AddProblems(problems);
@@ -54,6 +68,22 @@ public sealed class SupervisedLoopTests
 
         await stop.CancelAsync();
         await running.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    // The failure is recorded just after the body throws, on the loop's own task: wait (bounded) until it shows.
+    private static async Task<List<string>> ProblemsOnceReportedAsync(SupervisedLoop loop)
+    {
+        var problems = new List<string>();
+        for (int i = 0; i < 1000 && problems.Count == 0; i++)
+        {
+            loop.AddProblems(problems);
+            if (problems.Count == 0)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        return problems;
     }
 
     [Fact]
