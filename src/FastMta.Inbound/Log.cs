@@ -62,6 +62,6 @@ internal static partial class Log
     public static partial void BareLineEndRefused(ILogger logger, EndPoint? client, string connectionId, string reason);
 
     // Local mailboxes (ids 60-69).
-    [LoggerMessage(60, LogLevel.Warning, "A local mailbox failed to take a message from {Client} in session {ConnectionId}; answered 451 4.3.0")]
+    [LoggerMessage(5060, LogLevel.Warning, "A local mailbox failed to take a message from {Client} in session {ConnectionId}; answered 451 4.3.0")]
     public static partial void LocalMailboxFailed(ILogger logger, Exception exception, EndPoint? client, string connectionId);
 }
