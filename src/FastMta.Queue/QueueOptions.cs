@@ -87,20 +87,22 @@ public sealed class QueueOptions
         return schedule;
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field at fault; the host validates its configuration
+    /// keys before it builds these options, so an operator never sees these names.</summary>
     public void Validate()
     {
         if (RetrySchedule is null || RetrySchedule.Count == 0 || RetrySchedule.Any(t => t <= TimeSpan.Zero || t > MaxLifetime))
         {
-            throw new ArgumentException($"Mta:Queue:RetrySchedule needs at least one interval, each positive and at most {MaxLifetime:c}.");
+            throw new ArgumentException($"{nameof(RetrySchedule)} needs at least one interval, each positive and at most {MaxLifetime:c}.");
         }
 
-        Require(MaxAge > TimeSpan.Zero && MaxAge <= MaxLifetime, $"Mta:Queue:MaxAge must be positive and at most {MaxLifetime:c}.");
-        Require(MaxRecipientsPerTransaction is > 0 and <= 10_000, "Mta:Queue:MaxRecipientsPerTransaction must be 1..10000.");
-        Require(MaxConcurrencyPerDestination > 0, "Mta:Delivery:MaxDeliveriesPerDestination must be positive.");
-        Require(MaxDeliveriesInFlight > 0, "Mta:Delivery:MaxDeliveriesInFlight must be positive.");
-        Require(CopyForwardDistance > 0, "Mta:Queue:CopyForwardDistance must be positive.");
-        Require(MaintenanceInterval > TimeSpan.Zero && MaintenanceInterval <= TimerSpan.Max, "MaintenanceInterval must be positive and at most 49.7 days.");
-        Require(!string.IsNullOrWhiteSpace(ReportingMta), "The reporting MTA name must not be empty.");
+        Require(MaxAge > TimeSpan.Zero && MaxAge <= MaxLifetime, $"{nameof(MaxAge)} must be positive and at most {MaxLifetime:c}.");
+        Require(MaxRecipientsPerTransaction is > 0 and <= 10_000, $"{nameof(MaxRecipientsPerTransaction)} must be 1..10000.");
+        Require(MaxConcurrencyPerDestination > 0, $"{nameof(MaxConcurrencyPerDestination)} must be positive.");
+        Require(MaxDeliveriesInFlight > 0, $"{nameof(MaxDeliveriesInFlight)} must be positive.");
+        Require(CopyForwardDistance > 0, $"{nameof(CopyForwardDistance)} must be positive.");
+        Require(MaintenanceInterval > TimeSpan.Zero && MaintenanceInterval <= TimerSpan.Max, $"{nameof(MaintenanceInterval)} must be positive and at most 49.7 days.");
+        Require(!string.IsNullOrWhiteSpace(ReportingMta), $"{nameof(ReportingMta)} must not be empty.");
     }
 
     private static void Require(bool condition, string message)

@@ -34,7 +34,7 @@ internal static class MtaConfiguration
         AddMapped<QueueOptions>(services);
         AddMapped<OutboundOptions>(services);
         AddMapped<DnsOptions>(services);
-        services.AddSingleton<IValidateOptions<QueueOptions>>(new LibraryValidation<QueueOptions>(q => q.Validate()));
+        services.AddSingleton<IValidateOptions<QueueOptions>>(new LibraryValidation<QueueOptions>(q => q.Validate(), QueueKey));
         services.AddSingleton<IValidateOptions<DnsOptions>>(new LibraryValidation<DnsOptions>(d => d.Validate(), "Mta:Dns: "));
 
         services.AddSingleton<ShapingConfiguration>();
@@ -52,9 +52,40 @@ internal static class MtaConfiguration
         services.AddOptions<T>().ValidateOnStart();
     }
 
-    /// <summary>A library's own Validate(), whose messages name the keys already (or after <paramref name="prefix"/>).</summary>
-    private sealed class LibraryValidation<T>(Action<T> validate, string prefix = "") : IValidateOptions<T> where T : class
+    // QueueOptions.Validate names its fields; the configuration key of each, for the operator.
+    private static readonly (string Field, string Key)[] QueueKeys =
+    [
+        (nameof(QueueOptions.RetrySchedule), "Mta:Queue:RetrySchedule"),
+        (nameof(QueueOptions.MaxAge), "Mta:Queue:MaxAge"),
+        (nameof(QueueOptions.MaxRecipientsPerTransaction), "Mta:Queue:MaxRecipientsPerTransaction"),
+        (nameof(QueueOptions.MaxConcurrencyPerDestination), "Mta:Delivery:MaxDeliveriesPerDestination"),
+        (nameof(QueueOptions.MaxDeliveriesInFlight), "Mta:Delivery:MaxDeliveriesInFlight"),
+        (nameof(QueueOptions.CopyForwardDistance), "Mta:Queue:CopyForwardDistance"),
+        (nameof(QueueOptions.ReportingMta), "Mta:Hostname"),
+    ];
+
+    private static string QueueKey(string message)
     {
+        foreach ((string field, string key) in QueueKeys)
+        {
+            if (message.StartsWith(field + " ", StringComparison.Ordinal))
+            {
+                return key + message[field.Length..];
+            }
+        }
+
+        return "Mta:Queue: " + message;
+    }
+
+    /// <summary>A library's own Validate(); <paramref name="describe"/> turns its message (naming a field) into one
+    /// naming the configuration key.</summary>
+    private sealed class LibraryValidation<T>(Action<T> validate, Func<string, string> describe) : IValidateOptions<T> where T : class
+    {
+        public LibraryValidation(Action<T> validate, string prefix)
+            : this(validate, message => prefix + message)
+        {
+        }
+
         public ValidateOptionsResult Validate(string? name, T options)
         {
             try
@@ -64,7 +95,7 @@ internal static class MtaConfiguration
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
-                return ValidateOptionsResult.Fail(prefix + e.Message);
+                return ValidateOptionsResult.Fail(describe(e.Message));
             }
         }
     }
