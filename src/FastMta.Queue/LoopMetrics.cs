@@ -7,16 +7,18 @@ namespace FastMta.Queue;
 /// belong to different owners (the queue manager, the delivery log, each webhook) with different lifetimes. One label,
 /// loop, from a fixed set of names. Exported as fastmta_queue_loop_failures_total.
 /// </summary>
-internal sealed class LoopMetrics
+public sealed class LoopMetrics
 {
     public const string MeterName = "FastMta.Loops";
 
     private readonly Counter<long> _failures;
 
-    public static LoopMetrics Shared { get; } = new(new Meter(MeterName));
-
-    private LoopMetrics(Meter meter)
+    /// <summary>Each owner of loops creates one from its factory: the factory hands every owner the same meter, and
+    /// the exporter adds up identical counters created on it.</summary>
+    public LoopMetrics(IMeterFactory meters)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        Meter meter = meters.Create(MeterName);
         _failures = meter.CreateCounter<long>("fastmta.queue.loop.failures", "{failure}",
             "Background loops of the delivery path that threw and were restarted after a backoff, by loop: scheduler (plans and starts deliveries), maintenance (space reclamation), delivery_log (the delivery log writer), webhook (a webhook's sender). /health answers 503 until the restarted loop makes progress.");
     }

@@ -55,6 +55,7 @@ public sealed class QueueManager : IAsyncDisposable, ISpoolCommitListener
         ISiteResolver sites = dependencies.Sites ?? throw new ArgumentException("The site resolver is required.", nameof(dependencies));
         IAttemptObserver[] observers = [.. dependencies.Observers ?? []];
         IMeterFactory meters = dependencies.Meters ?? throw new ArgumentException("The meter factory is required.", nameof(dependencies));
+        var loops = new LoopMetrics(meters);
 
         DestinationScheduler? scheduler = null;
         _metrics = new QueueMetrics(meters, () => scheduler!.ObserveWaiting());
@@ -67,8 +68,8 @@ public sealed class QueueManager : IAsyncDisposable, ISpoolCommitListener
         _queries = new QueueQueries(_gate, _index, _scheduler, _time);
         _administration = new QueueAdministration(_gate, _index, _scheduler, _recorder, _spool, _metrics, _time);
         Shaper = shaper;
-        _schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, _logger, _time);
-        _maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", _reclaimer.RunAsync, _logger, _time);
+        _schedulerLoop = new SupervisedLoop("scheduler", "queue scheduler", RunSchedulerAsync, _logger, loops, _time);
+        _maintenanceLoop = new SupervisedLoop("maintenance", "queue maintenance (space reclamation)", _reclaimer.RunAsync, _logger, loops, _time);
     }
 
     /// <summary>The longest timed suspension (365 days; longer ones are meant as "until resumed": no duration).</summary>

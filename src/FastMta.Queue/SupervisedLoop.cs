@@ -19,15 +19,18 @@ public sealed class SupervisedLoop
     private readonly Func<SupervisedLoop, CancellationToken, Task> _body;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly LoopMetrics _metrics;
     private Fault? _fault; // non-null from a failure until the restarted loop makes progress
     private int _progressed = 1;
     private int _consecutive;
 
     /// <param name="name">The metric label and log name (scheduler, maintenance, delivery_log).</param>
     /// <param name="description">What the loop does, for the health reason ("queue scheduler").</param>
+    /// <param name="metrics">Counts the loop's failures (fastmta_queue_loop_failures_total).</param>
     public SupervisedLoop(string name, string description, Func<SupervisedLoop, CancellationToken, Task> body, ILogger logger,
-        TimeProvider? time = null)
+        LoopMetrics metrics, TimeProvider? time = null)
     {
+        _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         Name = name;
         Description = description;
         _body = body;
@@ -93,7 +96,7 @@ public sealed class SupervisedLoop
             if (stop.IsCancellationRequested)
             {
                 Log.LoopFailedWhileStopping(_logger, Description, failure);
-                LoopMetrics.Shared.Failed(Name);
+                _metrics.Failed(Name);
                 return; // no restart while stopping
             }
 
@@ -102,7 +105,7 @@ public sealed class SupervisedLoop
             Volatile.Write(ref _progressed, 0);
             TimeSpan backoff = Backoff(_consecutive);
             Volatile.Write(ref _fault, new Fault(failure, _time.GetUtcNow(), _consecutive, backoff));
-            LoopMetrics.Shared.Failed(Name);
+            _metrics.Failed(Name);
             Log.LoopFailed(_logger, Description, _consecutive, backoff.TotalSeconds, failure);
             try
             {

@@ -1,3 +1,4 @@
+using FastMta.Queue;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
@@ -66,11 +67,12 @@ public sealed class MeterFactoryTests(ITestOutputHelper output)
         lock (published)
         {
             Assert.Equal(
-                new[] { DestinationResolver.MeterName, ApiMetrics.MeterName, InboundMetrics.MeterName, OutboundMetrics.MeterName,
+                new[] { DestinationResolver.MeterName, ApiMetrics.MeterName, InboundMetrics.MeterName, LoopMetrics.MeterName, OutboundMetrics.MeterName,
                     TrafficShaper.MeterName, "FastMta.Spool", WebhookMetrics.MeterName },
                 published.Keys.Order(StringComparer.Ordinal));
             Assert.Contains("fastmta.smtp.connections", published[InboundMetrics.MeterName]);
             Assert.Contains("fastmta.spool.messages.committed", published["FastMta.Spool"]);
+            Assert.Contains("fastmta.queue.loop.failures", published[LoopMetrics.MeterName]); // the webhooks' sender loops
             Assert.Contains("fastmta.shaping.admissions", published[TrafficShaper.MeterName]);
             Assert.Contains("fastmta.outbound.connections_opened", published[OutboundMetrics.MeterName]);
             Assert.Contains("fastmta.dns.lookups", published[DestinationResolver.MeterName]);

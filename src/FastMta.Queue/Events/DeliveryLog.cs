@@ -72,7 +72,7 @@ public sealed class DeliveryLog : IDeliveryEventSink, IAsyncDisposable
             SingleReader = true,
             SingleWriter = false,
         });
-        _loop = new SupervisedLoop("delivery_log", "delivery log writer", (loop, _) => RunAsync(loop), logger);
+        _loop = new SupervisedLoop("delivery_log", "delivery log writer", (loop, _) => RunAsync(loop), logger, metrics.Loops);
         _writer = Task.Run(() => _loop.RunAsync(_closing.Token));
     }
 

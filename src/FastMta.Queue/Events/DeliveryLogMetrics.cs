@@ -18,6 +18,7 @@ public sealed class DeliveryLogMetrics
         ArgumentNullException.ThrowIfNull(meters);
         Meter meter = meters.Create(MeterName);
         Meter = meter;
+        Loops = new LoopMetrics(meters);
         _written = meter.CreateCounter<long>("fastmta.deliverylog.events.written", "{event}",
             "Delivery events written to the delivery log file.");
         _dropped = meter.CreateCounter<long>("fastmta.deliverylog.events.dropped", "{event}",
@@ -27,6 +28,9 @@ public sealed class DeliveryLogMetrics
     }
 
     internal Meter Meter { get; }
+
+    /// <summary>Failures of the delivery log's writer loop.</summary>
+    internal LoopMetrics Loops { get; }
 
     internal void Written(long events) => _written.Add(events);
     internal void Dropped() => _dropped.Add(1);

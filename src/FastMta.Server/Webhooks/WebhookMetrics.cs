@@ -1,3 +1,4 @@
+using FastMta.Queue;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
@@ -20,6 +21,7 @@ internal sealed class WebhookMetrics
     {
         Meter meter = meters.Create(MeterName);
         Meter = meter;
+        Loops = new LoopMetrics(meters);
         _posted = meter.CreateCounter<long>("fastmta.webhooks.events.posted", "{event}",
             "Delivery events the webhook receiver accepted (2xx).");
         _dropped = meter.CreateCounter<long>("fastmta.webhooks.events.dropped", "{event}",
@@ -34,6 +36,9 @@ internal sealed class WebhookMetrics
 
     /// <summary>The factory's meter these instruments are on (tests listen to this one only).</summary>
     internal Meter Meter { get; }
+
+    /// <summary>Failures of the webhooks' sender loops.</summary>
+    internal LoopMetrics Loops { get; }
 
     internal void Register(WebhookPublisher publisher, string name) => _publishers[publisher] = name;
     internal void Unregister(WebhookPublisher publisher) => _publishers.TryRemove(publisher, out _);

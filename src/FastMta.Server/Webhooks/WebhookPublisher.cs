@@ -68,7 +68,7 @@ internal sealed class WebhookPublisher : IDeliveryEventSink, IAsyncDisposable
         });
         _metrics.Register(this, settings.Name);
         WebhookMessages.Started(logger, settings.Name, settings.BatchSize, settings.MaxQueue);
-        _loop = new SupervisedLoop("webhook", $"webhook {settings.Name} sender", (loop, _) => RunAsync(loop), logger);
+        _loop = new SupervisedLoop("webhook", $"webhook {settings.Name} sender", (loop, _) => RunAsync(loop), logger, _metrics.Loops);
         _sender = Task.Run(() => _loop.RunAsync(_stop.Token)); // _stop also ends a restart's backoff
     }
 

@@ -1,3 +1,4 @@
+using FastMta.Tests.Shared;
 using System.Diagnostics;
 using FastMta.Queue;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -41,7 +42,7 @@ public sealed class SupervisedLoopTests
             self.Progress();
             progressed.TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
-        }, NullLogger.Instance, clock);
+        }, NullLogger.Instance, new LoopMetrics(TestMeters.Create()), clock);
 
         DateTimeOffset started = clock.GetUtcNow();
         Task running = loop.RunAsync(stop.Token);
@@ -95,7 +96,7 @@ public sealed class SupervisedLoopTests
         {
             Interlocked.Increment(ref runs);
             throw new InvalidOperationException("always");
-        }, NullLogger.Instance);
+        }, NullLogger.Instance, new LoopMetrics(TestMeters.Create()));
 
         Task running = loop.RunAsync(stop.Token);
         await Task.Delay(2000); // runs at 0 and 0.5 s, then waits 1 s, then 2 s
@@ -110,7 +111,7 @@ public sealed class SupervisedLoopTests
         using var stop = new CancellationTokenSource();
         await stop.CancelAsync();
         bool ran = false;
-        var loop = new SupervisedLoop("test", "test loop", (_, _) => { ran = true; return Task.CompletedTask; }, NullLogger.Instance);
+        var loop = new SupervisedLoop("test", "test loop", (_, _) => { ran = true; return Task.CompletedTask; }, NullLogger.Instance, new LoopMetrics(TestMeters.Create()));
         await loop.RunAsync(stop.Token).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(ran);
     }
